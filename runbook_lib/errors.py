@@ -1,0 +1,130 @@
+"""One small error hierarchy for everything a user can run into.
+
+Every error carries a German ``message`` (what happened, naming the object) and a German ``hint``
+(the next step). ``ApiException`` from the kubernetes client is converted in exactly one place,
+:func:`from_api_exception`, chained with ``from``. The CLI maps errors to exit codes through
+``exit_code``: 2 for usage and parameter errors, 1 for everything else.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class RunbookError(Exception):
+    """Base class: an expected failure with a German message and a next step."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n→ {self.hint}"
+        return self.message
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        hint = f"<br><b>Nächster Schritt:</b> {escape(self.hint)}" if self.hint else ""
+        return (
+            '<div class="runbook-error" style="border-left:4px solid #c62828;padding:.4em .8em">'
+            f"<b>✗ {escape(self.message)}</b>{hint}</div>"
+        )
+
+
+class UsageError(RunbookError):
+    """Bad parameters or arguments: nothing was started (exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(RunbookError):
+    """Kubeconfig, context or settings are unusable."""
+
+
+class ClusterUnreachable(RunbookError):
+    """The API server did not answer."""
+
+
+class NotFound(RunbookError):
+    """An object does not exist."""
+
+
+class Forbidden(RunbookError):
+    """The credentials lack a permission."""
+
+
+class Conflict(RunbookError):
+    """The object changed meanwhile or already exists."""
+
+
+class ApiError(RunbookError):
+    """Any other answer of the API server that is not a success."""
+
+
+class ReconcileFailed(RunbookError):
+    """The controller handled the request and reported a failure."""
+
+
+class WaitTimeout(RunbookError):
+    """Waiting for a controller ran out of time."""
+
+
+class Suspended(RunbookError):
+    """The object is suspended; Flux will not act on it."""
+
+
+class GitError(RunbookError):
+    """A git operation failed; the repository is left consistent."""
+
+
+class PreflightError(GitError):
+    """The checkout is not in a state where the change may start."""
+
+
+class PushRejected(GitError):
+    """The remote refused the push; local commits are kept."""
+
+
+def _status_message(body: str | bytes | None) -> str:
+    if not body:
+        return ""
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, TypeError):
+        return str(body)[:200]
+    if isinstance(data, dict):
+        return str(data.get("message", ""))
+    return ""
+
+
+def from_api_exception(exc: Exception, what: str) -> RunbookError:
+    """Convert a kubernetes ``ApiException`` about ``what`` (e.g. ``HelmRelease kube-system/kite``).
+
+    The caller raises the result ``from exc``.
+    """
+    status = getattr(exc, "status", None)
+    detail = _status_message(getattr(exc, "body", None)) or str(getattr(exc, "reason", "") or exc)
+    if status == 404:
+        return NotFound(
+            f"{what} wurde nicht gefunden.",
+            "Namen und Namespace prüfen, z. B. mit `runbook run status` oder `flux get all -A`.",
+        )
+    if status in (401, 403):
+        return Forbidden(
+            f"Keine Berechtigung für {what}: {detail}",
+            "Kubeconfig und Kontext prüfen; der Benutzer braucht Lese- und Patch-Rechte auf die Flux-Objekte.",
+        )
+    if status == 409:
+        return Conflict(f"Konflikt bei {what}: {detail}", "Den Vorgang erneut ausführen.")
+    if status is None or status == 0:
+        return ClusterUnreachable(
+            f"Der Cluster antwortet nicht ({what}): {detail}",
+            "Läuft der Cluster? Kubeconfig und Kontext prüfen (`kubectl config current-context`).",
+        )
+    return ApiError(f"Der API-Server lehnte die Anfrage zu {what} ab ({status}): {detail}", None)

@@ -1,0 +1,122 @@
+"""One progress vocabulary, as the flux CLI prints it: ► action, ◎ waiting, ✔ success, ⚠ warning, ✗ failure.
+
+Library functions take ``reporter=None`` and fall back to :func:`default_reporter`, which prints to
+stdout (in a notebook the lines appear under the running cell, as in a terminal). Tests pass
+:class:`SilentReporter` or :class:`RecordingReporter`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from html import escape
+from typing import TextIO
+
+SYMBOLS = {"action": "►", "waiting": "◎", "success": "✔", "warning": "⚠", "failure": "✗", "info": " "}
+
+
+class Reporter:
+    """Prints progress lines with the elapsed time since the reporter was created."""
+
+    def __init__(self, stream: TextIO | None = None, *, show_elapsed: bool = True) -> None:
+        self._stream = stream
+        self._start = time.monotonic()
+        self.show_elapsed = show_elapsed
+
+    def line(self, level: str, text: str) -> None:
+        stream = self._stream or sys.stdout
+        suffix = f"  [{time.monotonic() - self._start:.1f}s]" if self.show_elapsed else ""
+        stream.write(f"{SYMBOLS[level]} {text}{suffix}\n")
+        stream.flush()
+
+    def action(self, text: str) -> None:
+        self.line("action", text)
+
+    def waiting(self, text: str) -> None:
+        self.line("waiting", text)
+
+    def success(self, text: str) -> None:
+        self.line("success", text)
+
+    def warning(self, text: str) -> None:
+        self.line("warning", text)
+
+    def failure(self, text: str) -> None:
+        self.line("failure", text)
+
+    def info(self, text: str) -> None:
+        self.line("info", text)
+
+
+class SilentReporter(Reporter):
+    """Discards every line."""
+
+    def line(self, level: str, text: str) -> None:
+        return None
+
+
+@dataclass
+class RecordingReporter(Reporter):
+    """Keeps the lines as ``(level, text)`` pairs, for tests and for results that show their progress."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def line(self, level: str, text: str) -> None:
+        self.lines.append((level, text))
+
+    def text(self) -> str:
+        return "\n".join(f"{SYMBOLS[level]} {text}" for level, text in self.lines)
+
+
+def default_reporter(reporter: Reporter | None) -> Reporter:
+    return reporter if reporter is not None else Reporter()
+
+
+# --- rendering helpers shared by the result types -------------------------------------------------
+
+READY_COLORS = {"True": "#2e7d32", "False": "#c62828", "Unknown": "#ef6c00"}
+
+
+def text_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain, space-padded table for terminals (no borders, like kubectl)."""
+    cells = [headers, *rows]
+    widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
+    out = []
+    for r in cells:
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return "\n".join(out)
+
+
+def html_table(
+    headers: list[str], rows: list[list[str]], *, row_classes: list[str] | None = None, caption: str = ""
+) -> str:
+    """An HTML table; cells are escaped, a row class ``failing`` colours the row."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = []
+    for i, r in enumerate(rows):
+        cls = row_classes[i] if row_classes else ""
+        style = ' style="background:rgba(198,40,40,.10)"' if cls == "failing" else ""
+        if cls == "suspended":
+            style = ' style="background:rgba(239,108,0,.10)"'
+        tds = "".join(f"<td>{_cell(c)}</td>" for c in r)
+        body.append(f'<tr class="{cls}"{style}>{tds}</tr>')
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return (
+        f'<table class="runbook-table">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    if text in READY_COLORS:
+        return f'<span style="color:{READY_COLORS[text]};font-weight:bold">{escape(text)}</span>'
+    return escape(text)
+
+
+def heading(text: str, level: int = 4) -> str:
+    return f"<h{level}>{escape(text)}</h{level}>"
