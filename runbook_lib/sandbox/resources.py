@@ -82,6 +82,9 @@ CORE_TYPES: tuple[ResourceType, ...] = (
                  (Column("Ready", "integer", ".status.readyReplicas"),
                   Column("Up-to-date", "integer", ".status.updatedReplicas"),
                   Column("Available", "integer", ".status.availableReplicas"), AGE), categories=("all",)),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
+                 ("crd", "crds"), (Column("Created At", "date", ".metadata.creationTimestamp"),),
+                 generation=True),
 )
 
 _SOURCE_URL = Column("URL", "string", ".spec.url")
