@@ -1,0 +1,425 @@
+"""Ask Flux to reconcile now, and wait for the answer by watching (reference sections 4 and 5).
+
+The request is exactly flux's: a JSON merge patch of ``reconcile.fluxcd.io/requestedAt`` (RFC3339Nano),
+plus ``forceAt``/``resetAt`` with the same value for a HelmRelease. ``with_source`` reconciles the
+source chain first (Kustomization -> GitRepository/OCIRepository/Bucket; HelmRelease -> HelmChart ->
+HelmRepository/GitRepository/Bucket, or its ``chartRef``).
+
+Waiting uses a watch started at the patch's resourceVersion, so no change is missed and the result
+is known as soon as the controller writes it (the flux CLI polls every 2 s). Done means
+``lastHandledReconcileAt`` equals the requested value and the object is Ready at its current
+generation. It fails fast: once the request was handled and the object is Ready=False with a failure
+reason, or Stalled, the controller's message is reported at once instead of waiting for the timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import watch as k8s_watch
+
+from . import kinds
+from .cluster import Cluster, default_cluster
+from .durations import parse_duration
+from .errors import ReconcileFailed, RunbookError, Suspended, UsageError, WaitTimeout, from_api_exception
+from .kinds import FluxKind
+from .report import Reporter, default_reporter, html_table, text_table
+from .status import rules_for
+
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+FORCE_AT = "reconcile.fluxcd.io/forceAt"
+RESET_AT = "reconcile.fluxcd.io/resetAt"
+#: Ready=False with one of these reasons means "still working", not "failed"
+PROGRESS_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "ReconciliationInProgress"})
+#: the flux CLI's default --timeout
+DEFAULT_TIMEOUT = "5m"
+
+Obj = dict[str, Any]
+
+
+def rfc3339nano(ts: float | None = None) -> str:
+    """Go's ``time.Now().Format(time.RFC3339Nano)``: local time, offset, trailing zeros dropped."""
+    ns = time.time_ns() if ts is None else int(ts * 1e9)
+    moment = datetime.fromtimestamp(ns // 1_000_000_000).astimezone()
+    frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "")
+    offset = moment.strftime("%z")
+    return stamp + ("Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}")
+
+
+# --- pure interpretation -----------------------------------------------------------------------------
+
+
+def find_condition(obj: Obj, kind: str) -> Obj | None:
+    for cond in (obj.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def revision_of(kind: FluxKind, obj: Obj) -> str:
+    """The full (untruncated) revision flux prints after a reconcile."""
+    return rules_for(kind.kind).revision(obj)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an object stands with respect to one reconcile request."""
+
+    state: str  # "pending" (not handled yet), "progressing", "ready", "failed"
+    message: str = ""
+
+
+def progress(obj: Obj, requested_at: str) -> Progress:
+    """Interpret an object against the request ``requested_at`` (pure; see the module docstring)."""
+    status = obj.get("status") or {}
+    if (status.get("lastHandledReconcileAt") or "") != requested_at:
+        return Progress("pending", "Anfrage noch nicht bearbeitet")
+    stalled = find_condition(obj, "Stalled")
+    if stalled and stalled.get("status") == "True":
+        return Progress("failed", stalled.get("message", ""))
+    ready = find_condition(obj, "Ready")
+    if ready is None:
+        return Progress("progressing", "wartet auf den Controller")
+    generation = (obj.get("metadata") or {}).get("generation")
+    observed = ready.get("observedGeneration") or status.get("observedGeneration")
+    if generation is not None and observed is not None and observed != generation:
+        return Progress("progressing", f"Generation {generation} noch nicht verarbeitet")
+    if ready.get("status") == "True":
+        return Progress("ready", ready.get("message", ""))
+    if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
+        return Progress("failed", ready.get("message", ""))
+    return Progress("progressing", ready.get("message", ""))
+
+
+def is_static(kind: FluxKind, obj: Obj) -> bool:
+    """An OCI HelmRepository has no artifact and cannot be reconciled (flux prints a ✔ and goes on)."""
+    return kind.kind == "HelmRepository" and (obj.get("spec") or {}).get("type") == "oci"
+
+
+@dataclass(frozen=True)
+class Ref:
+    kind: FluxKind
+    name: str
+    namespace: str
+    with_source: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.kind.kind} {self.namespace}/{self.name}"
+
+
+def source_ref(kind: FluxKind, obj: Obj) -> Ref | None:
+    """The next link of the source chain of ``obj`` (pure), or None for a source without one."""
+    spec = obj.get("spec") or {}
+    ns = obj["metadata"].get("namespace", "flux-system")
+    if kind.kind == "Kustomization":
+        ref = spec.get("sourceRef") or {}
+        if ref.get("kind") not in ("GitRepository", "OCIRepository", "Bucket"):
+            raise UsageError(f"Die Quelle der Art '{ref.get('kind')}' von Kustomization {ns}/"
+                             f"{obj['metadata']['name']} kann nicht abgeglichen werden.",
+                             "Ohne `with_source` abgleichen oder die Quelle direkt abgleichen.")
+        return Ref(kinds.by_kind(ref["kind"]), ref["name"], ref.get("namespace") or ns)
+    if kind.kind == "HelmRelease":
+        chart_ref = spec.get("chartRef")
+        if chart_ref:
+            if chart_ref.get("kind") == "OCIRepository":
+                return Ref(kinds.OCI_REPOSITORY, chart_ref["name"], chart_ref.get("namespace") or ns)
+            if chart_ref.get("kind") == "HelmChart":
+                return Ref(kinds.HELM_CHART, chart_ref["name"], chart_ref.get("namespace") or ns, True)
+            raise UsageError(f"chartRef der Art '{chart_ref.get('kind')}' kann nicht abgeglichen werden.",
+                             "Nur OCIRepository und HelmChart werden als chartRef unterstützt.")
+        chart_source = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
+        chart_ns = chart_source.get("namespace") or ns
+        return Ref(kinds.HELM_CHART, f"{ns}-{obj['metadata']['name']}", chart_ns, True)
+    if kind.kind == "HelmChart":
+        ref = spec.get("sourceRef") or {}
+        if ref.get("kind") not in ("HelmRepository", "GitRepository", "Bucket"):
+            raise UsageError(f"Die Quelle der Art '{ref.get('kind')}' des HelmChart kann nicht abgeglichen werden.")
+        return Ref(kinds.by_kind(ref["kind"]), ref["name"], ns)
+    return None
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One object reconciled: what was asked, what it was before and after."""
+
+    ref: str
+    requested_at: str
+    revision_before: str
+    revision_after: str
+    state: str
+    message: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    steps: tuple[Step, ...]
+    #: when the request started (events of this reconcile are the ones after it)
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def ok(self) -> bool:
+        return all(s.state in ("ready", "static") for s in self.steps)
+
+    @property
+    def target(self) -> Step:
+        return self.steps[-1]
+
+    def check(self) -> str:
+        """Raise :class:`ReconcileFailed` with the controller's message unless every step succeeded."""
+        for step in self.steps:
+            if step.state not in ("ready", "static"):
+                raise ReconcileFailed(f"Abgleich von {step.ref} fehlgeschlagen: {step.message}",
+                                      "Ereignisse und Controller-Logs prüfen (Runbook `logs`), Ursache in Git "
+                                      "beheben und erneut synchronisieren.")
+        return f"✔ {self.target.ref}: Revision {self.target.revision_after}"
+
+    def _rows(self) -> list[list[str]]:
+        return [[s.ref, s.revision_before or "-", s.revision_after or "-", _STATE_DE.get(s.state, s.state),
+                 f"{s.seconds:.2f}s", s.message] for s in self.steps]
+
+    def __str__(self) -> str:
+        head = "✔ Abgleich erfolgreich" if self.ok else "✗ Abgleich fehlgeschlagen"
+        return head + "\n" + text_table(_HEADERS, self._rows())
+
+    def _repr_html_(self) -> str:
+        head = ("<p><b>✔ Abgleich erfolgreich</b></p>" if self.ok
+                else "<p><b style='color:#c62828'>✗ Abgleich fehlgeschlagen</b></p>")
+        classes = ["" if s.state in ("ready", "static") else "failing" for s in self.steps]
+        return head + html_table(_HEADERS, self._rows(), row_classes=classes)
+
+
+_HEADERS = ["OBJEKT", "REVISION VORHER", "REVISION NACHHER", "ERGEBNIS", "DAUER", "MELDUNG"]
+_STATE_DE = {"ready": "bereit", "failed": "fehlgeschlagen", "static": "nicht nötig (statisch)"}
+
+
+@dataclass(frozen=True)
+class SuspendResult:
+    ref: str
+    suspended: bool
+    message: str
+
+    def __str__(self) -> str:
+        return f"✔ {self.ref}: {self.message}"
+
+    def _repr_html_(self) -> str:
+        return f"<p>✔ <b>{escape(self.ref)}</b>: {escape(self.message)}</p>"
+
+
+# --- gathering and acting ------------------------------------------------------------------------------
+
+
+class _Api:
+    """Thin access to one Flux kind through the CustomObjectsApi, errors converted once."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def get(self, ref: Ref) -> Obj:
+        try:
+            return dict(self.cluster.custom.get_namespaced_custom_object(
+                ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name))
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                raise _not_found(ref, self) from exc
+            raise from_api_exception(exc, str(ref)) from exc
+
+    def patch(self, ref: Ref, body: Obj) -> Obj:
+        try:
+            return dict(self.cluster.custom.patch_namespaced_custom_object(
+                ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name, body))
+        except k8s.ApiException as exc:
+            raise from_api_exception(exc, str(ref)) from exc
+
+    def names(self, ref: Ref) -> list[str]:
+        try:
+            listing = self.cluster.custom.list_cluster_custom_object(ref.kind.group, ref.kind.version,
+                                                                     ref.kind.plural)
+        except k8s.ApiException:
+            return []
+        return [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in listing.get("items", [])]
+
+
+def _not_found(ref: Ref, api: _Api) -> RunbookError:
+    import difflib
+
+    existing = api.names(ref)
+    close = difflib.get_close_matches(f"{ref.namespace}/{ref.name}", existing, n=3, cutoff=0.4)
+    hint = (f"Ähnliche Objekte: {', '.join(close)}." if close
+            else f"Vorhanden: {', '.join(existing) or 'keine'}.")
+    from .errors import NotFound
+
+    return NotFound(f"{ref} wurde nicht gefunden.", hint)
+
+
+def _resume_hint(ref: Ref) -> str:
+    short = ref.kind.aliases[0] if ref.kind.aliases and not ref.kind.is_source else ref.kind.human
+    cmd = f"flux resume {short} {ref.name} -n {ref.namespace}"
+    if ref.kind.is_source:
+        cmd = f"flux resume source {ref.kind.source_sub} {ref.name} -n {ref.namespace}"
+    return f"Erst fortsetzen: `{cmd}` oder `resume('{ref.kind.kind}', '{ref.name}', namespace='{ref.namespace}')`."
+
+
+def _watch_until_done(api: _Api, ref: Ref, start: Obj, requested_at: str, deadline: float) -> tuple[Obj, Progress]:
+    """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed."""
+    obj, state = start, progress(start, requested_at)
+    rv = start["metadata"].get("resourceVersion")
+    while state.state in ("pending", "progressing"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WaitTimeout(
+                f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {state.message or state.state}.",
+                "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen.")
+        watcher = k8s_watch.Watch()
+        try:
+            for event in watcher.stream(
+                api.cluster.custom.list_namespaced_custom_object, ref.kind.group, ref.kind.version,
+                ref.namespace, ref.kind.plural, field_selector=f"metadata.name={ref.name}",
+                resource_version=rv, timeout_seconds=max(1, int(remaining + 0.999)),
+                allow_watch_bookmarks=True,
+            ):
+                if event["type"] == "BOOKMARK":
+                    continue
+                if event["type"] == "DELETED":
+                    raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
+                obj = event["object"]
+                rv = obj["metadata"].get("resourceVersion", rv)
+                state = progress(obj, requested_at)
+                if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
+                    break
+        except k8s.ApiException as exc:
+            if exc.status != 410:
+                raise from_api_exception(exc, str(ref)) from exc
+            obj = api.get(ref)  # history expired: start again from the current object
+            rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
+        finally:
+            watcher.stop()
+    return obj, state
+
+
+def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: float, rep: Reporter) -> Step:
+    begin = time.monotonic()
+    obj = api.get(ref)
+    before = revision_of(ref.kind, obj)
+    if is_static(ref.kind, obj):
+        rep.success(f"{ref}: Abgleich nicht nötig (statisches Objekt)")
+        return Step(str(ref), "", before, before, "static", "statisches Objekt", 0.0)
+    if (obj.get("spec") or {}).get("suspend"):
+        raise Suspended(f"{ref} ist angehalten (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
+    requested_at = rfc3339nano()
+    annotations = {REQUESTED_AT: requested_at}
+    if ref.kind.kind == "HelmRelease" and force:
+        annotations[FORCE_AT] = requested_at
+    if ref.kind.kind == "HelmRelease" and reset:
+        annotations[RESET_AT] = requested_at
+    rep.action(f"annotiere {ref.kind.kind} {ref.name} im Namespace {ref.namespace}")
+    patched = api.patch(ref, {"metadata": {"annotations": annotations}})
+    rep.success(f"{ref.kind.kind} annotiert")
+    rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
+    obj, state = _watch_until_done(api, ref, patched, requested_at, deadline)
+    seconds = time.monotonic() - begin
+    after = revision_of(ref.kind, obj)
+    if state.state == "failed":
+        rep.failure(f"{ref}: {state.message}")
+        return Step(str(ref), requested_at, before, after, "failed", state.message, seconds)
+    verb = "angewendete" if ref.kind.kind in ("Kustomization", "HelmRelease") else "geholte"
+    rep.success(f"{verb} Revision {after}")
+    return Step(str(ref), requested_at, before, after, "ready", state.message, seconds)
+
+
+def _chain(api: _Api, ref: Ref) -> list[Ref]:
+    """The sources of ``ref`` in the order they are reconciled, ``ref`` itself last."""
+    link = source_ref(ref.kind, api.get(ref))
+    if link is None:
+        return [ref]
+    upstream = _chain(api, link) if link.with_source else [link]
+    return [*upstream, ref]
+
+
+def reconcile(
+    kind: str | FluxKind,
+    name: str,
+    *,
+    namespace: str = "flux-system",
+    with_source: bool = False,
+    force: bool = False,
+    reset: bool = False,
+    timeout: str | timedelta = DEFAULT_TIMEOUT,
+    client: Cluster | None = None,
+    reporter: Reporter | None = None,
+    raise_on_failure: bool = False,
+) -> ReconcileResult:
+    """Reconcile ``kind``/``name`` like ``flux reconcile <kind> <name> [--with-source]`` and wait.
+
+    A failed reconcile returns a result with ``ok == False`` (or raises ReconcileFailed with
+    ``raise_on_failure``); a suspended object, a missing one and a timeout raise.
+    """
+    fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+    limit = parse_duration(timeout, what="timeout")
+    assert limit is not None
+    api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    started = datetime.now(UTC)
+    target = Ref(fk, name, namespace)
+    deadline = time.monotonic() + limit.total_seconds()
+    refs = _chain(api, target) if with_source else [target]
+    steps: list[Step] = []
+    for ref in refs:
+        step = _reconcile_one(api, ref, force=force, reset=reset, deadline=deadline, rep=rep)
+        steps.append(step)
+        if step.state == "failed":
+            break
+    result = ReconcileResult(tuple(steps), started)
+    if raise_on_failure:
+        result.check()
+    return result
+
+
+def _set_suspend(kind: str | FluxKind, name: str, namespace: str, value: bool, client: Cluster | None,
+                 rep: Reporter) -> tuple[_Api, Ref, Obj]:
+    fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+    api, ref = _Api(default_cluster(client)), Ref(fk, name, namespace)
+    api.get(ref)
+    verb = "halte an" if value else "setze fort"
+    rep.action(f"{verb}: {fk.human} {name} im Namespace {namespace}")
+    # flux sends {"spec":{"suspend":null}} on resume (omitempty); null removes the field
+    obj = api.patch(ref, {"spec": {"suspend": True if value else None}})
+    rep.success(f"{fk.human} {'angehalten' if value else 'fortgesetzt'}")
+    return api, ref, obj
+
+
+def suspend(kind: str | FluxKind, name: str, *, namespace: str = "flux-system", client: Cluster | None = None,
+            reporter: Reporter | None = None) -> SuspendResult:
+    """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed."""
+    _api, ref, _obj = _set_suspend(kind, name, namespace, True, client, default_reporter(reporter))
+    return SuspendResult(str(ref), True, "angehalten; Flux gleicht es nicht mehr ab")
+
+
+def resume(kind: str | FluxKind, name: str, *, namespace: str = "flux-system", wait: bool = True,
+           timeout: str | timedelta = DEFAULT_TIMEOUT, client: Cluster | None = None,
+           reporter: Reporter | None = None) -> SuspendResult:
+    """``flux resume``: clear ``spec.suspend`` (the generation bump triggers the controller) and wait
+    until the object is Ready at its new generation."""
+    rep = default_reporter(reporter)
+    api, ref, obj = _set_suspend(kind, name, namespace, False, client, rep)
+    if not wait:
+        return SuspendResult(str(ref), False, "fortgesetzt")
+    limit = parse_duration(timeout, what="timeout")
+    assert limit is not None
+    rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
+    # resume has no request token: done when Ready at the new generation (flux's isObjectReady)
+    token = (obj.get("status") or {}).get("lastHandledReconcileAt", "")
+    obj, state = _watch_until_done(api, ref, obj, token, time.monotonic() + limit.total_seconds())
+    if state.state == "failed":
+        raise ReconcileFailed(f"{ref} wurde fortgesetzt, der Abgleich schlug fehl: {state.message}",
+                              "Ereignisse und Controller-Logs prüfen (Runbook `logs`).")
+    rep.success(f"{ref.kind.kind} {ref.name}: Abgleich abgeschlossen")
+    return SuspendResult(str(ref), False, f"fortgesetzt und bereit ({revision_of(ref.kind, obj)})")
