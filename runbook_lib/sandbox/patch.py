@@ -96,3 +96,13 @@ def json_patch(target: Any, ops: list[dict[str, Any]]) -> Any:
         else:
             raise PatchError(f"unknown operation {kind!r}")
     return doc
+
+
+def strip_directives(patch: Any) -> Any:
+    """A strategic merge patch without its ``$``-directives (``$patch``, ``$setElementOrder/...``), so the
+    sandbox can apply it as a merge patch; list merges by key are not modelled."""
+    if isinstance(patch, dict):
+        return {k: strip_directives(v) for k, v in patch.items() if not k.startswith("$")}
+    if isinstance(patch, list):
+        return [strip_directives(v) for v in patch]
+    return patch

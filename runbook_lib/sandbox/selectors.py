@@ -22,7 +22,9 @@ class SelectorError(ValueError):
 
 def _split_top(selector: str) -> list[str]:
     """Split at commas that are not inside parentheses."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in selector:
         if ch == "(":
             depth += 1
@@ -38,32 +40,34 @@ def _split_top(selector: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+LabelTest = Callable[[dict[str, str]], bool]
+
+
+def _label_test(term: str) -> LabelTest:
+    m = _SET_RE.match(term)
+    if m:
+        neg, key, op, values = m.groups()
+        if op:
+            vals = frozenset(x.strip() for x in values.split(",") if x.strip())
+            if op == "in":
+                return lambda lb: lb.get(key) in vals
+            return lambda lb: lb.get(key) not in vals
+        if neg:
+            return lambda lb: key not in lb
+        return lambda lb: key in lb
+    if "!=" in term:
+        k, v = (s.strip() for s in term.split("!=", 1))
+        return lambda lb: lb.get(k) != v
+    if "=" in term:
+        k, v = (s.strip() for s in re.split(r"==?", term, maxsplit=1))
+        return lambda lb: lb.get(k) == v
+    raise SelectorError(f"unable to parse requirement: {term!r}")
+
+
 def parse_label_selector(selector: str | None) -> Predicate:
     if not selector:
         return lambda _obj: True
-    tests: list[Callable[[dict[str, str]], bool]] = []
-    for term in _split_top(selector):
-        if "!=" in term:
-            k, v = (s.strip() for s in term.split("!=", 1))
-            tests.append(lambda lb, k=k, v=v: lb.get(k) != v)
-        elif "==" in term or ("=" in term and " in " not in term and "notin" not in term):
-            k, v = (s.strip() for s in re.split(r"==?", term, maxsplit=1))
-            tests.append(lambda lb, k=k, v=v: lb.get(k) == v)
-        else:
-            m = _SET_RE.match(term)
-            if not m:
-                raise SelectorError(f"unable to parse requirement: {term!r}")
-            neg, key, op, values = m.groups()
-            if op:
-                vals = {x.strip() for x in values.split(",") if x.strip()}
-                if op == "in":
-                    tests.append(lambda lb, k=key, vals=vals: lb.get(k) in vals)
-                else:
-                    tests.append(lambda lb, k=key, vals=vals: lb.get(k) not in vals)
-            elif neg:
-                tests.append(lambda lb, k=key: k not in lb)
-            else:
-                tests.append(lambda lb, k=key: k in lb)
+    tests = [_label_test(term) for term in _split_top(selector)]
 
     def pred(obj: dict[str, Any]) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -85,17 +89,18 @@ def field_value(obj: dict[str, Any], path: str) -> str | None:
     return str(cur)
 
 
+def _field_test(term: str) -> Predicate:
+    if "!=" in term:
+        path, value = (x.strip() for x in term.split("!=", 1))
+        return lambda o: (field_value(o, path) or "") != value
+    if "=" in term:
+        path, value = (x.strip() for x in re.split(r"==?", term, maxsplit=1))
+        return lambda o: (field_value(o, path) or "") == value
+    raise SelectorError(f"invalid field selector: {term!r}")
+
+
 def parse_field_selector(selector: str | None) -> Predicate:
     if not selector:
         return lambda _obj: True
-    tests: list[Predicate] = []
-    for term in _split_top(selector):
-        if "!=" in term:
-            path, value = term.split("!=", 1)
-            tests.append(lambda o, p=path.strip(), v=value.strip(): (field_value(o, p) or "") != v)
-        elif "=" in term:
-            path, value = re.split(r"==?", term, maxsplit=1)
-            tests.append(lambda o, p=path.strip(), v=value.strip(): (field_value(o, p) or "") == v)
-        else:
-            raise SelectorError(f"invalid field selector: {term!r}")
+    tests = [_field_test(term) for term in _split_top(selector)]
     return lambda obj: all(t(obj) for t in tests)

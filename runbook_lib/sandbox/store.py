@@ -12,6 +12,7 @@ change history for watches, older resourceVersions answer 410 Gone.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import secrets
 import threading
@@ -41,8 +42,13 @@ class StoreError(Exception):
         self.details = details or {}
 
 
+def _qualified(rt: ResourceType) -> str:
+    """``plural.group`` as the API server names a resource in messages (``pods`` for the core group)."""
+    return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+
+
 def not_found(rt: ResourceType, name: str) -> StoreError:
-    return StoreError(404, "NotFound", f'{rt.plural}.{rt.group or ""}'.rstrip(".") + f' "{name}" not found',
+    return StoreError(404, "NotFound", f'{_qualified(rt)} "{name}" not found',
                       {"name": name, "group": rt.group, "kind": rt.plural})
 
 
@@ -133,8 +139,8 @@ class Store:
             self._check_namespace(rt, ns)
             bucket = self._objects[rt.key]
             if (ns, meta["name"]) in bucket:
-                raise StoreError(409, "AlreadyExists", f'{rt.plural} "{meta["name"]}" already exists',
-                                 {"name": meta["name"], "kind": rt.plural})
+                raise StoreError(409, "AlreadyExists", f"{_qualified(rt)} \"{meta['name']}\" already exists",
+                                 {"name": meta["name"], "group": rt.group, "kind": rt.plural})
             if rt.namespaced:
                 meta["namespace"] = ns
             else:
@@ -158,6 +164,11 @@ class Store:
             if obj is None:
                 raise not_found(rt, name)
             return copy.deepcopy(obj)
+
+    def peek(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        """The stored object itself (a read-only reference, like ``list`` hands out), None if missing."""
+        with self._lock:
+            return self._objects[rt.key].get((namespace or "" if rt.namespaced else "", name))
 
     def find(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         try:
@@ -197,9 +208,9 @@ class Store:
             if want_rv and want_rv != old["metadata"]["resourceVersion"]:
                 raise StoreError(
                     409, "Conflict",
-                    f'Operation cannot be fulfilled on {rt.plural} "{key[1]}": the object has been modified; '
-                    "please apply your changes to the latest version and try again",
-                    {"name": key[1], "kind": rt.plural})
+                    f'Operation cannot be fulfilled on {_qualified(rt)} "{key[1]}": the object has been '
+                    "modified; please apply your changes to the latest version and try again",
+                    {"name": key[1], "group": rt.group, "kind": rt.plural})
             return self._write(rt, key, old, copy.deepcopy(obj), subresource)
 
     def patch(
@@ -223,12 +234,14 @@ class Store:
                 raise StoreError(422, "Invalid", f"the patch could not be applied: {exc}") from exc
             want_rv = (new.get("metadata") or {}).get("resourceVersion")
             if want_rv and want_rv != old["metadata"]["resourceVersion"]:
-                raise StoreError(409, "Conflict", f'Operation cannot be fulfilled on {rt.plural} "{name}": '
-                                 "the object has been modified; please apply your changes to the latest "
-                                 "version and try again")
+                raise StoreError(409, "Conflict", f'Operation cannot be fulfilled on {_qualified(rt)} '
+                                 f'"{name}": the object has been modified; please apply your changes to the '
+                                 "latest version and try again",
+                                 {"name": name, "group": rt.group, "kind": rt.plural})
             return self._write(rt, key, old, new, subresource)
 
-    def _write(self, rt: ResourceType, key: tuple[str, str], old: Obj, new: Obj, subresource: str | None) -> Obj:
+    def _write(self, rt: ResourceType, key: tuple[str, str], old: Obj, new: Obj,
+               subresource: str | None) -> Obj:
         if subresource == "status":
             merged = dict(old)
             if "status" in new:
@@ -280,14 +293,22 @@ class Store:
 
     # -- watch ------------------------------------------------------------------------------------
 
-    def changes_since(self, rv: int) -> list[Change]:
+    def changes_since(self, rv: int) -> builtins.list[Change]:
         """Changes with a resourceVersion above ``rv``; raises 410 if history no longer reaches back."""
         with self._lock:
             if self._history and rv < self._history[0].rv - 1:
-                raise StoreError(410, "Expired", f"too old resource version: {rv} ({self._history[0].rv - 1})")
-            return [c for c in self._history if c.rv > rv]
+                oldest = self._history[0].rv - 1
+                raise StoreError(410, "Expired", f"too old resource version: {rv} ({oldest})")
+            # the history is ordered by resourceVersion: walk back from the newest change only
+            found: builtins.list[Change] = []
+            for change in reversed(self._history):
+                if change.rv <= rv:
+                    break
+                found.append(change)
+            found.reverse()
+            return found
 
-    def wait_for_changes(self, rv: int, timeout: float) -> list[Change]:
+    def wait_for_changes(self, rv: int, timeout: float) -> builtins.list[Change]:
         """Block until there are changes after ``rv`` (or the timeout passes, or the store closes)."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -317,7 +338,8 @@ class Store:
         except SelectorError as exc:
             raise StoreError(400, "BadRequest", str(exc)) from exc
         if resource_version in (None, "", "0"):
-            items, start = self.list(rt, namespace, label_selector=label_selector, field_selector=field_selector)
+            items, start = self.list(rt, namespace, label_selector=label_selector,
+                                     field_selector=field_selector)
             initial = items
         else:
             try:
@@ -350,17 +372,18 @@ class Store:
 
     # -- pod logs ---------------------------------------------------------------------------------
 
-    def append_log(self, namespace: str, pod: str, container: str, line: str, ts: float | None = None) -> None:
+    def append_log(self, namespace: str, pod: str, container: str, line: str,
+                   ts: float | None = None) -> None:
         with self._cond:
             self._logs.setdefault((namespace, pod, container), []).append((ts or time.time(), line))
             self._cond.notify_all()
 
-    def log_lines(self, namespace: str, pod: str, container: str) -> list[tuple[float, str]]:
+    def log_lines(self, namespace: str, pod: str, container: str) -> builtins.list[tuple[float, str]]:
         with self._lock:
             return list(self._logs.get((namespace, pod, container), []))
 
-    def follow_log(self, namespace: str, pod: str, container: str, start: int, timeout: float) -> list[
-            tuple[float, str]]:
+    def follow_log(self, namespace: str, pod: str, container: str, start: int,
+                   timeout: float) -> builtins.list[tuple[float, str]]:
         """Lines from index ``start`` on, waiting up to ``timeout`` for new ones."""
         deadline = time.monotonic() + timeout
         with self._cond:
