@@ -1,0 +1,52 @@
+"""The GitOps checkout: change YAML values with commit and push, roll back by revert or reset.
+
+Public API::
+
+    plan = plan_change(repo, file=..., set_values={"spec.values.image.tag": "v0.5.0"}, message=...)
+    result = apply_change(plan)
+    plan = plan_rollback(repo, commit="HEAD", reason="Login kaputt")
+    result = apply_rollback(plan)
+
+Plans are the dry run: they check the checkout (clean, expected branch, fetched, in sync with the
+remote) and show the diff, the affected Flux objects and the exact git commands; they change nothing.
+"""
+
+from runbook_lib.gitops.affected import (
+    AffectedObject,
+    FluxObject,
+    affected_by,
+    find_affected,
+    scan_flux_objects,
+)
+from runbook_lib.gitops.change import ChangePlan, ChangeResult, apply_change, plan_change
+from runbook_lib.gitops.edit import FieldEdit, YamlEdit, edit_yaml
+from runbook_lib.gitops.message import check_message
+from runbook_lib.gitops.render import CommitInfo
+from runbook_lib.gitops.repo import Checkout, NotPushed, PushFailed, mask_secrets
+from runbook_lib.gitops.rollback import apply_rollback, plan_rollback
+from runbook_lib.gitops.rollback_model import RollbackPlan, RollbackResult
+
+__all__ = [
+    "AffectedObject",
+    "ChangePlan",
+    "ChangeResult",
+    "Checkout",
+    "CommitInfo",
+    "FieldEdit",
+    "FluxObject",
+    "NotPushed",
+    "PushFailed",
+    "RollbackPlan",
+    "RollbackResult",
+    "YamlEdit",
+    "affected_by",
+    "apply_change",
+    "apply_rollback",
+    "check_message",
+    "edit_yaml",
+    "find_affected",
+    "mask_secrets",
+    "plan_change",
+    "plan_rollback",
+    "scan_flux_objects",
+]

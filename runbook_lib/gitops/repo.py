@@ -1,0 +1,271 @@
+"""The GitOps checkout: open it, check it is safe to change (preflight), run git with exact argv.
+
+Every git call goes through :func:`run_git` with an argument list (never a shell string), with
+``LC_ALL=C`` (GitPython sets it) so failures can be classified from git's English stderr, and with
+``GIT_TERMINAL_PROMPT=0`` so a missing credential fails instead of waiting for input.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from runbook_lib.errors import GitError, PreflightError, PushRejected
+from runbook_lib.masking import MASK, mask
+from runbook_lib.report import Reporter
+
+Command = tuple[str, ...]
+
+# Seconds a network operation (fetch, push) may take: during an incident a hanging fetch must fail
+# visibly; two minutes covers slow remotes with large packs.
+NETWORK_TIMEOUT = 120
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def mask_secrets(text: str) -> str:
+    """Mask the whole user-info of every URL (``https://user:token@host``, ``https://token@host``),
+    then everything else :func:`runbook_lib.masking.mask` recognises (tokens, key=value secrets)."""
+    return mask(_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", text))
+
+
+def shell(command: Command) -> str:
+    """The command as a user would type it into a POSIX shell, secrets masked."""
+    return mask_secrets(shlex.join(command))
+
+
+class NotPushed(PushRejected):
+    """The remote refused the push; the local commit ``kept_commit`` is kept."""
+
+    def __init__(self, message: str, hint: str, *, kept_commit: str, cause: str) -> None:
+        super().__init__(message, hint)
+        self.kept_commit = kept_commit
+        self.cause = cause
+        self.result: object | None = None
+
+
+class PushFailed(GitError):
+    """The push did not reach the remote (unreachable, other failure); the local commit is kept."""
+
+    def __init__(self, message: str, hint: str, *, kept_commit: str, cause: str) -> None:
+        super().__init__(message, hint)
+        self.kept_commit = kept_commit
+        self.cause = cause
+        self.result: object | None = None
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """The checked state of a checkout after a successful preflight."""
+
+    path: str
+    branch: str
+    remote: str
+    remote_branch: str
+    remote_url: str  # credentials masked
+    head: str
+    remote_head: str
+
+    @property
+    def upstream(self) -> str:
+        return f"{self.remote}/{self.remote_branch}"
+
+    def push_command(self) -> Command:
+        if self.branch == self.remote_branch:
+            return ("git", "push", self.remote, self.branch)
+        return ("git", "push", self.remote, f"{self.branch}:{self.remote_branch}")
+
+
+def open_repo(path: str | Path) -> git.Repo:
+    """Open the working tree at ``path`` (the top level, not a sub folder) or raise PreflightError."""
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise PreflightError(
+            f"{path} ist kein Git-Checkout.",
+            "Pfad des geklonten GitOps-Repositorys angeben (`git clone <url>` legt ihn an).",
+        ) from exc
+    if repo.bare or repo.working_tree_dir is None:
+        raise PreflightError(
+            f"{path} ist ein Bare-Repository ohne Arbeitsverzeichnis.",
+            "Einen Klon mit Arbeitsverzeichnis verwenden: `git clone <url> checkout`.",
+        )
+    repo.git.update_environment(GIT_TERMINAL_PROMPT="0")
+    return repo
+
+
+def run_git(repo: git.Repo, command: Command, *, network: bool = False) -> str:
+    """Run ``command`` (``("git", ...)``) in the working tree and return its stdout."""
+    timeout = NETWORK_TIMEOUT if network else None
+    out = repo.git.execute(list(command), kill_after_timeout=timeout)
+    return str(out)
+
+
+def git_stderr(exc: git.GitCommandError) -> str:
+    """The masked stderr of a failed git command, without GitPython's decoration."""
+    text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
+    text = text.strip().removeprefix("stderr:").strip().strip("'").strip()
+    return mask_secrets(text)
+
+
+def dirty_files(repo: git.Repo) -> list[str]:
+    """Modified, staged and untracked files (``git status --porcelain``), as paths."""
+    out = run_git(repo, ("git", "status", "--porcelain=v1", "--untracked-files=normal"))
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def require_clean(repo: git.Repo) -> None:
+    files = dirty_files(repo)
+    if files:
+        shown = ", ".join(files[:10]) + (f" (und {len(files) - 10} weitere)" if len(files) > 10 else "")
+        raise PreflightError(
+            f"Der Checkout hat nicht committete Änderungen: {shown}.",
+            "Änderungen committen oder mit `git stash -u` beiseitelegen (`git status` zeigt sie), "
+            "dann erneut ausführen. Es wurde nichts geändert.",
+        )
+
+
+def identity(repo: git.Repo) -> str:
+    """``Name <email>`` of the author git would use; PreflightError if none is configured."""
+    try:
+        author = run_git(repo, ("git", "var", "GIT_AUTHOR_IDENT"))
+        run_git(repo, ("git", "var", "GIT_COMMITTER_IDENT"))
+    except git.GitCommandError as exc:
+        raise PreflightError(
+            "Git kennt keinen Autor für den Commit (user.name/user.email fehlen).",
+            'Einmalig setzen: `git config --global user.name "Vorname Nachname"` und '
+            '`git config --global user.email "name@example.com"`.',
+        ) from exc
+    return author.rsplit(" ", 2)[0]
+
+
+def _current_branch(repo: git.Repo) -> str:
+    if repo.head.is_detached:
+        raise PreflightError(
+            "Im Checkout ist kein Branch ausgecheckt (detached HEAD).",
+            "Den Branch auschecken, dem Flux folgt, z. B. `git switch main`.",
+        )
+    return repo.active_branch.name
+
+
+def _upstream(repo: git.Repo, branch: str, remote: str) -> str:
+    tracking = repo.heads[branch].tracking_branch()
+    if tracking is None:
+        raise PreflightError(
+            f"Branch `{branch}` folgt keinem Remote-Branch.",
+            f"Upstream setzen: `git branch --set-upstream-to={remote}/{branch}`.",
+        )
+    if tracking.remote_name != remote:
+        raise PreflightError(
+            f"Branch `{branch}` folgt `{tracking.name}`, nicht dem Remote `{remote}`.",
+            f"Parameter `remote` auf `{tracking.remote_name}` setzen oder den Upstream ändern.",
+        )
+    return tracking.remote_head
+
+
+def fetch(repo: git.Repo, remote: str, reporter: Reporter) -> None:
+    url = remote_url(repo, remote)
+    reporter.action(f"hole den Stand von `{remote}` ({url})")
+    try:
+        run_git(repo, ("git", "fetch", "--prune", remote), network=True)
+    except git.GitCommandError as exc:
+        raise GitError(
+            f"Remote `{remote}` ({url}) ist nicht erreichbar: {_first_line(git_stderr(exc))}",
+            f"Netzwerk, URL und Zugangsdaten prüfen (`git remote -v`, `git fetch {remote}`). "
+            "Es wurde nichts geändert.",
+        ) from exc
+
+
+def remote_url(repo: git.Repo, remote: str) -> str:
+    """The URL as configured (credentials masked); ``insteadOf`` rewrites are not applied."""
+    try:
+        return mask_secrets(run_git(repo, ("git", "config", "--get", f"remote.{remote}.url")))
+    except git.GitCommandError as exc:
+        raise PreflightError(
+            f"Der Checkout hat kein Remote `{remote}`.",
+            "Vorhandene Remotes zeigt `git remote -v`; den Parameter `remote` anpassen.",
+        ) from exc
+
+
+def _first_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else "(keine Meldung)"
+
+
+def _ahead_behind(repo: git.Repo, upstream: str) -> tuple[int, int]:
+    out = run_git(repo, ("git", "rev-list", "--left-right", "--count", f"HEAD...{upstream}"))
+    ahead, behind = out.split()
+    return int(ahead), int(behind)
+
+
+def _require_in_sync(repo: git.Repo, branch: str, upstream: str) -> None:
+    ahead, behind = _ahead_behind(repo, upstream)
+    if ahead and behind:
+        raise PreflightError(
+            f"Branch `{branch}` und `{upstream}` sind auseinandergelaufen: {ahead} lokale und "
+            f"{behind} entfernte Commits, die der jeweils andere nicht hat.",
+            "Lokale Commits auf den neuen Stand setzen mit `git pull --rebase` (Konflikte lösen, "
+            "`git rebase --continue`), dann `git push`; danach erneut ausführen. Es wurde nichts geändert.",
+        )
+    if behind:
+        raise PreflightError(
+            f"Branch `{branch}` liegt {behind} Commit(s) hinter `{upstream}`.",
+            "Erst `git pull --rebase` ausführen, dann erneut starten. Es wurde nichts geändert.",
+        )
+    if ahead:
+        raise PreflightError(
+            f"Branch `{branch}` hat {ahead} lokale Commit(s), die noch nicht auf `{upstream}` sind.",
+            f"Prüfen mit `git log {upstream}..HEAD`; erst `git push` (oder die Commits verwerfen), "
+            "dann erneut starten. Es wurde nichts geändert.",
+        )
+
+
+def preflight(repo: git.Repo, *, branch: str | None, remote: str, reporter: Reporter) -> Checkout:
+    """Clean tree, expected branch tracking ``remote``, fetched and equal to the remote branch."""
+    current = _current_branch(repo)
+    if branch is not None and branch != current:
+        raise PreflightError(
+            f"Ausgecheckt ist Branch `{current}`, erwartet wird `{branch}`.",
+            f"Erst `git switch {branch}` ausführen. Es wurde nichts geändert.",
+        )
+    url = remote_url(repo, remote)
+    remote_branch = _upstream(repo, current, remote)
+    require_clean(repo)
+    fetch(repo, remote, reporter)
+    upstream = f"{remote}/{remote_branch}"
+    try:
+        remote_head = repo.commit(upstream).hexsha
+    except (git.BadName, ValueError) as exc:
+        raise PreflightError(
+            f"Den Remote-Branch `{upstream}` gibt es nicht (mehr).",
+            "Auf dem Remote vorhandene Branches zeigt `git branch -r`; "
+            f"ggf. `git push -u {remote} {current}`.",
+        ) from exc
+    _require_in_sync(repo, current, upstream)
+    reporter.success(f"Checkout sauber, `{current}` ist auf dem Stand von `{upstream}`")
+    return Checkout(
+        path=str(repo.working_tree_dir),
+        branch=current,
+        remote=remote,
+        remote_branch=remote_branch,
+        remote_url=url,
+        head=repo.head.commit.hexsha,
+        remote_head=remote_head,
+    )
+
+
+def require_unmoved(repo: git.Repo, checkout: Checkout) -> None:
+    """Apply-time check: same branch, same HEAD as the plan, clean tree."""
+    current = _current_branch(repo)
+    head = repo.head.commit.hexsha
+    if current != checkout.branch or head != checkout.head:
+        raise PreflightError(
+            f"Der Checkout hat sich seit der Vorschau bewegt ({current}@{head[:7]} statt "
+            f"{checkout.branch}@{checkout.head[:7]}).",
+            "Den Plan neu erstellen (Vorschau erneut ausführen). Es wurde nichts geändert.",
+        )
+    require_clean(repo)
