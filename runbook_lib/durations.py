@@ -1,0 +1,85 @@
+"""Go-style durations (``90s``, ``5m``, ``1h30m``) in and kubectl-style ages (``5s``, ``3m``, ``2h``) out.
+
+Parsing goes through ``durationpy`` so the accepted syntax is exactly Go's ``time.ParseDuration``, the
+one the flux CLI uses for ``--since`` and ``--timeout``. Bad input is a German :class:`UsageError` that
+names the value and gives examples.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import durationpy
+
+from .errors import UsageError
+
+#: shown in every error message; the same forms `flux` accepts
+EXAMPLES = "z. B. 90s, 5m, 1h30m"
+
+
+def parse_duration(value: str | timedelta | None, *, what: str = "Dauer", allow_zero: bool = False
+                   ) -> timedelta | None:
+    """``"1h30m"`` -> ``timedelta(hours=1, minutes=30)``; ``None`` stays ``None``.
+
+    ``what`` names the parameter in the message (``since``, ``follow``). Negative durations are
+    refused, and zero unless ``allow_zero``.
+    """
+    if value is None:
+        return None
+    parsed = value if isinstance(value, timedelta) else _parse_text(value, what)
+    if parsed < timedelta(0) or (parsed == timedelta(0) and not allow_zero):
+        raise UsageError(
+            f"Die Dauer '{value}' für {what} muss größer als null sein.",
+            f"Eine positive Dauer angeben, {EXAMPLES}.",
+        )
+    return parsed
+
+
+def _parse_text(value: object, what: str) -> timedelta:
+    text = str(value).strip()
+    try:
+        return durationpy.from_str(text)
+    except (durationpy.DurationError, ValueError, TypeError) as exc:
+        raise UsageError(
+            f"Ungültige Dauer '{value}' für {what}.",
+            f"Dauer mit Einheit angeben (ns, us, ms, s, m, h), {EXAMPLES}.",
+        ) from exc
+
+
+def format_duration(value: timedelta) -> str:
+    """Go's ``Duration.String()`` form: ``timedelta(minutes=90)`` -> ``"1h30m0s"``."""
+    return str(durationpy.to_str(value))
+
+
+def human_duration(value: timedelta) -> str:
+    """Age as kubectl prints it (k8s.io/apimachinery ``duration.HumanDuration``): 45s, 3m20s, 2h, 5d."""
+    seconds = int(value.total_seconds())
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        rest = seconds % 60
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    return _human_hours(seconds // 3600, minutes % 60)
+
+
+def _human_hours(hours: int, minutes: int) -> str:
+    if hours < 8:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{hours // 24}d{rest}h" if rest else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
