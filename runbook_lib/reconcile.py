@@ -22,9 +22,10 @@ from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from . import kinds
-from .cluster import Cluster, default_cluster
+from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
 from .durations import parse_duration
 from .errors import ReconcileFailed, RunbookError, Suspended, UsageError, WaitTimeout, from_api_exception
 from .kinds import FluxKind
@@ -73,6 +74,7 @@ class Progress:
 
     state: str  # "pending" (not handled yet), "progressing", "ready", "failed"
     message: str = ""
+    reason: str = ""
 
 
 def progress(obj: Obj, requested_at: str) -> Progress:
@@ -81,9 +83,12 @@ def progress(obj: Obj, requested_at: str) -> Progress:
     if (status.get("lastHandledReconcileAt") or "") != requested_at:
         return Progress("pending", "Anfrage noch nicht bearbeitet")
     stalled = find_condition(obj, "Stalled")
-    if stalled and stalled.get("status") == "True":
-        return Progress("failed", stalled.get("message", ""))
     ready = find_condition(obj, "Ready")
+    if stalled and stalled.get("status") == "True":
+        message = stalled.get("message", "")
+        if ready and ready.get("status") == "False" and ready.get("message"):
+            message = f"{message}; letzter Fehler: {ready['message']}"
+        return Progress("failed", message, stalled.get("reason", "Stalled"))
     if ready is None:
         return Progress("progressing", "wartet auf den Controller")
     generation = (obj.get("metadata") or {}).get("generation")
@@ -93,7 +98,7 @@ def progress(obj: Obj, requested_at: str) -> Progress:
     if ready.get("status") == "True":
         return Progress("ready", ready.get("message", ""))
     if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
-        return Progress("failed", ready.get("message", ""))
+        return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
     return Progress("progressing", ready.get("message", ""))
 
 
@@ -158,6 +163,7 @@ class Step:
     state: str
     message: str
     seconds: float
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,9 +184,7 @@ class ReconcileResult:
         """Raise :class:`ReconcileFailed` with the controller's message unless every step succeeded."""
         for step in self.steps:
             if step.state not in ("ready", "static"):
-                raise ReconcileFailed(f"Abgleich von {step.ref} fehlgeschlagen: {step.message}",
-                                      "Ereignisse und Controller-Logs prüfen (Runbook `logs`), Ursache in Git "
-                                      "beheben und erneut synchronisieren.")
+                raise ReconcileFailed(f"Abgleich von {step.ref} fehlgeschlagen: {step.message}", _failure_hint(step))
         return f"✔ {self.target.ref}: Revision {self.target.revision_after}"
 
     def _rows(self) -> list[list[str]]:
@@ -196,6 +200,16 @@ class ReconcileResult:
                 else "<p><b style='color:#c62828'>✗ Abgleich fehlgeschlagen</b></p>")
         classes = ["" if s.state in ("ready", "static") else "failing" for s in self.steps]
         return head + html_table(_HEADERS, self._rows(), row_classes=classes)
+
+
+def _failure_hint(step: Step) -> str:
+    if step.reason == "RetriesExceeded":
+        name = step.ref.split(" ", 1)[1]
+        ns, _, short = name.partition("/")
+        return (f"Die Wiederholungen sind aufgebraucht. Erst die Ursache in Git beheben (oder Runbook `rollback`), "
+                f"dann neu versuchen: `flux reconcile hr {short} -n {ns} --reset` bzw. force=True.")
+    return ("Ereignisse und Controller-Logs prüfen (Runbook `logs` bzw. `troubleshoot-helmrelease`), Ursache in "
+            "Git beheben und erneut synchronisieren.")
 
 
 _HEADERS = ["OBJEKT", "REVISION VORHER", "REVISION NACHHER", "ERGEBNIS", "DAUER", "MELDUNG"]
@@ -285,7 +299,7 @@ def _watch_until_done(api: _Api, ref: Ref, start: Obj, requested_at: str, deadli
                 api.cluster.custom.list_namespaced_custom_object, ref.kind.group, ref.kind.version,
                 ref.namespace, ref.kind.plural, field_selector=f"metadata.name={ref.name}",
                 resource_version=rv, timeout_seconds=max(1, int(remaining + 0.999)),
-                allow_watch_bookmarks=True,
+                allow_watch_bookmarks=True, _request_timeout=(REQUEST_TIMEOUT, max(0.05, remaining)),
             ):
                 if event["type"] == "BOOKMARK":
                     continue
@@ -301,18 +315,15 @@ def _watch_until_done(api: _Api, ref: Ref, start: Obj, requested_at: str, deadli
                 raise from_api_exception(exc, str(ref)) from exc
             obj = api.get(ref)  # history expired: start again from the current object
             rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
+        except (ReadTimeoutError, ProtocolError):
+            pass  # no event before the deadline; the loop reports the timeout
         finally:
             watcher.stop()
     return obj, state
 
 
-def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: float, rep: Reporter) -> Step:
-    begin = time.monotonic()
-    obj = api.get(ref)
-    before = revision_of(ref.kind, obj)
-    if is_static(ref.kind, obj):
-        rep.success(f"{ref}: Abgleich nicht nötig (statisches Objekt)")
-        return Step(str(ref), "", before, before, "static", "statisches Objekt", 0.0)
+def _annotate(api: _Api, ref: Ref, obj: Obj, *, force: bool, reset: bool, rep: Reporter) -> tuple[str, Obj]:
+    """Write the request as flux does (refusing a suspended object); returns the token and the object."""
     if (obj.get("spec") or {}).get("suspend"):
         raise Suspended(f"{ref} ist angehalten (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
     requested_at = rfc3339nano()
@@ -324,13 +335,24 @@ def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: f
     rep.action(f"annotiere {ref.kind.kind} {ref.name} im Namespace {ref.namespace}")
     patched = api.patch(ref, {"metadata": {"annotations": annotations}})
     rep.success(f"{ref.kind.kind} annotiert")
+    return requested_at, patched
+
+
+def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: float, rep: Reporter) -> Step:
+    begin = time.monotonic()
+    obj = api.get(ref)
+    before = revision_of(ref.kind, obj)
+    if is_static(ref.kind, obj):
+        rep.success(f"{ref}: Abgleich nicht nötig (statisches Objekt)")
+        return Step(str(ref), "", before, before, "static", "statisches Objekt", 0.0)
+    requested_at, patched = _annotate(api, ref, obj, force=force, reset=reset, rep=rep)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
     obj, state = _watch_until_done(api, ref, patched, requested_at, deadline)
     seconds = time.monotonic() - begin
     after = revision_of(ref.kind, obj)
     if state.state == "failed":
         rep.failure(f"{ref}: {state.message}")
-        return Step(str(ref), requested_at, before, after, "failed", state.message, seconds)
+        return Step(str(ref), requested_at, before, after, "failed", state.message, seconds, state.reason)
     verb = "angewendete" if ref.kind.kind in ("Kustomization", "HelmRelease") else "geholte"
     rep.success(f"{verb} Revision {after}")
     return Step(str(ref), requested_at, before, after, "ready", state.message, seconds)
@@ -381,6 +403,21 @@ def reconcile(
     if raise_on_failure:
         result.check()
     return result
+
+
+def request_reconcile(kind: str | FluxKind, name: str, *, namespace: str = "flux-system",
+                      with_source: bool = False, client: Cluster | None = None,
+                      reporter: Reporter | None = None) -> str:
+    """Only annotate (the source first with ``with_source``), do not wait; returns the request token."""
+    fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+    api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    target = Ref(fk, name, namespace)
+    token = ""
+    for ref in (_chain(api, target) if with_source else [target]):
+        obj = api.get(ref)
+        if not is_static(ref.kind, obj):
+            token, _ = _annotate(api, ref, obj, force=False, reset=False, rep=rep)
+    return token
 
 
 def _set_suspend(kind: str | FluxKind, name: str, namespace: str, value: bool, client: Cluster | None,
