@@ -1,0 +1,352 @@
+"""troubleshoot-helmrelease: gather one HelmRelease and everything it depends on, then interpret it.
+
+``state = gather_helmrelease("kite", namespace="kube-system")`` reads (never writes) the HelmRelease,
+its HelmChart and chart source, the Helm storage of the release, the workload (Deployments, Pods),
+events and the helm-controller's log lines, each with its own error slot. The state shows each step
+(``state.release()``, ``state.chart()``, ``state.helm_history()``, ``state.workload()``,
+``state.signals()``); ``diagnose_helmrelease(state)`` is the pure interpretation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..cluster import Cluster, default_cluster
+from ..helm import gather_releases
+from ..kinds import HELM_CHART, HELM_RELEASE, by_kind
+from ..status import interpret
+from . import gather
+from .common import Slot, attempt, event_text, log_line_text, meta, slot_finding, spec, status, warning_events
+from .helmrelease import (
+    TITLE,
+    chart_findings,
+    chart_ref,
+    condition_findings,
+    info_findings,
+    signal_lines,
+    source_findings,
+)
+from .helmstorage import (
+    GITOPS_NOTE,
+    by_revision,
+    known_versions,
+    release_name,
+    release_namespace,
+    storage_findings,
+    storage_namespace,
+)
+from .model import Diagnosis, Evidence, EvidenceGroup, evidence
+from .workload import deployment_findings, pod_findings
+
+Obj = dict[str, Any]
+
+
+def _status_row(obj: Obj | None, kind: str) -> tuple[str, ...]:
+    if obj is None:
+        return (kind, "-", "-", "fehlt", "")
+    s = interpret(obj, kind)
+    return (kind, f"{s.namespace}/{s.name}", s.revision or "-", s.ready, s.message)
+
+
+def _mark(obj: Obj | None, kind: str) -> str:
+    return "failing" if obj is None or interpret(obj, kind).state == "failing" else ""
+
+
+@dataclass(frozen=True)
+class HelmReleaseState:
+    """What troubleshoot-helmrelease gathered; every part but the HelmRelease has an error slot."""
+
+    hr: Obj
+    helm_chart: Slot = field(default_factory=Slot)
+    source: Slot = field(default_factory=Slot)
+    releases: Slot = field(default_factory=Slot)
+    deployments: Slot = field(default_factory=Slot)
+    pods: Slot = field(default_factory=Slot)
+    events: Slot = field(default_factory=Slot)
+    log_lines: Slot = field(default_factory=Slot)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def name(self) -> str:
+        return str(meta(self.hr).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(meta(self.hr).get("namespace", ""))
+
+    def release(self) -> Evidence:
+        """``flux get helmreleases NAME -n NS`` plus the conditions."""
+        s = interpret(self.hr, "HelmRelease")
+        rows = [
+            (c.get("type", ""), c.get("status", ""), c.get("reason", ""), c.get("message", ""))
+            for c in status(self.hr).get("conditions") or ()
+        ]
+        marks = [
+            "failing"
+            if (r[0] == "Ready" and r[1] == "False") or (r[0] == "Stalled" and r[1] == "True")
+            else ""
+            for r in rows
+        ]
+        return evidence(
+            f"HelmRelease {self.namespace}/{self.name}: Revision {s.revision or '-'}, "
+            f"suspended {s.suspended}",
+            ("CONDITION", "STATUS", "REASON", "MESSAGE"),
+            rows,
+            command=f"flux get helmreleases {self.name} -n {self.namespace}",
+            marks=marks,
+            empty="Keine Conditions: noch nie abgeglichen.",
+        )
+
+    def chart(self) -> Evidence:
+        """The HelmChart and its source (``flux get sources chart`` / ``flux get sources helm``)."""
+        chart, source = self.helm_chart.value, self.source.value
+        src_kind = str((source or {}).get("kind") or "HelmRepository")
+        rows = [_status_row(chart, "HelmChart"), _status_row(source, src_kind)]
+        ns, _ = chart_ref(self.hr)
+        return evidence(
+            "Chart und Quelle",
+            ("ART", "NAME", "REVISION", "READY", "MESSAGE"),
+            rows,
+            command=f"flux get sources chart -n {ns}; flux get sources helm -n {ns}",
+            error=self.helm_chart.error or self.source.error,
+            marks=[_mark(chart, "HelmChart"), _mark(source, src_kind)],
+        )
+
+    def helm_history(self) -> Evidence:
+        """``helm history RELEASE -n NS`` from the release Secrets."""
+        rows = [
+            (r["revision"], r["updated"], r["status"], r["chart"], r["app_version"], r["description"])
+            for r in by_revision(self.releases.value or [])
+        ]
+        return evidence(
+            f"Helm-Historie von {storage_namespace(self.hr)}/{release_name(self.hr)}",
+            ("REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION"),
+            rows,
+            command=f"helm list -A; helm history {release_name(self.hr)} -n {storage_namespace(self.hr)}",
+            error=self.releases.error,
+            empty="Keine Helm-Release-Secrets gefunden.",
+            marks=["failing" if r[2] == "failed" else "" for r in rows],
+        )
+
+    def workload(self) -> EvidenceGroup:
+        """Deployments and Pods of the release (``kubectl get deploy,pods``)."""
+        ns = release_namespace(self.hr)
+        deps = [
+            (
+                meta(d).get("name"),
+                f"{status(d).get('readyReplicas') or 0}/{spec(d).get('replicas', 1)}",
+                ", ".join(
+                    c.get("image", "")
+                    for c in ((spec(d).get("template") or {}).get("spec") or {}).get("containers") or ()
+                ),
+            )
+            for d in self.deployments.value or []
+        ]
+        pods = [
+            (meta(p).get("name"), status(p).get("phase", ""), _pod_state(p)) for p in self.pods.value or []
+        ]
+        return EvidenceGroup(
+            (
+                evidence(
+                    "Deployments",
+                    ("NAME", "BEREIT", "IMAGES"),
+                    deps,
+                    command=f"kubectl get deploy -n {ns}",
+                    error=self.deployments.error,
+                    empty="Keine Deployments dieser Release gefunden.",
+                ),
+                evidence(
+                    "Pods",
+                    ("NAME", "PHASE", "ZUSTAND"),
+                    pods,
+                    command=f"kubectl get pods -n {ns}",
+                    error=self.pods.error,
+                    empty="Keine Pods gefunden.",
+                    marks=["failing" if r[2] not in ("Running", "") else "" for r in pods],
+                ),
+            )
+        )
+
+    def signals(self) -> EvidenceGroup:
+        """Warning events and helm-controller error lines about this HelmRelease."""
+        warn = warning_events(self.events.value or [])[-15:]
+        errors = [r for r in self.log_lines.value or [] if r.get("level") == "error"][-15:]
+        return EvidenceGroup(
+            (
+                evidence(
+                    "Warnungen in den Events",
+                    ("EVENT",),
+                    [(event_text(e),) for e in warn],
+                    command=f"flux events --for HelmRelease/{self.name} -n {self.namespace}",
+                    error=self.events.error,
+                    empty="Keine Warnungen.",
+                    marks=["failing"] * len(warn),
+                ),
+                evidence(
+                    "Fehler im Log des helm-controllers",
+                    ("ZEILE",),
+                    [(log_line_text(r),) for r in errors],
+                    command=f"flux logs --kind=HelmRelease --name={self.name} -n {self.namespace} "
+                    "--level=error",
+                    error=self.log_lines.error,
+                    empty="Keine Fehlerzeilen.",
+                    marks=["failing"] * len(errors),
+                ),
+            )
+        )
+
+
+def _pod_state(pod: Obj) -> str:
+    waiting = [
+        ((c.get("state") or {}).get("waiting") or {}).get("reason", "")
+        for c in status(pod).get("containerStatuses") or ()
+    ]
+    return ", ".join(w for w in waiting if w) or ("Running" if status(pod).get("phase") == "Running" else "")
+
+
+def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
+    """Interpret a gathered :class:`HelmReleaseState` (pure): the findings, most severe first."""
+    records = state.releases.value or []
+    pods = pod_findings(state.pods.value or [])
+    image_problem = next((f"{f.title} ({f.evidence})" for f in pods if f.title.startswith("Image")), "")
+    findings = condition_findings(
+        state.hr,
+        records=records,
+        image_problem=image_problem,
+        extra_evidence=signal_lines(state.events.value or [], state.log_lines.value or []),
+    )
+    findings += chart_findings(
+        state.hr, state.helm_chart.value, known_versions=known_versions(state.hr, records)
+    )
+    findings += source_findings(state.source.value)
+    findings += storage_findings(state.hr, records)
+    findings += pods or deployment_findings(state.deployments.value or [])
+    findings += info_findings(state.hr, state.events.value or [], state.log_lines.value or [])
+    for what, slot, cmd in (
+        ("HelmChart", state.helm_chart, "flux get sources chart -A"),
+        ("Chart-Quelle", state.source, "flux get sources helm -A"),
+        ("Helm-Storage", state.releases, "helm list -A"),
+        ("Deployments", state.deployments, "kubectl get deploy -A"),
+        ("Pods", state.pods, "kubectl get pods -A"),
+        ("Events", state.events, f"flux events --for HelmRelease/{state.name}"),
+        ("Log des helm-controllers", state.log_lines, "flux logs --kind=HelmRelease"),
+    ):
+        findings += slot_finding(what, slot, cmd)
+    checked = (
+        f"HelmRelease {state.namespace}/{state.name}",
+        "HelmChart und Quelle",
+        "Helm-Storage",
+        "Deployments und Pods",
+        "Events",
+        "helm-controller-Log",
+    )
+    return Diagnosis(TITLE, tuple(findings), checked, GITOPS_NOTE)
+
+
+# --- gather ------------------------------------------------------------------------------------------
+
+
+def _chart(cluster: Cluster, hr: Obj) -> Obj | None:
+    chart_ref_spec = spec(hr).get("chartRef") or {}
+    if chart_ref_spec and chart_ref_spec.get("kind") != "HelmChart":
+        return None
+    if chart_ref_spec:
+        ns = chart_ref_spec.get("namespace") or meta(hr).get("namespace")
+        return gather.get_object(cluster, HELM_CHART, ns, chart_ref_spec.get("name", ""))
+    ns, name = chart_ref(hr)
+    return gather.get_object(cluster, HELM_CHART, ns, name)
+
+
+def _source(cluster: Cluster, hr: Obj, chart: Obj | None) -> Obj | None:
+    if chart is not None:
+        src, ns = spec(chart).get("sourceRef") or {}, meta(chart).get("namespace")
+    else:
+        src = (
+            spec(hr).get("chartRef")
+            or ((spec(hr).get("chart") or {}).get("spec") or {}).get("sourceRef")
+            or {}
+        )
+        ns = src.get("namespace") or meta(hr).get("namespace")
+    kind = src.get("kind") or "HelmRepository"
+    if kind not in ("HelmRepository", "GitRepository", "Bucket", "OCIRepository") or not src.get("name"):
+        return None
+    return gather.get_object(cluster, by_kind(kind), ns, src["name"])
+
+
+def _releases(cluster: Cluster, hr: Obj) -> list[Obj]:
+    name = release_name(hr)
+    return [
+        dataclasses.asdict(r)
+        for r in gather_releases(namespace=storage_namespace(hr), client=cluster)
+        if r.name == name
+    ]
+
+
+def _workload(cluster: Cluster, hr: Obj) -> list[Obj]:
+    ns = release_namespace(hr)
+    labelled = gather.deployments(
+        cluster,
+        ns,
+        f"helm.toolkit.fluxcd.io/name={meta(hr).get('name')},"
+        f"helm.toolkit.fluxcd.io/namespace={meta(hr).get('namespace')}",
+    )
+    return labelled or gather.deployments(cluster, ns, f"app.kubernetes.io/instance={release_name(hr)}")
+
+
+def _pods(cluster: Cluster, deployments: list[Obj]) -> list[Obj]:
+    out: list[Obj] = []
+    for dep in deployments:
+        labels = (spec(dep).get("selector") or {}).get("matchLabels") or {}
+        if labels:
+            selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            out += gather.pods(cluster, meta(dep).get("namespace", ""), selector)
+    return out
+
+
+def _events(cluster: Cluster, hr: Obj, chart: Obj | None) -> list[Obj]:
+    items = gather.events_for(cluster, "HelmRelease", meta(hr)["name"], meta(hr)["namespace"])
+    if chart is not None:
+        items += gather.events_for(cluster, "HelmChart", meta(chart)["name"], meta(chart)["namespace"])
+    return items
+
+
+def gather_helmrelease(
+    name: str = "kite",
+    *,
+    namespace: str = "kube-system",
+    client: Cluster | None = None,
+    now: datetime | None = None,
+) -> HelmReleaseState:
+    """Read the HelmRelease ``namespace/name`` and its chart, storage, workload, events, logs (read-only).
+
+    An unknown name raises :class:`~runbook_lib.errors.NotFound` naming the closest HelmReleases.
+    """
+    cluster = default_cluster(client)
+    hr = gather.require_object(cluster, HELM_RELEASE, namespace, name, "flux get helmreleases -A")
+    chart = attempt(lambda: _chart(cluster, hr))
+    deployments = attempt(lambda: _workload(cluster, hr))
+    return HelmReleaseState(
+        hr=hr,
+        helm_chart=chart,
+        source=attempt(lambda: _source(cluster, hr, chart.value)),
+        releases=attempt(lambda: _releases(cluster, hr)),
+        deployments=deployments,
+        pods=attempt(lambda: _pods(cluster, deployments.value or [])),
+        events=attempt(lambda: _events(cluster, hr, chart.value)),
+        log_lines=attempt(
+            lambda: gather.log_records(
+                cluster, controller="helm-controller", kind="HelmRelease", name=name, namespace=namespace
+            )
+        ),
+        now=now or datetime.now(UTC),
+    )
+
+
+def troubleshoot_helmrelease(
+    name: str = "kite", *, namespace: str = "kube-system", client: Cluster | None = None
+) -> Diagnosis:
+    """Gather and interpret in one call (for the CLI and scripts)."""
+    return diagnose_helmrelease(gather_helmrelease(name, namespace=namespace, client=client))

@@ -1,0 +1,150 @@
+"""Interpretation of Kustomizations for "Flux synchronisiert nicht" (reference section 2, pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from .common import Obj, cond_text, condition, is_true, meta, ref, spec, status
+from .model import ERROR, WARNING, Finding
+
+_DEPENDENCY = re.compile(r"dependency '([^']+)'")
+
+
+def uses_source(ks: Obj, repo: Obj) -> bool:
+    """The Kustomization's sourceRef points at this GitRepository."""
+    src = spec(ks).get("sourceRef") or {}
+    src_ns = src.get("namespace") or meta(ks).get("namespace")
+    return (
+        src.get("kind") == "GitRepository"
+        and src.get("name") == meta(repo).get("name")
+        and src_ns == meta(repo).get("namespace")
+    )
+
+
+_KS_FAILURES: Mapping[str, tuple[int, str, str, str]] = {
+    "BuildFailed": (
+        ERROR,
+        "kustomize build fehlgeschlagen",
+        "Die Manifeste im Pfad der Kustomization lassen sich nicht bauen (YAML-Fehler, fehlende "
+        "Datei in kustomization.yaml, falscher Pfad).",
+        "Fehler im Git korrigieren und committen; lokal prüfen mit `kubectl kustomize <pfad>`.",
+    ),
+    "HealthCheckFailed": (
+        ERROR,
+        "Health-Check fehlgeschlagen",
+        "Die angewendeten Workloads wurden nicht rechtzeitig bereit.",
+        "Die genannten Objekte prüfen (Pods, Events); Ursache im Git beheben.",
+    ),
+    "ReconciliationFailed": (
+        ERROR,
+        "Anwenden fehlgeschlagen",
+        "Der API-Server hat Objekte abgelehnt (Validierung, fehlende CRD, unveränderliches "
+        "Feld) oder ein Objekt ließ sich nicht anwenden.",
+        "Meldung lesen, Manifest im Git korrigieren und committen.",
+    ),
+    "ArtifactFailed": (
+        ERROR,
+        "Quelle liefert kein Artefakt",
+        "Die Kustomization bekommt von ihrer Quelle kein Artefakt (Quelle fehlerhaft oder fehlt).",
+        "Zuerst die Quelle reparieren (siehe Befund zur GitRepository).",
+    ),
+    "PruneFailed": (
+        ERROR,
+        "Aufräumen (prune) fehlgeschlagen",
+        "Entfernte Objekte ließen sich nicht löschen (Finalizer, Berechtigung).",
+        "Die genannten Objekte und ihre Finalizer prüfen.",
+    ),
+}
+
+
+def _ks_cmds(name: str, ns: str) -> str:
+    return (
+        f"flux get kustomizations {name} -n {ns}\nflux events --for Kustomization/{name} -n {ns}\n"
+        f"flux reconcile kustomization {name} -n {ns} --with-source"
+    )
+
+
+def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
+    """The one finding for a Kustomization of this source, or None when it is fine (pure)."""
+    name, ns = meta(ks).get("name", ""), meta(ks).get("namespace", "")
+    subject = ref("Kustomization", ks)
+    ready = condition(ks, "Ready")
+    applied = str(status(ks).get("lastAppliedRevision") or "")
+    source_rev = str((status(repo).get("artifact") or {}).get("revision") or "")
+    behind = bool(source_rev) and applied != source_rev
+    revs = f"\nlastAppliedRevision {applied or '-'}, Quelle {source_rev}" if behind else ""
+    if spec(ks).get("suspend"):
+        return Finding(
+            WARNING,
+            "Kustomization ist ausgesetzt",
+            "spec.suspend ist true: neue Commits werden nicht angewendet.",
+            "spec.suspend: true" + revs,
+            "Fortsetzen (und suspend: true aus dem Git-Manifest entfernen).",
+            f"flux resume kustomization {name} -n {ns}",
+            subject,
+        )
+    reason = str(ready.get("reason", ""))
+    if ready.get("status") == "False":
+        if reason == "DependencyNotReady":
+            dep = _DEPENDENCY.search(str(ready.get("message", "")))
+            dep_name = dep.group(1) if dep else "eine Abhängigkeit"
+            short = dep_name.rsplit("/", 1)[-1]
+            dep_ns = dep_name.split("/")[0] if "/" in dep_name else ns
+            return Finding(
+                WARNING,
+                f"Wartet auf Abhängigkeit {dep_name}",
+                f"spec.dependsOn: die Kustomization {dep_name} ist nicht bereit, deshalb wird diese "
+                "nicht angewendet.",
+                cond_text(ready) + revs,
+                f"Zuerst {dep_name} reparieren; danach folgt diese Kustomization von selbst.",
+                f"flux get kustomizations {short} -n {dep_ns}",
+                subject,
+            )
+        severity, title, cause, step = _KS_FAILURES.get(
+            reason,
+            (
+                ERROR,
+                "Kustomization fehlgeschlagen",
+                f"Der kustomize-controller meldet {reason or 'einen Fehler'}.",
+                "Meldung lesen und die Ursache im Git beheben.",
+            ),
+        )
+        return Finding(severity, title, cause, cond_text(ready) + revs, step, _ks_cmds(name, ns), subject)
+    if is_true(ks, "Stalled"):
+        return Finding(
+            ERROR,
+            "Kustomization hängt endgültig (Stalled)",
+            "Der Controller versucht es nicht mehr.",
+            cond_text(condition(ks, "Stalled")),
+            "Manifest im Git korrigieren.",
+            _ks_cmds(name, ns),
+            subject,
+        )
+    if not ready:
+        return Finding(
+            WARNING,
+            "Kustomization wurde noch nie abgeglichen",
+            "Keine Ready-Condition: der kustomize-controller hat das Objekt nicht bearbeitet.",
+            "status.conditions ist leer",
+            "kustomize-controller prüfen (siehe Controller-Befunde).",
+            "kubectl get deploy,pods -n flux-system -l app=kustomize-controller",
+            subject,
+        )
+    if behind and not is_true(ks, "Reconciling"):
+        return Finding(
+            WARNING,
+            "Kustomization hängt hinter der Quelle",
+            "Die Quelle hat eine neuere Revision, die Kustomization wendet noch die alte an.",
+            cond_text(ready) + revs,
+            "Abgleich mit Quelle anstoßen; bleibt sie zurück, kustomize-controller-Logs prüfen.",
+            f"flux reconcile kustomization {name} -n {ns} --with-source",
+            subject,
+        )
+    return None
+
+
+def kustomization_findings(kustomizations: Iterable[Obj], repo: Obj) -> list[Finding]:
+    """Findings for every Kustomization whose source is ``repo`` (pure)."""
+    found = (kustomization_finding(ks, repo) for ks in kustomizations if uses_source(ks, repo))
+    return [f for f in found if f is not None]

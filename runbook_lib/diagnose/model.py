@@ -1,0 +1,270 @@
+"""Result types of the troubleshooting runbooks: findings, a diagnosis, its summary, evidence tables.
+
+A :class:`Finding` is one interpreted problem: what is wrong (``title``), why (``cause``), what shows
+it (``evidence``: the condition, event or log line), what to do (``next_step``) and the matching shell
+command. A :class:`Diagnosis` holds the findings of one runbook, ordered by severity, and renders as
+HTML cards in a notebook and as plain text in a terminal. Nothing here talks to a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from ..report import html_table, text_table
+
+#: severities, most severe first; the number is the sort key
+ERROR, WARNING, INFO = 0, 1, 2
+SEVERITY_LABELS = {ERROR: "Fehler", WARNING: "Warnung", INFO: "Hinweis"}
+SEVERITY_SYMBOLS = {ERROR: "✗", WARNING: "⚠", INFO: "ℹ"}
+_COLORS = {ERROR: "#c62828", WARNING: "#ef6c00", INFO: "#1565c0"}
+NO_PROBLEMS = "Keine Probleme gefunden"
+
+
+class _Pretty:
+    """IPython shows ``text/plain`` through ``_repr_pretty_``: the German text, not the dataclass repr."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {str(self).splitlines()[0] if str(self) else ''}>"
+
+
+@dataclass(frozen=True, repr=False)
+class Finding(_Pretty):
+    """One problem, with its cause, the evidence that shows it and the next step (German text)."""
+
+    severity: int
+    title: str
+    cause: str
+    evidence: str
+    next_step: str
+    command: str = ""
+    #: the object the finding is about, e.g. ``HelmRelease kube-system/kite``
+    subject: str = ""
+
+    @property
+    def label(self) -> str:
+        return SEVERITY_LABELS[self.severity]
+
+    @property
+    def symbol(self) -> str:
+        return SEVERITY_SYMBOLS[self.severity]
+
+    @property
+    def is_problem(self) -> bool:
+        """Errors and warnings are problems; hints are not."""
+        return self.severity < INFO
+
+    def headline(self) -> str:
+        about = f" ({self.subject})" if self.subject else ""
+        return f"{self.symbol} {self.label}: {self.title}{about}"
+
+    def __str__(self) -> str:
+        lines = [self.headline(), f"  Ursache:          {self.cause}"]
+        lines += _labelled("  Beleg:            ", self.evidence)
+        lines.append(f"  Nächster Schritt: {self.next_step}")
+        lines += _labelled("  Befehl:           ", self.command)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        color = _COLORS[self.severity]
+        command = f"<pre><code>{escape(self.command)}</code></pre>" if self.command else ""
+        evidence = f"<pre style='white-space:pre-wrap'>{escape(self.evidence)}</pre>" if self.evidence else ""
+        return (
+            f'<div class="runbook-finding" style="border-left:4px solid {color};padding:.3em .8em;'
+            f'margin:.6em 0"><b style="color:{color}">{escape(self.headline())}</b>'
+            f"<p><b>Ursache:</b> {escape(self.cause)}</p><b>Beleg:</b>{evidence}"
+            f"<p><b>Nächster Schritt:</b> {escape(self.next_step)}</p>{command}</div>"
+        )
+
+
+def _labelled(label: str, text: str) -> list[str]:
+    if not text:
+        return []
+    pad = " " * len(label)
+    first, *rest = text.splitlines()
+    return [label + first, *(pad + line for line in rest)]
+
+
+def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first; within a severity, the order in which the rules found them."""
+    return tuple(sorted(findings, key=lambda f: f.severity))
+
+
+@dataclass(frozen=True, repr=False)
+class Summary(_Pretty):
+    """The last cell of a troubleshooting runbook: "Keine Probleme gefunden" or the findings by severity."""
+
+    title: str
+    findings: tuple[Finding, ...]
+    checked: tuple[str, ...] = ()
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.is_problem)
+
+    def headline(self) -> str:
+        if not self.problems:
+            return f"✔ {NO_PROBLEMS}."
+        counts = [
+            f"{sum(f.severity == s for f in self.problems)} {SEVERITY_LABELS[s]}"
+            for s in (ERROR, WARNING)
+            if any(f.severity == s for f in self.problems)
+        ]
+        return f"{self.problems[0].symbol} {self.title}: {', '.join(counts)}"
+
+    def rows(self) -> list[list[str]]:
+        return [
+            [str(i), f.label, f.subject, f.title, f.next_step, f.command.splitlines()[0] if f.command else ""]
+            for i, f in enumerate(self.findings, 1)
+        ]
+
+    headers = ("#", "SCHWERE", "OBJEKT", "BEFUND", "NÄCHSTER SCHRITT", "BEFEHL")
+
+    def __str__(self) -> str:
+        out = [self.headline()]
+        if self.checked:
+            out.append("Geprüft: " + ", ".join(self.checked))
+        if self.findings:
+            out += ["", text_table(list(self.headers), self.rows())]
+        return "\n".join(out) + "\n"
+
+    def _repr_html_(self) -> str:
+        color = "#2e7d32" if not self.problems else _COLORS[self.problems[0].severity]
+        head = f'<p style="color:{color};font-weight:bold">{escape(self.headline())}</p>'
+        checked = f"<p>Geprüft: {escape(', '.join(self.checked))}</p>" if self.checked else ""
+        if not self.findings:
+            return head + checked
+        classes = [
+            "failing" if f.severity == ERROR else "suspended" if f.severity == WARNING else ""
+            for f in self.findings
+        ]
+        return head + checked + html_table(list(self.headers), self.rows(), row_classes=classes)
+
+
+@dataclass(frozen=True, repr=False)
+class Diagnosis(_Pretty):
+    """The findings of one troubleshooting runbook, most severe first, and what was checked."""
+
+    title: str
+    findings: tuple[Finding, ...] = ()
+    checked: tuple[str, ...] = ()
+    #: a German remark shown under the findings (e.g. why `helm rollback` is not the fix under GitOps)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "findings", ordered(self.findings))
+
+    @property
+    def ok(self) -> bool:
+        """No errors and no warnings (hints are allowed)."""
+        return not any(f.is_problem for f in self.findings)
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.is_problem)
+
+    def titles(self) -> list[str]:
+        return [f.title for f in self.findings]
+
+    def summary(self) -> Summary:
+        return Summary(self.title, self.findings, self.checked)
+
+    def __str__(self) -> str:
+        out = [f"Diagnose: {self.title}"]
+        if self.checked:
+            out.append("Geprüft: " + ", ".join(self.checked))
+        out.append("")
+        out += [str(f) + "\n" for f in self.findings] or [f"✔ {NO_PROBLEMS}.\n"]
+        if self.note and self.findings:
+            out.append(self.note)
+        return "\n".join(out).rstrip() + "\n"
+
+    def _repr_html_(self) -> str:
+        checked = f"<p>Geprüft: {escape(', '.join(self.checked))}</p>" if self.checked else ""
+        body = "".join(f._repr_html_() for f in self.findings) or (
+            f'<p style="color:#2e7d32;font-weight:bold">✔ {NO_PROBLEMS}.</p>'
+        )
+        note = f"<p><i>{escape(self.note)}</i></p>" if self.note and self.findings else ""
+        return f"<h4>Diagnose: {escape(self.title)}</h4>{checked}{body}{note}"
+
+
+@dataclass(frozen=True, repr=False)
+class Evidence(_Pretty):
+    """A table of gathered facts for one diagnosis step, with the shell command that shows the same.
+
+    ``error`` is the error slot: when gathering this part failed, the table is empty and the error
+    says why, and the other steps still show (as ``cmctl status certificate`` does).
+    """
+
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...] = ()
+    command: str = ""
+    error: str = ""
+    empty: str = "Keine Einträge."
+    #: per row: "failing", "suspended" (orange) or ""
+    marks: tuple[str, ...] = field(default=())
+
+    def _body(self) -> str:
+        if self.error:
+            return f"✗ Nicht lesbar: {self.error}"
+        if not self.rows:
+            return self.empty
+        return text_table(list(self.headers), [list(r) for r in self.rows])
+
+    def __str__(self) -> str:
+        head = f"{self.caption}" + (f"  ($ {self.command})" if self.command else "")
+        return f"{head}\n{self._body()}\n"
+
+    def _repr_html_(self) -> str:
+        cmd = f" <code>$ {escape(self.command)}</code>" if self.command else ""
+        head = f"<p><b>{escape(self.caption)}</b>{cmd}</p>"
+        if self.error:
+            return head + f'<p style="color:#c62828">✗ Nicht lesbar: {escape(self.error)}</p>'
+        if not self.rows:
+            return head + f"<p><i>{escape(self.empty)}</i></p>"
+        marks = list(self.marks) if len(self.marks) == len(self.rows) else None
+        return head + html_table(list(self.headers), [list(r) for r in self.rows], row_classes=marks)
+
+
+@dataclass(frozen=True, repr=False)
+class EvidenceGroup(_Pretty):
+    """Several evidence tables shown as one cell's value."""
+
+    parts: tuple[Evidence, ...]
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.parts)
+
+    def _repr_html_(self) -> str:
+        return "".join(p._repr_html_() for p in self.parts)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.parts)
+
+
+def evidence(
+    caption: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    command: str = "",
+    error: str = "",
+    empty: str = "Keine Einträge.",
+    marks: Iterable[str] = (),
+) -> Evidence:
+    """Build an :class:`Evidence` table; cells become strings."""
+    return Evidence(
+        caption,
+        tuple(headers),
+        tuple(tuple(str(c) for c in r) for r in rows),
+        command,
+        error,
+        empty,
+        tuple(marks),
+    )

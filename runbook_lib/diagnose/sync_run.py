@@ -1,0 +1,210 @@
+"""troubleshoot-sync: gather the state of one GitRepository and what depends on it, then interpret it.
+
+``state = gather_sync(...)`` reads (never writes) the GitRepository, the Kustomizations, the controller
+Deployments and the source-controller's log lines for the object, each with its own error slot.
+The state shows each step as a table (``state.sources()``, ``state.kustomizations()``,
+``state.controllers()``, ``state.logs()``); ``diagnose_sync(state)`` is the pure interpretation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..cluster import Cluster, default_cluster
+from ..health import deployment_status
+from ..kinds import GIT_REPOSITORY, KUSTOMIZATION
+from ..status import interpret
+from . import gather
+from .common import Slot, attempt, log_line_text, meta, parse_interval, slot_finding, spec, status
+from .kustomize import kustomization_findings, uses_source
+from .model import Diagnosis, Evidence, evidence
+from .sync import TITLE, git_repository_findings, log_findings
+from .workload import CONTROLLERS, controller_findings
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What troubleshoot-sync gathered; every part but the GitRepository has an error slot."""
+
+    repo: Obj
+    kustomization_items: Slot = field(default_factory=Slot)
+    deployments: Slot = field(default_factory=Slot)
+    log_lines: Slot = field(default_factory=Slot)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    flux_namespace: str = "flux-system"
+
+    @property
+    def name(self) -> str:
+        return str(meta(self.repo).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(meta(self.repo).get("namespace", ""))
+
+    def _ns_flag(self) -> str:
+        return "" if self.namespace == "flux-system" else f" -n {self.namespace}"
+
+    def sources(self) -> Evidence:
+        """``flux get sources git``: the GitRepository as Flux shows it, plus interval and last update."""
+        s = interpret(self.repo, "GitRepository")
+        art = status(self.repo).get("artifact") or {}
+        row = (
+            s.name,
+            s.revision or "-",
+            str(s.suspended),
+            s.ready,
+            s.message,
+            spec(self.repo).get("interval", "-"),
+            art.get("lastUpdateTime", "-"),
+        )
+        mark = {"failing": "failing", "suspended": "suspended"}.get(s.state, "")
+        return evidence(
+            f"GitRepository {self.namespace}/{self.name}",
+            ("NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE", "INTERVALL", "ARTEFAKT VOM"),
+            [row],
+            command=f"flux get sources git{self._ns_flag()}",
+            marks=[mark],
+        )
+
+    def kustomizations(self) -> Evidence:
+        """``flux get kustomizations -A``, only those that use this GitRepository."""
+        items = [k for k in self.kustomizations_list() if uses_source(k, self.repo)]
+        rows, marks = [], []
+        for k in items:
+            s = interpret(k, "Kustomization")
+            rows.append((s.namespace, s.name, s.revision or "-", str(s.suspended), s.ready, s.message))
+            marks.append({"failing": "failing", "suspended": "suspended"}.get(s.state, ""))
+        return evidence(
+            f"Kustomizations mit Quelle GitRepository {self.namespace}/{self.name}",
+            ("NAMESPACE", "NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"),
+            rows,
+            command="flux get kustomizations -A",
+            error=self.kustomization_items.error,
+            empty="Keine Kustomization verwendet diese Quelle.",
+            marks=marks,
+        )
+
+    def kustomizations_list(self) -> list[Obj]:
+        return list(self.kustomization_items.value or [])
+
+    def controllers(self) -> Evidence:
+        """The Flux controller Deployments a sync needs, ready or not."""
+        deps = {meta(d).get("name"): d for d in self.deployments.value or []}
+        rows, marks = [], []
+        for name in CONTROLLERS:
+            dep = deps.get(name)
+            if dep is None:
+                rows.append((name, "-", "fehlt"))
+                marks.append("failing")
+                continue
+            ready, why = deployment_status(dep)
+            replicas = f"{status(dep).get('readyReplicas') or 0}/{spec(dep).get('replicas', 1)}"
+            rows.append(
+                (
+                    name,
+                    replicas,
+                    "bereit" if ready and spec(dep).get("replicas") != 0 else why or "0 Replikate",
+                )
+            )
+            marks.append("" if ready and spec(dep).get("replicas") != 0 else "failing")
+        return evidence(
+            f"Flux-Controller im Namespace {self.flux_namespace}",
+            ("DEPLOYMENT", "BEREIT", "ZUSTAND"),
+            rows,
+            command=f"kubectl get deployments -n {self.flux_namespace}",
+            error=self.deployments.error,
+            marks=marks,
+        )
+
+    def logs(self) -> Evidence:
+        """Error lines of the source-controller about this GitRepository."""
+        records = [r for r in self.log_lines.value or [] if r.get("level") == "error"]
+        return evidence(
+            f"Fehler im Log des source-controllers zu GitRepository {self.namespace}/{self.name}",
+            ("ZEILE",),
+            [(log_line_text(r),) for r in records[-20:]],
+            command=f"kubectl logs -n {self.flux_namespace} -l app=source-controller",
+            error=self.log_lines.error,
+            empty="Keine Fehlerzeilen zu diesem Objekt.",
+            marks=["failing"] * len(records[-20:]),
+        )
+
+
+def diagnose_sync(state: SyncState) -> Diagnosis:
+    """Interpret a gathered :class:`SyncState` (pure): the findings, most severe first."""
+    deps = state.deployments.value or []
+    ctrl = controller_findings(deps, namespace=state.flux_namespace) if state.deployments.ok else []
+    source_down = any(f.subject.endswith("/source-controller") for f in ctrl)
+    findings = git_repository_findings(
+        state.repo,
+        now=state.now,
+        log_records=state.log_lines.value or [],
+        logs_read=state.log_lines.ok,
+        controller_ready=not source_down,
+    )
+    findings += log_findings(state.repo, state.log_lines.value or [])
+    findings += kustomization_findings(state.kustomizations_list(), state.repo)
+    findings += ctrl
+    findings += slot_finding("Kustomizations", state.kustomization_items, "flux get kustomizations -A")
+    findings += slot_finding(
+        "Flux-Controller", state.deployments, f"kubectl get deploy -n {state.flux_namespace}"
+    )
+    if not source_down:  # a missing controller explains the missing log already
+        findings += slot_finding(
+            "Log des source-controllers",
+            state.log_lines,
+            f"kubectl logs -n {state.flux_namespace} -l app=source-controller",
+        )
+    checked = (
+        f"GitRepository {state.namespace}/{state.name}",
+        f"{sum(uses_source(k, state.repo) for k in state.kustomizations_list())} Kustomization(s)",
+        ", ".join(CONTROLLERS),
+        "source-controller-Log",
+    )
+    return Diagnosis(TITLE, tuple(findings), checked)
+
+
+def gather_sync(
+    name: str = "flux-system",
+    *,
+    namespace: str = "flux-system",
+    flux_namespace: str = "flux-system",
+    client: Cluster | None = None,
+    now: datetime | None = None,
+) -> SyncState:
+    """Read the GitRepository ``namespace/name`` and everything a sync depends on (read-only).
+
+    An unknown name raises :class:`~runbook_lib.errors.NotFound` naming the closest GitRepositories.
+    """
+    cluster = default_cluster(client)
+    repo = gather.require_object(cluster, GIT_REPOSITORY, namespace, name, "flux get sources git -A")
+    interval = parse_interval(spec(repo).get("interval")) or timedelta(minutes=1)
+    return SyncState(
+        repo=repo,
+        kustomization_items=attempt(lambda: gather.list_kind(cluster, KUSTOMIZATION)),
+        deployments=attempt(lambda: gather.deployments(cluster, flux_namespace)),
+        log_lines=attempt(
+            lambda: gather.log_records(
+                cluster,
+                controller="source-controller",
+                kind="GitRepository",
+                name=name,
+                namespace=namespace,
+                window=interval * 3,
+                flux_namespace=flux_namespace,
+            )
+        ),
+        now=now or datetime.now(UTC),
+        flux_namespace=flux_namespace,
+    )
+
+
+def troubleshoot_sync(
+    name: str = "flux-system", *, namespace: str = "flux-system", client: Cluster | None = None
+) -> Diagnosis:
+    """Gather and interpret in one call (for the CLI and scripts)."""
+    return diagnose_sync(gather_sync(name, namespace=namespace, client=client))

@@ -1,0 +1,177 @@
+"""The three troubleshooting runbooks, executed by papermill against sandbox scenarios.
+
+Finding a problem is success: the notebook runs to the end and names the cause in its last cell. Only
+bad input (an unknown name) and an unreachable cluster make a run fail.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import papermill
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from runbook_lib.sandbox import Sandbox
+
+pytestmark = pytest.mark.runbook
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SYNC, HELMRELEASE, CERTIFICATES = "troubleshoot-sync", "troubleshoot-helmrelease", "troubleshoot-certificates"
+
+
+def run(notebook: str, tmp_path: Path, /, **parameters: Any) -> dict[str, Any]:
+    """Execute ``notebooks/<notebook>.ipynb`` and return the executed notebook (JSON)."""
+    out = tmp_path / f"{notebook}.out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / f"{notebook}.ipynb"),
+        str(out),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def texts(cell: dict[str, Any]) -> str:
+    """Everything a code cell displayed, as plain text (``text/plain`` outputs and streams)."""
+    parts = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        parts.append("".join(data.get("text/plain", "")) + "".join(output.get("text", "")))
+    return "\n".join(parts)
+
+
+def code_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def summary(nb: dict[str, Any]) -> str:
+    """The last cell: "Keine Probleme gefunden" or the findings ordered by severity."""
+    return texts(code_cells(nb)[-1])
+
+
+def diagnosis(nb: dict[str, Any]) -> str:
+    """The "Befund" cell: every finding with cause, evidence, next step and command."""
+    return next(texts(c) for c in code_cells(nb) if "diagnosis = " in "".join(c["source"]))
+
+
+def html(nb: dict[str, Any]) -> str:
+    return "\n".join(
+        "".join(o.get("data", {}).get("text/html", "")) for c in code_cells(nb) for o in c.get("outputs", [])
+    )
+
+
+@pytest.mark.parametrize("name", [SYNC, HELMRELEASE, CERTIFICATES])
+def test_healthy_cluster_has_no_problems(name: str, sandbox: Sandbox, tmp_path: Path) -> None:
+    nb = run(name, tmp_path, kubeconfig=str(sandbox.kubeconfig))
+    assert "Keine Probleme gefunden" in summary(nb)
+    assert "Fehler" not in summary(nb).split("Geprüft")[0]
+    assert 'class="runbook-finding"' not in html(nb)
+
+
+def test_sync_names_the_authentication_cause(make_sandbox: Any, tmp_path: Path) -> None:
+    sb = make_sandbox("git-auth-failure")
+    nb = run(SYNC, tmp_path, kubeconfig=str(sb.kubeconfig))
+    found = diagnosis(nb)
+    assert "Git-Authentifizierung fehlgeschlagen" in found
+    assert "Secret 'flux-system/flux-system'" in found
+    assert "authentication required" in found  # the evidence: the Ready condition
+    assert "flux reconcile source git flux-system" in found
+    assert "Git-Authentifizierung fehlgeschlagen" in summary(nb)
+    assert "Keine Probleme gefunden" not in summary(nb)
+
+
+def test_sync_names_the_build_failure_of_apps(make_sandbox: Any, tmp_path: Path) -> None:
+    sb = make_sandbox("kustomization-build-failed")
+    nb = run(SYNC, tmp_path, kubeconfig=str(sb.kubeconfig))
+    assert "kustomize build fehlgeschlagen" in summary(nb)
+    assert "Kustomization flux-system/apps" in summary(nb)
+
+
+def test_sync_names_the_suspended_kustomization(make_sandbox: Any, tmp_path: Path) -> None:
+    sb = make_sandbox("suspended")
+    nb = run(SYNC, tmp_path, kubeconfig=str(sb.kubeconfig))
+    found = diagnosis(nb)
+    assert "Kustomization ist ausgesetzt" in found
+    assert "flux resume kustomization apps -n flux-system" in found
+    assert "lastAppliedRevision" in found  # behind the source
+
+
+def test_helmrelease_names_image_tag_upgrade_failure_and_last_good_revision(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    sb = make_sandbox("helmrelease-upgrade-failed")
+    nb = run(HELMRELEASE, tmp_path, kubeconfig=str(sb.kubeconfig))
+    found = diagnosis(nb)
+    assert "Helm-Upgrade fehlgeschlagen" in found
+    assert "ghcr.io/zxh326/kite:v0.7.0" in found and "'v0.7.0'" in found
+    assert "Zuletzt gut: Revision" in found
+    assert "Wiederholungen aufgebraucht" in found and "--reset" in found
+    assert "`helm rollback` würde" in found
+    assert summary(nb).startswith("✗")
+
+
+def test_helmrelease_names_the_missing_chart_version(make_sandbox: Any, tmp_path: Path) -> None:
+    sb = make_sandbox("chart-version-missing")
+    nb = run(HELMRELEASE, tmp_path, kubeconfig=str(sb.kubeconfig))
+    found = diagnosis(nb)
+    assert "Chart-Version 0.6.9 nicht gefunden" in found
+    assert "Bekannte Versionen: 0.6.3" in found
+
+
+def test_certificates_name_the_failing_challenge(make_sandbox: Any, tmp_path: Path) -> None:
+    sb = make_sandbox("certificate-challenge-failed")
+    nb = run(CERTIFICATES, tmp_path, kubeconfig=str(sb.kubeconfig))
+    found = diagnosis(nb)
+    assert "HTTP-01-Challenge für kite.beispiel-neu.de" in found
+    assert "keinen (richtigen) DNS-Eintrag" in found
+    assert "Ausstellung fehlgeschlagen" in found
+    assert "Certificate kube-system/kite-tls" in summary(nb)
+
+
+def test_certificates_of_one_namespace(sandbox: Sandbox, tmp_path: Path) -> None:
+    nb = run(
+        CERTIFICATES, tmp_path, kubeconfig=str(sandbox.kubeconfig), name="kite-tls", namespace="kube-system"
+    )
+    assert "Certificate kube-system/kite-tls" in summary(nb)
+    assert "Keine Probleme gefunden" in summary(nb)
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "expected"),
+    [
+        (HELMRELEASE, {"name": "kitte"}, "Meinten Sie: kube-system/kite?"),
+        (SYNC, {"name": "flux-sistem"}, "Meinten Sie: flux-system/flux-system?"),
+        (CERTIFICATES, {"name": "kite-tsl"}, "Meinten Sie: kube-system/kite-tls?"),
+    ],
+)
+def test_unknown_name_fails_naming_the_closest(
+    name: str, parameters: dict[str, str], expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    with pytest.raises(PapermillExecutionError) as info:
+        run(name, tmp_path, kubeconfig=str(sandbox.kubeconfig), **parameters)
+    assert info.value.ename == "NotFound"
+    assert "wurde nicht gefunden" in info.value.evalue
+    out = json.loads((tmp_path / f"{name}.out.ipynb").read_text(encoding="utf-8"))
+    assert any(
+        expected in "".join([*o.get("traceback", []), o.get("evalue", "")])
+        for c in code_cells(out)
+        for o in c.get("outputs", [])
+    )
+
+
+def test_unreachable_cluster_fails(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: weg\n"
+        "clusters: [{name: weg, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: weg, user: {}}]\n"
+        "contexts: [{name: weg, context: {cluster: weg, user: weg}}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PapermillExecutionError) as info:
+        run(SYNC, tmp_path, kubeconfig=str(kubeconfig))
+    assert info.value.ename == "ClusterUnreachable"
