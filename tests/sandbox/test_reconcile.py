@@ -80,8 +80,8 @@ def test_helmrelease_with_source_goes_through_its_helmchart(sandbox):
     assert hr["metadata"]["annotations"][REQUESTED_AT] == result.target.requested_at
 
 
-def test_force_sets_force_at_to_the_same_token(sandbox):
-    cluster = connect(str(sandbox.kubeconfig))
+def test_force_sets_force_at_to_the_same_token(fresh):
+    _sb, cluster = fresh
     result = reconcile("hr", "kite", namespace="kube-system", force=True, timeout="30s", client=cluster)
     hr = cluster.custom.get_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "kube-system",
                                                      "helmreleases", "kite")

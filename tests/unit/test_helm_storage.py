@@ -1,0 +1,118 @@
+"""Helm release storage: Helm's encoding, the extra base64 layer of Secret data, helm list and history."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+
+from runbook_lib import helm
+
+
+def release(
+    name: str = "kite",
+    version: int = 1,
+    status: str = "deployed",
+    ns: str = "kube-system",
+    last: str = "2025-01-02T15:04:05.123456789Z",
+) -> dict:
+    return {
+        "name": name,
+        "namespace": ns,
+        "version": version,
+        "info": {
+            "first_deployed": "2025-01-01T10:00:00Z",
+            "last_deployed": last,
+            "deleted": "",
+            "description": "Install complete",
+            "status": status,
+            "notes": "",
+        },
+        "chart": {"metadata": {"name": "kite", "version": "0.6.3", "appVersion": "v0.6.3"}},
+        "config": {"image": {"tag": "v0.6.3"}},
+        "manifest": "---\nkind: Deployment\n",
+        "hooks": [],
+    }
+
+
+def test_encode_is_base64_of_best_compression_gzip_json() -> None:
+    payload = base64.b64decode(helm.encode_release(release()))
+    assert payload[:3] == b"\x1f\x8b\x08"
+    assert payload[8] == 2  # XFL: best compression, as Go's gzip.BestCompression writes
+    assert json.loads(gzip.decompress(payload))["name"] == "kite"
+
+
+def test_secret_data_is_double_base64_and_round_trips() -> None:
+    wire = helm.secret_data(release())
+    once = base64.b64decode(wire)
+    assert once.startswith(b"H4sI")  # base64 of the gzip magic: Helm's payload inside Secret data
+    assert helm.decode_release(wire) == release()
+    assert helm.decode_release(once) == release()  # what the Go client sees (one layer)
+
+
+def test_decode_accepts_uncompressed_legacy_releases() -> None:
+    legacy = base64.b64encode(base64.b64encode(json.dumps(release()).encode())).decode()
+    assert helm.decode_release(legacy)["version"] == 1
+
+
+def test_decode_rejects_garbage_in_german() -> None:
+    with pytest.raises(helm.ReleaseDecodeError, match="base64"):
+        helm.decode_release("not base64 !!")
+
+
+def test_release_secret_matches_helm_driver() -> None:
+    secret = helm.release_secret(release(version=3, status="failed"), created_at=1700000000)
+    assert secret["metadata"]["name"] == "sh.helm.release.v1.kite.v3"
+    assert secret["type"] == "helm.sh/release.v1"
+    assert secret["metadata"]["labels"] == {
+        "owner": "helm",
+        "name": "kite",
+        "status": "failed",
+        "version": "3",
+        "createdAt": "1700000000",
+    }
+    assert helm.records_from_secrets([secret])[0].status == "failed"
+
+
+def test_helm_list_latest_revision_default_mask_sorted() -> None:
+    secrets = [
+        helm.release_secret(r)
+        for r in (
+            release(version=1, status="superseded"),
+            release(version=2, status="failed"),
+            release("cert-manager", 1, "deployed", "cert-manager"),
+            release("old", 1, "uninstalled", "default"),
+        )
+    ]
+    records = helm.records_from_secrets([*secrets, {"type": "Opaque", "data": {}}])
+    listed = helm.helm_list(records)
+    assert [(r.name, r.revision, r.status) for r in listed.releases] == [
+        ("cert-manager", 1, "deployed"),
+        ("kite", 2, "failed"),
+    ]
+    assert len(helm.helm_list(records, all_states=True).releases) == 3
+    text = str(listed).splitlines()
+    assert text[0].split() == [
+        "NAME",
+        "NAMESPACE",
+        "REVISION",
+        "UPDATED",
+        "STATUS",
+        "CHART",
+        "APP",
+        "VERSION",
+    ]
+    assert "2025-01-02 15:04:05.123456789 +0000 UTC" in text[2]
+    assert "kite-0.6.3" in text[2] and "\t" in text[2]
+    assert "failing" in listed._repr_html_()
+
+
+def test_go_time_and_history() -> None:
+    assert helm.go_time("2025-01-02T15:04:05.120000000+01:00") == "2025-01-02 15:04:05.12 +0100 +0100"
+    assert helm.go_time("") == "-"
+    records = helm.records_from_secrets([helm.release_secret(release(version=v)) for v in (2, 1)])
+    hist = helm.release_history(records, "kite", "kube-system")
+    assert [r.revision for r in hist.revisions] == [1, 2]
+    assert str(hist).splitlines()[1].split("\t")[:2] == ["1       ", "Thu Jan  2 15:04:05 2025"]
