@@ -1,0 +1,18 @@
+"""Build, check and serve the German documentation site (not part of the installed library).
+
+`tools/site.py` is the command line; `tools/mkdocs_hooks.py` plugs the generated parts into MkDocs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+DOCS = ROOT / "docs"
+# Executed copies of the runbooks, written by `tools/site.py build` (gitignored).
+RUNBOOK_DOCS = DOCS / "runbooks"
+MKDOCS_YML = ROOT / "mkdocs.yml"
+DEFAULT_SITE = ROOT / "site"
+# Failed executions are kept here for inspection (gitignored via build/).
+FAILED_DIR = ROOT / "build" / "site-failed"
