@@ -1,0 +1,386 @@
+"""Which cluster am I on, are the Flux controllers healthy (``flux check``), and when do sources fetch.
+
+Gather -> interpret -> render like :mod:`.status`: the interpreting functions
+(:func:`deployment_status`, :func:`version_satisfies`, :func:`interpret_check`, :func:`fetch_schedule`)
+are pure and tested from fixture dicts; the result types render as terminal text and HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from html import escape
+from types import MappingProxyType
+from typing import Any
+
+from .cluster import Cluster, default_cluster
+from .kinds import GIT_REPOSITORY
+from .kube import api_get, list_objects
+from .report import SYMBOLS, html_table
+from .status import Rendered, flux_table, interpret
+
+#: the namespace `flux check` looks in (its `-n` default)
+FLUX_NAMESPACE = "flux-system"
+PART_OF_FLUX = "app.kubernetes.io/part-of=flux"
+#: Kubernetes constraint per Flux minor version (reference section 8); unknown versions use the newest
+K8S_CONSTRAINTS = MappingProxyType(
+    {
+        (2, 4): ">=1.28.0-0",
+        (2, 5): ">=1.30.0-0",
+        (2, 6): ">=1.31.0-0",
+        (2, 7): ">=1.32.0-0",
+        (2, 8): ">=1.33.0-0",
+        (2, 9): ">=1.33.0-0",
+    }
+)
+_LATEST_CONSTRAINT = ">=1.33.0-0"
+
+
+# --- which cluster am I on ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterInfo(Rendered):
+    """Context, server and Kubernetes version of the connection a runbook uses."""
+
+    context: str
+    server: str
+    version: str
+    kubeconfig: str | None = None
+
+    def _rows(self) -> list[list[str]]:
+        return [
+            ["Kontext", self.context],
+            ["API-Server", self.server],
+            ["Kubernetes", self.version],
+            ["Kubeconfig", self.kubeconfig or "Standard (KUBECONFIG bzw. ~/.kube/config)"],
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join(f"{k + ':':<12} {v}" for k, v in self._rows()) + "\n"
+
+    def _repr_html_(self) -> str:
+        return html_table(["", ""], self._rows(), caption="Verbunden mit")
+
+
+def server_version(cluster: Cluster) -> str:
+    """The API server's gitVersion (``/version``); ClusterUnreachable names context and server."""
+    info = api_get(cluster, "/version", f"die Version des Clusters ({cluster.describe()})") or {}
+    return str(info.get("gitVersion", "unbekannt"))
+
+
+def cluster_info(*, client: Cluster | None = None) -> ClusterInfo:
+    """Ask the API server for its version: proves the connection works and shows where it points."""
+    cluster = default_cluster(client)
+    return ClusterInfo(cluster.context, cluster.server, server_version(cluster), cluster.kubeconfig)
+
+
+# --- flux check: interpret -----------------------------------------------------------------------
+
+
+def _version_tuple(text: str) -> tuple[int, int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text.strip().lstrip(">=").strip())
+    if not match:
+        return (0, 0, 0)
+    return (int(match[1]), int(match[2]), int(match[3] or 0))
+
+
+def version_satisfies(version: str, constraint: str) -> bool:
+    """``v1.33.2+k3s1`` against ``>=1.33.0-0`` (the only form the Flux constraints use)."""
+    return _version_tuple(version) >= _version_tuple(constraint)
+
+
+def constraint_for(distribution: str) -> str:
+    """The Kubernetes constraint of a Flux distribution (``flux-v2.7.0``)."""
+    major, minor, _ = _version_tuple(distribution.rsplit("-", 1)[-1]) if distribution else (0, 0, 0)
+    return K8S_CONSTRAINTS.get((major, minor), _LATEST_CONSTRAINT)
+
+
+def _condition(obj: Mapping[str, Any], ctype: str) -> Mapping[str, Any]:
+    for cond in (obj.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == ctype:
+            return cond
+    return {}
+
+
+def deployment_status(dep: Mapping[str, Any]) -> tuple[bool, str]:
+    """The kstatus rule for Deployments: (current, German reason when not)."""
+    meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
+    if status.get("observedGeneration") != meta.get("generation"):
+        return False, "neue Generation noch nicht vom Controller übernommen"
+    progressing = _condition(dep, "Progressing")
+    if progressing.get("reason") != "NewReplicaSetAvailable":
+        return False, "ReplicaSet noch nicht verfügbar"
+    if _condition(dep, "Available").get("status") != "True":
+        return False, "Deployment nicht verfügbar"
+    want = spec.get("replicas", 1)
+    have = {
+        k: status.get(k) or 0 for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+    }
+    if want > min(have["replicas"], have["updatedReplicas"], have["readyReplicas"]):
+        return False, f"{have['readyReplicas']}/{want} Replikate bereit"
+    if have["updatedReplicas"] > have["availableReplicas"]:
+        return (
+            False,
+            f"{have['availableReplicas']}/{have['updatedReplicas']} aktualisierte Replikate verfügbar",
+        )
+    return True, ""
+
+
+@dataclass(frozen=True)
+class ControllerHealth:
+    name: str
+    ready: bool
+    reason: str
+    images: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckReport(Rendered):
+    """The result of ``flux check``: prerequisites, distribution, controllers, CRDs."""
+
+    kubernetes: str
+    constraint: str
+    distribution: str
+    bootstrapped: bool
+    controllers: tuple[ControllerHealth, ...]
+    crds: tuple[str, ...]
+    namespace: str = FLUX_NAMESPACE
+
+    @property
+    def kubernetes_ok(self) -> bool:
+        return version_satisfies(self.kubernetes, self.constraint)
+
+    @property
+    def ok(self) -> bool:
+        return self.kubernetes_ok and bool(self.controllers) and all(c.ready for c in self.controllers)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(level, text) in the order and wording of ``flux check``."""
+        out = [("action", "checking prerequisites")]
+        if self.kubernetes_ok:
+            out.append(("success", f"Kubernetes {self.kubernetes} {self.constraint}"))
+        else:
+            out.append(("failure", f"Kubernetes version {self.kubernetes} does not match {self.constraint}"))
+        out += [
+            ("action", "checking version in cluster"),
+            (
+                "success" if self.distribution else "warning",
+                f"distribution: {self.distribution or 'unbekannt'}",
+            ),
+            ("success", f"bootstrapped: {str(self.bootstrapped).lower()}"),
+            ("action", "checking controllers"),
+        ]
+        if not self.controllers:
+            out.append(
+                (
+                    "failure",
+                    f"no controllers found in the '{self.namespace}' namespace with the label "
+                    f"selector '{PART_OF_FLUX}'",
+                )
+            )
+        for c in self.controllers:
+            state = "deployment ready" if c.ready else f"deployment not ready ({c.reason})"
+            out.append(("success" if c.ready else "failure", f"{c.name}: {state}"))
+            out += [("action", image) for image in c.images]
+        out.append(("action", "checking crds"))
+        out += [("success", crd) for crd in self.crds]
+        out.append(("success", "all checks passed") if self.ok else ("failure", "check failed"))
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(f"{SYMBOLS[level]} {text}" for level, text in self.lines()) + "\n"
+
+    def _repr_html_(self) -> str:
+        colors = {"success": "#2e7d32", "failure": "#c62828", "warning": "#ef6c00", "action": "inherit"}
+        items = "".join(
+            f'<div style="color:{colors[level]}">{SYMBOLS[level]} {escape(text)}</div>'
+            for level, text in self.lines()
+        )
+        return f'<div class="runbook-check" style="font-family:monospace">{items}</div>'
+
+
+def interpret_check(
+    *,
+    kubernetes: str,
+    gitrepo_crd: Mapping[str, Any] | None,
+    deployments: Sequence[Mapping[str, Any]],
+    crds: Sequence[Mapping[str, Any]],
+    namespace: str = FLUX_NAMESPACE,
+) -> CheckReport:
+    """Build a :class:`CheckReport` from gathered objects (pure)."""
+    labels = ((gitrepo_crd or {}).get("metadata") or {}).get("labels") or {}
+    distribution = ""
+    if labels.get("app.kubernetes.io/part-of"):
+        distribution = f"{labels['app.kubernetes.io/part-of']}-{labels.get('app.kubernetes.io/version', '')}"
+    bootstrapped = (
+        "kustomize.toolkit.fluxcd.io/name" in labels and "kustomize.toolkit.fluxcd.io/namespace" in labels
+    )
+    controllers = []
+    for dep in sorted(deployments, key=lambda d: d["metadata"]["name"]):
+        ready, reason = deployment_status(dep)
+        containers = ((dep.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+        controllers.append(
+            ControllerHealth(
+                dep["metadata"]["name"], ready, reason, tuple(str(c.get("image", "")) for c in containers)
+            )
+        )
+    crd_lines = []
+    for crd in sorted(crds, key=lambda c: c["metadata"]["name"]):
+        stored = (crd.get("status") or {}).get("storedVersions") or ["?"]
+        crd_lines.append(f"{crd['metadata']['name']}/{stored[-1]}")
+    return CheckReport(
+        kubernetes,
+        constraint_for(distribution),
+        distribution,
+        bootstrapped,
+        tuple(controllers),
+        tuple(crd_lines),
+        namespace,
+    )
+
+
+# --- flux check: gather --------------------------------------------------------------------------
+
+
+def check(*, namespace: str = FLUX_NAMESPACE, client: Cluster | None = None) -> CheckReport:
+    """``flux check``: Kubernetes version, Flux distribution, controller Deployments and CRDs (no polling)."""
+    cluster = default_cluster(client)
+    crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    deployments = api_get(
+        cluster,
+        f"/apis/apps/v1/namespaces/{namespace}/deployments",
+        f"die Flux-Controller in '{namespace}'",
+        {"labelSelector": PART_OF_FLUX},
+    )
+    crds = api_get(cluster, crd_path, "die Flux-CRDs", {"labelSelector": PART_OF_FLUX})
+    return interpret_check(
+        kubernetes=server_version(cluster),
+        gitrepo_crd=api_get(
+            cluster, f"{crd_path}/gitrepositories.source.toolkit.fluxcd.io", "die GitRepository-CRD"
+        ),
+        deployments=(deployments or {}).get("items") or [],
+        crds=(crds or {}).get("items") or [],
+        namespace=namespace,
+    )
+
+
+# --- automatic synchronisation: when does each GitRepository fetch ------------------------------
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _ago(delta: timedelta) -> str:
+    import durationpy
+
+    return durationpy.to_str(timedelta(seconds=round(abs(delta.total_seconds()))))
+
+
+@dataclass(frozen=True)
+class FetchSchedule:
+    namespace: str
+    name: str
+    url: str
+    interval: str
+    revision: str
+    suspended: bool
+    last_fetch: datetime | None
+    next_fetch: datetime | None
+
+    def due(self, now: datetime) -> str:
+        """``in 42s``, ``überfällig seit 5s``, ``ausgesetzt`` or ``unbekannt`` (German, relative to now)."""
+        if self.suspended:
+            return "ausgesetzt"
+        if self.next_fetch is None:
+            return "unbekannt"
+        delta = self.next_fetch - now
+        return f"in {_ago(delta)}" if delta.total_seconds() >= 0 else f"überfällig seit {_ago(delta)}"
+
+    def last(self, now: datetime) -> str:
+        return f"vor {_ago(now - self.last_fetch)}" if self.last_fetch else "noch nie"
+
+
+def next_tick(last: datetime, step: timedelta, now: datetime) -> datetime:
+    """The first ``last + k * step`` (k >= 1) after ``now``: Flux requeues a source every interval."""
+    if step <= timedelta(0) or now < last + step:
+        return last + step
+    return last + step * (int((now - last) / step) + 1)
+
+
+def fetch_schedule(repo: Mapping[str, Any], now: datetime) -> FetchSchedule:
+    """Interval, last fetch and the next one due (pure).
+
+    The last fetch is ``status.artifact.lastUpdateTime``: source-controller stores a new artifact
+    when it fetched a new revision. It then fetches every ``spec.interval``, so the next fetch is
+    the next interval step after ``now`` counted from that time.
+    """
+    import durationpy
+
+    meta, spec = repo.get("metadata") or {}, repo.get("spec") or {}
+    artifact = (repo.get("status") or {}).get("artifact") or {}
+    interval = str(spec.get("interval") or "")
+    last = parse_time(artifact.get("lastUpdateTime"))
+    step = durationpy.from_str(interval) if interval else None
+    return FetchSchedule(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        url=str(spec.get("url", "")),
+        interval=interval,
+        revision=interpret(repo, "GitRepository").revision,
+        suspended=bool(spec.get("suspend")),
+        last_fetch=last,
+        next_fetch=next_tick(last, step, now) if last and step else None,
+    )
+
+
+@dataclass(frozen=True)
+class SyncReport(Rendered):
+    """Per GitRepository: how often Flux fetches, when it last did and when it fetches next."""
+
+    items: tuple[FetchSchedule, ...]
+    now: datetime
+
+    headers = ("NAMESPACE", "NAME", "REVISION", "INTERVALL", "LETZTER ABRUF", "NÄCHSTER ABRUF", "URL")
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return [
+            [i.namespace, i.name, i.revision, i.interval, i.last(self.now), i.due(self.now), i.url]
+            for i in self.items
+        ]
+
+    def __str__(self) -> str:
+        if not self.items:
+            return "Keine GitRepository-Objekte gefunden.\n"
+        return flux_table(list(self.headers), self.rows)
+
+    def _repr_html_(self) -> str:
+        if not self.items:
+            return "<p><i>Keine GitRepository-Objekte gefunden.</i></p>"
+        classes = [
+            "suspended" if i.suspended else "failing" if i.due(self.now).startswith("über") else ""
+            for i in self.items
+        ]
+        return html_table(
+            list(self.headers),
+            self.rows,
+            row_classes=classes,
+            caption=f"Stand: {self.now:%Y-%m-%d %H:%M:%S} UTC",
+        )
+
+
+def git_sync(
+    *, namespace: str | None = None, client: Cluster | None = None, now: datetime | None = None
+) -> SyncReport:
+    """The fetch schedule of every GitRepository (``namespace=None``: all namespaces)."""
+    cluster = default_cluster(client)
+    repos = list_objects(cluster, GIT_REPOSITORY, namespace=namespace) or []
+    now = now or datetime.now(UTC)
+    items = sorted((fetch_schedule(r, now) for r in repos), key=lambda i: (i.namespace, i.name))
+    return SyncReport(tuple(items), now)

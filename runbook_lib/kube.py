@@ -1,0 +1,86 @@
+"""Fast, raw reads from the API server: one GET, ``json.loads``, plain dicts.
+
+The generated API classes of the kubernetes client validate every call and build models; for
+listing thousands of objects that costs more than the request. These helpers go through the
+client's ``ApiClient`` (same auth, TLS and connection pool) but skip the models. ``ApiException``
+is still converted only by :func:`runbook_lib.errors.from_api_exception`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .cluster import REQUEST_TIMEOUT, Cluster
+from .errors import ClusterUnreachable, from_api_exception
+from .kinds import FluxKind
+
+
+def where(namespace: str | None) -> str:
+    """German phrase for a namespace scope (``None``: all namespaces)."""
+    return "in allen Namespaces" if namespace is None else f"im Namespace '{namespace}'"
+
+
+def api_get(cluster: Cluster, path: str, what: str, query: Mapping[str, str | None] | None = None) -> Any:
+    """GET an API path and decode the JSON body; None on 404.
+
+    Goes below the generated API classes (their per-call validation and model building cost more
+    than the request itself): one request, ``json.loads`` on the bytes, plain dicts out.
+    """
+    from kubernetes.client import ApiException
+
+    api = cluster.api_client
+    params = [(k, v) for k, v in (query or {}).items() if v]
+    try:
+        request = api.param_serialize(
+            "GET",
+            path,
+            query_params=params,
+            auth_settings=["BearerToken"],
+            header_params={"Accept": "application/json"},
+        )
+        resp = api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
+        data = resp.read()
+    except ApiException as exc:
+        raise from_api_exception(exc, what) from exc
+    except Exception as exc:  # urllib3 connection errors come in many shapes
+        raise unreachable(cluster) from exc
+    if resp.status == 404:
+        return None
+    if not 200 <= resp.status <= 299:
+        failure = ApiException(http_resp=resp.response)
+        raise from_api_exception(failure, what) from failure
+    return json.loads(data)
+
+
+def list_objects(
+    cluster: Cluster,
+    kind: FluxKind,
+    *,
+    namespace: str | None = None,
+    field_selector: str | None = None,
+    label_selector: str | None = None,
+) -> list[dict[str, Any]] | None:
+    """All objects of ``kind`` in one request (falling back through its versions); None if not installed."""
+    scope = f"namespaces/{namespace}/" if namespace is not None else ""
+    query = {"fieldSelector": field_selector, "labelSelector": label_selector}
+    for version in kind.versions:
+        body = api_get(
+            cluster,
+            f"/apis/{kind.group}/{version}/{scope}{kind.plural}",
+            f"die {kind.kind}-Objekte {where(namespace)}",
+            query,
+        )
+        if body is not None:
+            return list(body.get("items") or [])
+    return None
+
+
+def unreachable(cluster: Cluster) -> ClusterUnreachable:
+    """The error for a cluster that does not answer, naming context and server."""
+    return ClusterUnreachable(
+        f"Der Cluster ist nicht erreichbar: {cluster.describe()}.",
+        "Läuft der Cluster bzw. die Sandbox (`runbook sandbox up --state DIR`)? "
+        "Kubeconfig und Kontext prüfen (`kubectl config get-contexts`).",
+    )

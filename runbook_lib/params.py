@@ -1,0 +1,229 @@
+"""Runbook parameters: read them from the ``parameters`` cell with ``ast`` and convert CLI values.
+
+A parameter is declared as ``name: type = default  # German help``. Reading needs no kernel and no
+papermill import (``runbook show`` stays fast). Conversion follows the declared type: ``bool``,
+``int``, ``float``, ``str``, ``X | None`` / ``Optional[X]`` (``None``/``null`` give None), YAML for
+``list``/``dict`` types, and ``Literal[...]`` checks the choices. Papermill itself neither checks
+names nor types, so every value is validated here before anything runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import tokenize
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .errors import UsageError
+
+PARAMETERS_TAG = "parameters"
+_TRUE = frozenset({"true", "yes", "ja", "on", "1", "y", "j"})
+_FALSE = frozenset({"false", "no", "nein", "off", "0", "n"})
+_NONE = frozenset({"none", "null", "~", ""})
+_TYPE_WORDS = MappingProxyType(
+    {
+        "bool": "einen Wahrheitswert (true/false)",
+        "int": "eine ganze Zahl",
+        "float": "eine Zahl",
+        "list": "eine Liste (YAML/JSON, z. B. '[a, b]')",
+        "dict": "eine Zuordnung (YAML/JSON, z. B. '{\"spec.values.x\": 1}')",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """A declared type reduced to what conversion needs."""
+
+    base: str  # bool, int, float, str, list, dict, any
+    optional: bool = False
+    choices: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One line of a ``parameters`` cell."""
+
+    name: str
+    type: str  # the annotation as written ("" if none)
+    default: str  # the default as written
+    help: str = ""
+    line: int = 0
+
+    @property
+    def spec(self) -> TypeSpec:
+        return type_spec(self.type)
+
+    @property
+    def default_value(self) -> Any:
+        try:
+            return ast.literal_eval(self.default)
+        except (ValueError, SyntaxError):
+            return self.default
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def parameters_cell(cells: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The first code cell tagged ``parameters``."""
+    for cell in cells:
+        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+            return cell
+    return None
+
+
+def cell_source(cell: Mapping[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _comments(source: str) -> dict[int, str]:
+    comments: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    return comments
+
+
+def parse_parameters(source: str) -> list[Parameter]:
+    """Every top-level assignment of a ``parameters`` cell, with type, default and help comment."""
+    tree = ast.parse(source)
+    comments = _comments(source)
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name, annotation = node.target.id, ast.get_source_segment(source, node.annotation) or ""
+            value = node.value
+        elif (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
+            name, annotation, value = node.targets[0].id, "", node.value
+        else:
+            continue
+        default = (ast.get_source_segment(source, value) or "") if value is not None else ""
+        lines = range(node.lineno, (node.end_lineno or node.lineno) + 1)
+        help_text = next((comments[n] for n in lines if n in comments), "")
+        found.append(Parameter(name, annotation, default, help_text, node.lineno))
+    return found
+
+
+# --- types -----------------------------------------------------------------------------------------
+
+
+def _base(node: ast.expr) -> TypeSpec:
+    if isinstance(node, ast.Name) and node.id in ("bool", "int", "float", "str", "list", "dict"):
+        return TypeSpec(node.id)
+    if isinstance(node, ast.Name) and node.id in ("List", "Dict", "Sequence", "Mapping"):
+        return TypeSpec("list" if node.id in ("List", "Sequence") else "dict")
+    if isinstance(node, ast.Subscript):
+        outer = node.value.id if isinstance(node.value, ast.Name) else getattr(node.value, "attr", "")
+        if outer == "Optional":
+            return TypeSpec(_base(node.slice).base, optional=True)
+        if outer == "Literal":
+            elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            choices = tuple(ast.literal_eval(e) for e in elts)
+            return TypeSpec(type(choices[0]).__name__ if choices else "str", choices=choices)
+        if outer == "Union":
+            return _union(node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice])
+        return _base(node.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _union(_flatten_or(node))
+    return TypeSpec("str")
+
+
+def _flatten_or(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _flatten_or(node.left) + _flatten_or(node.right)
+    return [node]
+
+
+def _union(parts: list[ast.expr]) -> TypeSpec:
+    optional = any(isinstance(p, ast.Constant) and p.value is None for p in parts)
+    rest = [p for p in parts if not (isinstance(p, ast.Constant) and p.value is None)]
+    base = _base(rest[0]) if len(rest) == 1 else TypeSpec("any")
+    return TypeSpec(base.base, optional=optional or base.optional, choices=base.choices)
+
+
+def type_spec(annotation: str) -> TypeSpec:
+    """``"str | None"`` -> ``TypeSpec("str", optional=True)``; unknown or missing types are ``str``."""
+    if not annotation.strip():
+        return TypeSpec("str")
+    try:
+        node = ast.parse(annotation, mode="eval").body
+    except SyntaxError:
+        return TypeSpec("str")
+    return _base(node)
+
+
+# --- conversion ------------------------------------------------------------------------------------
+
+
+def _bad(param: Parameter, raw: str, expected: str) -> UsageError:
+    return UsageError(
+        f"Parameter '{param.name}' erwartet {expected}, nicht '{raw}'.",
+        f"Deklariert als `{param.name}: {param.type or 'str'}` ({param.help or 'ohne Beschreibung'}).",
+    )
+
+
+def _yaml(param: Parameter, raw: str, spec: TypeSpec) -> Any:
+    import yaml
+
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise _bad(param, raw, _TYPE_WORDS.get(spec.base, "gültiges YAML")) from exc
+    wanted = {"list": list, "dict": dict}.get(spec.base)
+    if wanted is not None and not isinstance(value, wanted):
+        raise _bad(param, raw, _TYPE_WORDS[spec.base])
+    return value
+
+
+def convert(param: Parameter, raw: str) -> Any:
+    """Convert the text of ``-p NAME VALUE`` by the parameter's declared type."""
+    spec = param.spec
+    if spec.optional and raw.strip().lower() in _NONE:
+        return None
+    if spec.base == "bool":
+        word = raw.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise _bad(param, raw, _TYPE_WORDS["bool"])
+        value: Any = word in _TRUE
+    elif spec.base in ("int", "float"):
+        try:
+            value = int(raw.strip()) if spec.base == "int" else float(raw.strip())
+        except ValueError as exc:
+            raise _bad(param, raw, _TYPE_WORDS[spec.base]) from exc
+    elif spec.base in ("list", "dict", "any"):
+        value = _yaml(param, raw, spec)
+    else:
+        value = raw
+    if spec.choices and value not in spec.choices:
+        raise _bad(param, raw, "einen der Werte " + ", ".join(repr(c) for c in spec.choices))
+    return value
+
+
+def unknown_parameter(name: str, declared: Iterable[str], runbook: str) -> UsageError:
+    """The error for a name the runbook does not declare, suggesting the closest one."""
+    names = sorted(declared)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    guess = f" Meinten Sie '{close[0]}'?" if close else ""
+    return UsageError(
+        f"Unbekannter Parameter '{name}' für das Runbook '{runbook}'.{guess}",
+        f"Erlaubt sind: {', '.join(names) or 'keine'} (siehe `runbook show {runbook}`).",
+    )
+
+
+def validate(declared: Iterable[Parameter], given: Iterable[tuple[str, str]], runbook: str) -> dict[str, Any]:
+    """Check names and convert values; raises :class:`UsageError` before anything runs."""
+    by_name = {p.name: p for p in declared}
+    values: dict[str, Any] = {}
+    for name, raw in given:
+        if name not in by_name:
+            raise unknown_parameter(name, by_name, runbook)
+        values[name] = convert(by_name[name], raw)
+    return values

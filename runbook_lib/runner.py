@@ -1,0 +1,347 @@
+"""Find runbooks, validate their parameters, execute them with papermill, keep a run record.
+
+The flow of ``runbook run``: find the notebook -> read its ``parameters`` cell (``ast``, no kernel)
+-> convert and check every ``-p`` value -> check the kubeconfig context -> execute with papermill
+(by default in-process, see :mod:`.engine`) -> write the executed notebook -> :class:`RunRecord`.
+Everything up to the execution fails with :class:`UsageError` (exit 2) before a cell runs.
+
+Where runbooks live (first that applies): the ``directory`` argument, ``$RUNBOOK_NOTEBOOKS``, the
+``notebooks/`` folder of the source checkout this package was installed from, ``./notebooks``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, RunbookError, UsageError
+from .params import Parameter, cell_source, parameters_cell, parse_parameters
+
+#: default engine of `runbook run`: in-process (no kernel start), see runbook_lib.engine
+DEFAULT_ENGINE = "inprocess"
+ENGINES = ("inprocess", "nbclient")
+#: parameter names whose values are never printed in a run record
+_SECRET_WORDS = ("token", "password", "secret", "passwort")
+
+
+def notebooks_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    """The folder with the runbooks (see the module docstring for the order)."""
+    if directory is not None:
+        return Path(directory)
+    if os.environ.get("RUNBOOK_NOTEBOOKS"):
+        return Path(os.environ["RUNBOOK_NOTEBOOKS"])
+    checkout = Path(__file__).resolve().parent.parent / "notebooks"
+    return checkout if checkout.is_dir() else Path.cwd() / "notebooks"
+
+
+def _title(cells: Iterable[Mapping[str, Any]]) -> str:
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            for line in cell_source(cell).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return ""
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """A notebook under ``notebooks/``: name, German title and declared parameters."""
+
+    name: str
+    path: Path
+    title: str
+    parameters: tuple[Parameter, ...]
+    kernel: str = "python3"
+
+    @classmethod
+    def load(cls, path: Path) -> Runbook:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb.get("cells", [])
+        cell = parameters_cell(cells)
+        params = tuple(parse_parameters(cell_source(cell))) if cell else ()
+        kernel = (nb.get("metadata", {}).get("kernelspec") or {}).get("name") or "python3"
+        return cls(path.stem, path, _title(cells), params, kernel)
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+def discover(directory: str | os.PathLike[str] | None = None) -> list[Runbook]:
+    """Every ``*.ipynb`` in the runbook folder, sorted by name."""
+    folder = notebooks_dir(directory)
+    return [Runbook.load(p) for p in sorted(folder.glob("*.ipynb"))]
+
+
+def find(name: str, directory: str | os.PathLike[str] | None = None) -> Runbook:
+    """The runbook called ``name``; :class:`UsageError` naming the closest one otherwise."""
+    folder = notebooks_dir(directory)
+    path = folder / f"{name}.ipynb"
+    if path.is_file():
+        return Runbook.load(path)
+    import difflib
+
+    names = sorted(p.stem for p in folder.glob("*.ipynb"))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    guess = f" Meinten Sie '{close[0]}'?" if close else ""
+    raise UsageError(
+        f"Das Runbook '{name}' gibt es nicht.{guess}",
+        f"Vorhandene Runbooks: {', '.join(names) or 'keine'} (`runbook list`).",
+    )
+
+
+# --- which cluster a run targets (read from the kubeconfig without the kubernetes client) ----------
+
+
+@dataclass(frozen=True)
+class KubeTarget:
+    context: str
+    server: str
+    kubeconfig: str | None = None
+
+    def describe(self) -> str:
+        if not self.context:
+            return "unbekannt (keine Kubeconfig gefunden)"
+        return f"Kontext '{self.context}' ({self.server or 'Server unbekannt'})"
+
+
+def _kubeconfig_files(kubeconfig: str | None) -> list[Path]:
+    if kubeconfig:
+        return [Path(kubeconfig).expanduser()]
+    if os.environ.get("RUNBOOK_KUBECONFIG"):
+        return [Path(os.environ["RUNBOOK_KUBECONFIG"]).expanduser()]
+    if os.environ.get("KUBECONFIG"):
+        return [Path(p).expanduser() for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+    return [Path("~/.kube/config").expanduser()]
+
+
+def _load_kubeconfigs(files: list[Path]) -> tuple[str, dict[str, str]]:
+    """(current context, context name -> server URL), merged like kubectl (first file wins)."""
+    import yaml
+
+    current, servers = "", {}  # type: tuple[str, dict[str, str]]
+    for path in files:
+        if not path.is_file():
+            continue
+        data = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
+        data = data if isinstance(data, dict) else {}
+        clusters = {
+            c.get("name"): (c.get("cluster") or {}).get("server", "") for c in data.get("clusters") or []
+        }
+        for ctx in data.get("contexts") or []:
+            servers.setdefault(ctx.get("name"), clusters.get((ctx.get("context") or {}).get("cluster"), ""))
+        current = current or str(data.get("current-context") or "")
+    return current, servers
+
+
+def kube_target(kubeconfig: str | None = None, context: str | None = None) -> KubeTarget:
+    """Check that the kubeconfig exists and has the context; UsageError naming both otherwise."""
+    files = _kubeconfig_files(kubeconfig)
+    if kubeconfig and not files[0].is_file():
+        raise UsageError(
+            f"Die Kubeconfig '{kubeconfig}' existiert nicht.",
+            "Pfad prüfen; für die Sandbox: `runbook sandbox up --state DIR`, dann DIR/kubeconfig.",
+        )
+    try:
+        current, servers = _load_kubeconfigs(files)
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"Die Kubeconfig {', '.join(map(str, files))} ist nicht lesbar: {exc}",
+            "Mit `kubectl config view` prüfen.",
+        ) from exc
+    context = context or os.environ.get("RUNBOOK_CONTEXT") or current
+    where = kubeconfig or os.pathsep.join(map(str, files))
+    if context and not servers:
+        raise UsageError(
+            f"Der Kontext '{context}' ist nicht verfügbar: keine Kubeconfig gefunden ({where}).",
+            "Mit `--kubeconfig PFAD` eine Kubeconfig angeben.",
+        )
+    if context and context not in servers:
+        known = ", ".join(f"'{n}' ({s})" for n, s in sorted(servers.items())) or "keine"
+        raise UsageError(
+            f"Der Kontext '{context}' steht nicht in der Kubeconfig {where}.",
+            f"Vorhandene Kontexte: {known}. Mit `--context NAME` wählen.",
+        )
+    return KubeTarget(context or "", servers.get(context or "", ""), kubeconfig)
+
+
+# --- run --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run did, printed after it (German) and returned to callers and tests."""
+
+    runbook: str
+    parameters: Mapping[str, Any]
+    target: KubeTarget
+    started: datetime
+    duration: float
+    #: "ok", "stopped" (a cell ended the run early with SystemExit(0), e.g. a dry run) or "failed"
+    status: str
+    output: Path
+    error: str = ""
+    failed_cell: int | None = None
+    engine: str = DEFAULT_ENGINE
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == "failed" else 0
+
+    def _params(self) -> str:
+        shown = [
+            f"{k}={'****' if any(w in k.lower() for w in _SECRET_WORDS) else v!r}"
+            for k, v in self.parameters.items()
+        ]
+        return ", ".join(shown) or "(Standardwerte)"
+
+    def _result(self) -> str:
+        if self.status == "ok":
+            return "✔ erfolgreich"
+        if self.status == "stopped":
+            return f"✔ vorzeitig beendet (Zelle {self.failed_cell} stoppt den Lauf, z. B. Probelauf)"
+        return f"✗ fehlgeschlagen in Zelle {self.failed_cell}"
+
+    def __str__(self) -> str:
+        lines = [
+            f"Runbook:    {self.runbook}",
+            f"Parameter:  {self._params()}",
+            f"Cluster:    {self.target.describe()}",
+            f"Beginn:     {self.started:%Y-%m-%d %H:%M:%S} UTC",
+            f"Dauer:      {self.duration:.2f} s",
+            f"Ergebnis:   {self._result()}",
+            f"Protokoll:  {self.output}",
+        ]
+        if self.error:
+            lines.insert(0, f"✗ {self.error}\n")
+        return "\n".join(lines)
+
+
+def default_output(name: str, started: datetime) -> Path:
+    return Path("runs") / f"{name}-{started:%Y%m%dT%H%M%SZ}.ipynb"
+
+
+def _runbook_error_names() -> set[str]:
+    found, todo = set(), [RunbookError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _error_text(exc: Any) -> str:
+    """The German message of a RunbookError, else ``Type: value`` (never the traceback)."""
+    if exc.ename in _runbook_error_names():
+        return str(exc.evalue)
+    return f"{exc.ename}: {exc.evalue}".rstrip(": ")
+
+
+def _stopped_cell(nb: Any) -> int | None:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error" and out.get("ename") == "SystemExit":
+                return cell.get("execution_count")
+    return None
+
+
+def prepare(
+    runbook: Runbook,
+    given: Iterable[tuple[str, str]],
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+) -> tuple[dict[str, Any], KubeTarget]:
+    """Validate and convert parameters, fill kubeconfig/kube_context, check the context (no execution)."""
+    from .params import validate
+
+    values = validate(runbook.parameters, given, runbook.name)
+    for flag, name, value in (
+        ("--kubeconfig", "kubeconfig", kubeconfig),
+        ("--context", "kube_context", context),
+    ):
+        if value is None:
+            continue
+        if runbook.parameter(name) is None:
+            raise UsageError(f"Das Runbook '{runbook.name}' hat keinen Parameter '{name}' für {flag}.")
+        values[name] = value
+    target = kube_target(values.get("kubeconfig"), values.get("kube_context"))
+    return values, target
+
+
+def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str) -> Any:
+    import papermill
+
+    from . import engine as inprocess
+
+    if engine == DEFAULT_ENGINE:
+        inprocess.register()
+    # papermill's own parameter inference cannot read `str | None` and warns about "unknown"
+    # parameters; ours are validated already (runbook_lib.params), so only its errors are shown
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    try:
+        return papermill.execute_notebook(
+            str(runbook.path),
+            str(output),
+            parameters=values,
+            engine_name=engine,
+            kernel_name=runbook.kernel,
+            progress_bar=False,
+            request_save_on_cell_execute=engine != DEFAULT_ENGINE,
+            log_output=False,
+        )
+    except Exception as exc:
+        if type(exc).__name__ in ("NoSuchKernel", "DeadKernelError", "TimeoutError"):
+            raise ConfigError(
+                f"Der Jupyter-Kernel '{runbook.kernel}' ließ sich nicht starten: {exc}",
+                "`python -m ipykernel install --user --name python3` ausführen oder "
+                "ohne `--engine nbclient` starten.",
+            ) from exc
+        raise
+
+
+def run(
+    name: str,
+    given: Iterable[tuple[str, str]] = (),
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    engine: str = DEFAULT_ENGINE,
+    directory: str | os.PathLike[str] | None = None,
+) -> RunRecord:
+    """Run a runbook; parameter and usage problems raise :class:`UsageError` before any cell runs."""
+    if engine not in ENGINES:
+        raise UsageError(f"Unbekannte Engine '{engine}'.", f"Erlaubt: {', '.join(ENGINES)}.")
+    if engine == DEFAULT_ENGINE:
+        from .lightimport import import_papermill
+
+        import_papermill()
+    from papermill.exceptions import PapermillExecutionError
+
+    runbook = find(name, directory)
+    values, target = prepare(runbook, given, kubeconfig=kubeconfig, context=context)
+    started = datetime.now(UTC)
+    out = Path(output) if output else default_output(runbook.name, started)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clock = time.monotonic()
+
+    def finish(status: str, error: str = "", cell: int | None = None) -> RunRecord:
+        return RunRecord(
+            runbook.name, values, target, started, time.monotonic() - clock, status, out, error, cell, engine
+        )
+
+    try:
+        nb = _execute(runbook, values, out, engine)
+    except PapermillExecutionError as exc:
+        return finish("failed", _error_text(exc), exc.exec_count)
+    stopped = _stopped_cell(nb)
+    return finish("stopped" if stopped else "ok", cell=stopped)
