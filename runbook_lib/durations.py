@@ -7,7 +7,7 @@ names the value and gives examples.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import durationpy
 
@@ -44,6 +44,18 @@ def _parse_text(value: object, what: str) -> timedelta:
             f"Ungültige Dauer '{value}' für {what}.",
             f"Dauer mit Einheit angeben (ns, us, ms, s, m, h), {EXAMPLES}.",
         ) from exc
+
+
+def parse_time(text: object) -> datetime | None:
+    """An RFC 3339 / ISO 8601 timestamp (API server or zap) as an aware datetime, naive ones taken as
+    UTC; None when absent or unreadable (Kubernetes omits times that were never set)."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def format_duration(value: timedelta) -> str:

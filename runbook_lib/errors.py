@@ -118,7 +118,8 @@ def from_api_exception(exc: Exception, what: str) -> RunbookError:
     if status in (401, 403):
         return Forbidden(
             f"Keine Berechtigung für {what}: {detail}",
-            "Kubeconfig und Kontext prüfen; der Benutzer braucht Lese- und Patch-Rechte auf die Flux-Objekte.",
+            "Kubeconfig und Kontext prüfen; der Benutzer braucht Lese- und Patch-Rechte "
+            "auf die Flux-Objekte.",
         )
     if status == 409:
         return Conflict(f"Konflikt bei {what}: {detail}", "Den Vorgang erneut ausführen.")

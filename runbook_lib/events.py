@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 from html import escape
 
 from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
-from .durations import human_duration
+from .durations import human_duration, parse_time
 from .kinds import resolve
-from .logparse import parse_time
 from .logs import call_api
 from .masking import mask
-from .report import html_table, text_table
+from .report import Rendered, html_table, text_table
 
 #: the kinds `flux events` keeps (cmd/flux/events.go), ArtifactGenerator since 2.7
 FLUX_EVENT_KINDS = frozenset({
@@ -121,7 +120,7 @@ def interpret(events: list[dict]) -> tuple[EventRow, ...]:
 
 
 @dataclass(frozen=True)
-class EventResult:
+class EventResult(Rendered):
     """Events of one object and its source; Warning rows stand out."""
 
     subject: str

@@ -16,10 +16,11 @@ from types import MappingProxyType
 from typing import Any
 
 from .cluster import Cluster, default_cluster
+from .durations import parse_time
 from .kinds import GIT_REPOSITORY
 from .kube import api_get, list_objects
-from .report import SYMBOLS, html_table
-from .status import Rendered, flux_table, interpret
+from .report import SYMBOLS, Rendered, html_table
+from .status import condition, flux_table, interpret
 
 #: the namespace `flux check` looks in (its `-n` default)
 FLUX_NAMESPACE = "flux-system"
@@ -99,10 +100,7 @@ def constraint_for(distribution: str) -> str:
 
 
 def _condition(obj: Mapping[str, Any], ctype: str) -> Mapping[str, Any]:
-    for cond in (obj.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == ctype:
-            return cond
-    return {}
+    return condition(obj, ctype) or {}
 
 
 def deployment_status(dep: Mapping[str, Any]) -> tuple[bool, str]:
@@ -268,12 +266,6 @@ def check(*, namespace: str = FLUX_NAMESPACE, client: Cluster | None = None) -> 
 
 
 # --- automatic synchronisation: when does each GitRepository fetch ------------------------------
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _ago(delta: timedelta) -> str:

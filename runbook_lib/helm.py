@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import RunbookError, from_api_exception
-from .report import html_table
+from .report import Rendered, html_table
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -201,7 +201,7 @@ def uitable(headers: list[str], rows: list[list[str]]) -> str:
 
 
 @dataclass(frozen=True)
-class HelmList:
+class HelmList(Rendered):
     """The result of ``helm list``."""
 
     releases: tuple[ReleaseRecord, ...]
@@ -236,7 +236,7 @@ def helm_list(
 
 
 @dataclass(frozen=True)
-class ReleaseHistory:
+class ReleaseHistory(Rendered):
     """The result of ``helm history NAME -n NS``: revisions oldest first."""
 
     name: str

@@ -58,34 +58,100 @@ _SRC = "source.toolkit.fluxcd.io"
 _SC = "source-controller"
 
 FLUX_KINDS: tuple[FluxKind, ...] = (
-    FluxKind("GitRepository", "gitrepositories", _SRC, ("v1",), ("gitrepo", "git"), "source", True, _SC, "git"),
-    FluxKind("OCIRepository", "ocirepositories", _SRC, ("v1", "v1beta2"), ("ocirepo", "oci"), "source", True,
-             _SC, "oci"),
-    FluxKind("HelmRepository", "helmrepositories", _SRC, ("v1",), ("helmrepo", "helm"), "source", True, _SC,
-             "helm"),
+    FluxKind(
+        "GitRepository", "gitrepositories", _SRC, ("v1",), ("gitrepo", "git"), "source", True, _SC, "git"
+    ),
+    FluxKind(
+        "OCIRepository",
+        "ocirepositories",
+        _SRC,
+        ("v1", "v1beta2"),
+        ("ocirepo", "oci"),
+        "source",
+        True,
+        _SC,
+        "oci",
+    ),
+    FluxKind(
+        "HelmRepository", "helmrepositories", _SRC, ("v1",), ("helmrepo", "helm"), "source", True, _SC, "helm"
+    ),
     FluxKind("HelmChart", "helmcharts", _SRC, ("v1",), ("hc", "chart"), "source", True, _SC, "chart"),
     FluxKind("Bucket", "buckets", _SRC, ("v1",), ("bucket",), "source", True, _SC, "bucket"),
-    FluxKind("Kustomization", "kustomizations", "kustomize.toolkit.fluxcd.io", ("v1",), ("ks",), "kustomize",
-             True, "kustomize-controller"),
-    FluxKind("HelmRelease", "helmreleases", "helm.toolkit.fluxcd.io", ("v2",), ("hr",), "helm", True,
-             "helm-controller"),
-    FluxKind("Receiver", "receivers", "notification.toolkit.fluxcd.io", ("v1",), (), "notification", True,
-             "notification-controller"),
-    FluxKind("Alert", "alerts", "notification.toolkit.fluxcd.io", ("v1beta3",), (), "notification", True,
-             "notification-controller"),
-    FluxKind("Provider", "providers", "notification.toolkit.fluxcd.io", ("v1beta3",), ("alert-provider",),
-             "notification", True, "notification-controller"),
+    FluxKind(
+        "Kustomization",
+        "kustomizations",
+        "kustomize.toolkit.fluxcd.io",
+        ("v1",),
+        ("ks",),
+        "kustomize",
+        True,
+        "kustomize-controller",
+    ),
+    FluxKind(
+        "HelmRelease",
+        "helmreleases",
+        "helm.toolkit.fluxcd.io",
+        ("v2",),
+        ("hr",),
+        "helm",
+        True,
+        "helm-controller",
+    ),
+    FluxKind(
+        "Receiver",
+        "receivers",
+        "notification.toolkit.fluxcd.io",
+        ("v1",),
+        (),
+        "notification",
+        True,
+        "notification-controller",
+    ),
+    FluxKind(
+        "Alert",
+        "alerts",
+        "notification.toolkit.fluxcd.io",
+        ("v1beta3",),
+        (),
+        "notification",
+        True,
+        "notification-controller",
+    ),
+    FluxKind(
+        "Provider",
+        "providers",
+        "notification.toolkit.fluxcd.io",
+        ("v1beta3",),
+        ("alert-provider",),
+        "notification",
+        True,
+        "notification-controller",
+    ),
 )
 
 _CM = "cert-manager.io"
 CERT_KINDS: tuple[FluxKind, ...] = (
-    FluxKind("Certificate", "certificates", _CM, ("v1",), ("cert", "certs"), "cert-manager", True, "cert-manager"),
-    FluxKind("CertificateRequest", "certificaterequests", _CM, ("v1",), ("cr", "crs"), "cert-manager", True,
-             "cert-manager"),
+    FluxKind(
+        "Certificate", "certificates", _CM, ("v1",), ("cert", "certs"), "cert-manager", True, "cert-manager"
+    ),
+    FluxKind(
+        "CertificateRequest",
+        "certificaterequests",
+        _CM,
+        ("v1",),
+        ("cr", "crs"),
+        "cert-manager",
+        True,
+        "cert-manager",
+    ),
     FluxKind("Issuer", "issuers", _CM, ("v1",), ("iss",), "cert-manager", True, "cert-manager"),
-    FluxKind("ClusterIssuer", "clusterissuers", _CM, ("v1",), ("ciss",), "cert-manager", False, "cert-manager"),
+    FluxKind(
+        "ClusterIssuer", "clusterissuers", _CM, ("v1",), ("ciss",), "cert-manager", False, "cert-manager"
+    ),
     FluxKind("Order", "orders", "acme.cert-manager.io", ("v1",), (), "cert-manager", True, "cert-manager"),
-    FluxKind("Challenge", "challenges", "acme.cert-manager.io", ("v1",), (), "cert-manager", True, "cert-manager"),
+    FluxKind(
+        "Challenge", "challenges", "acme.cert-manager.io", ("v1",), (), "cert-manager", True, "cert-manager"
+    ),
 )
 
 ALL_KINDS = FLUX_KINDS + CERT_KINDS
@@ -95,8 +161,18 @@ KUSTOMIZATION, HELM_RELEASE = FLUX_KINDS[5], FLUX_KINDS[6]
 SOURCE_KINDS = FLUX_KINDS[:5]
 
 #: the order of ``flux get all`` (reference section 3)
-GET_ALL_ORDER = ("OCIRepository", "Bucket", "GitRepository", "HelmRepository", "HelmChart", "HelmRelease",
-                 "Kustomization", "Receiver", "Provider", "Alert")
+GET_ALL_ORDER = (
+    "OCIRepository",
+    "Bucket",
+    "GitRepository",
+    "HelmRepository",
+    "HelmChart",
+    "HelmRelease",
+    "Kustomization",
+    "Receiver",
+    "Provider",
+    "Alert",
+)
 
 
 def by_kind(kind: str) -> FluxKind:

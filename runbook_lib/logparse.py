@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
 
+from .durations import parse_time
 from .errors import UsageError
 from .kinds import FLUX_KINDS, resolve
 from .masking import mask
@@ -128,17 +129,6 @@ def _since_time(value: datetime | str | None) -> datetime | None:
         raise UsageError(f"Ungültiger Zeitpunkt '{value}' für since_time.",
                          "Zeitpunkt nach RFC 3339 angeben, z. B. 2024-05-01T12:00:00Z.")
     return parsed
-
-
-def parse_time(text: str) -> datetime | None:
-    """An ISO 8601 / RFC 3339 timestamp (zap's or the API server's) as an aware datetime."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _ts_text(value: object) -> str:

@@ -10,7 +10,7 @@ from html import escape
 
 from .logparse import NOT_JSON, LogLine, format_line, level_counts
 from .masking import mask
-from .report import html_table
+from .report import Rendered, html_table
 
 #: rows shown in a notebook table; the newest are kept. Thousands of rows make a notebook slow to open
 #: and the site page heavy; `tail`/`since` narrow the query instead
@@ -29,7 +29,7 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 
 @dataclass(frozen=True)
-class LogResult:
+class LogResult(Rendered):
     """Filtered controller log lines, merged in time order."""
 
     lines: tuple[LogLine, ...]
@@ -75,7 +75,7 @@ class LogResult:
 
 
 @dataclass(frozen=True)
-class PlainLogs:
+class PlainLogs(Rendered):
     """What ``kubectl logs -n NS -l SELECTOR`` prints (raw lines, secrets masked)."""
 
     command: str

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Any
+from typing import cast
 
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
@@ -27,127 +27,23 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from . import kinds
 from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
 from .durations import parse_duration
-from .errors import ReconcileFailed, RunbookError, Suspended, UsageError, WaitTimeout, from_api_exception
+from .errors import ReconcileFailed, RunbookError, Suspended, WaitTimeout, from_api_exception
 from .kinds import FluxKind
-from .report import Reporter, default_reporter, html_table, text_table
-from .status import rules_for
-
-REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
-FORCE_AT = "reconcile.fluxcd.io/forceAt"
-RESET_AT = "reconcile.fluxcd.io/resetAt"
-#: Ready=False with one of these reasons means "still working", not "failed"
-PROGRESS_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "ReconciliationInProgress"})
-#: the flux CLI's default --timeout
-DEFAULT_TIMEOUT = "5m"
-
-Obj = dict[str, Any]
-
-
-def rfc3339nano(ts: float | None = None) -> str:
-    """Go's ``time.Now().Format(time.RFC3339Nano)``: local time, offset, trailing zeros dropped."""
-    ns = time.time_ns() if ts is None else int(ts * 1e9)
-    moment = datetime.fromtimestamp(ns // 1_000_000_000).astimezone()
-    frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
-    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "")
-    offset = moment.strftime("%z")
-    return stamp + ("Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}")
-
-
-# --- pure interpretation -----------------------------------------------------------------------------
-
-
-def find_condition(obj: Obj, kind: str) -> Obj | None:
-    for cond in (obj.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == kind:
-            return dict(cond)
-    return None
-
-
-def revision_of(kind: FluxKind, obj: Obj) -> str:
-    """The full (untruncated) revision flux prints after a reconcile."""
-    return rules_for(kind.kind).revision(obj)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where an object stands with respect to one reconcile request."""
-
-    state: str  # "pending" (not handled yet), "progressing", "ready", "failed"
-    message: str = ""
-    reason: str = ""
-
-
-def progress(obj: Obj, requested_at: str) -> Progress:
-    """Interpret an object against the request ``requested_at`` (pure; see the module docstring)."""
-    status = obj.get("status") or {}
-    if (status.get("lastHandledReconcileAt") or "") != requested_at:
-        return Progress("pending", "Anfrage noch nicht bearbeitet")
-    stalled = find_condition(obj, "Stalled")
-    ready = find_condition(obj, "Ready")
-    if stalled and stalled.get("status") == "True":
-        message = stalled.get("message", "")
-        if ready and ready.get("status") == "False" and ready.get("message"):
-            message = f"{message}; letzter Fehler: {ready['message']}"
-        return Progress("failed", message, stalled.get("reason", "Stalled"))
-    if ready is None:
-        return Progress("progressing", "wartet auf den Controller")
-    generation = (obj.get("metadata") or {}).get("generation")
-    observed = ready.get("observedGeneration") or status.get("observedGeneration")
-    if generation is not None and observed is not None and observed != generation:
-        return Progress("progressing", f"Generation {generation} noch nicht verarbeitet")
-    if ready.get("status") == "True":
-        return Progress("ready", ready.get("message", ""))
-    if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
-        return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
-    return Progress("progressing", ready.get("message", ""))
-
-
-def is_static(kind: FluxKind, obj: Obj) -> bool:
-    """An OCI HelmRepository has no artifact and cannot be reconciled (flux prints a ✔ and goes on)."""
-    return kind.kind == "HelmRepository" and (obj.get("spec") or {}).get("type") == "oci"
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: FluxKind
-    name: str
-    namespace: str
-    with_source: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.kind.kind} {self.namespace}/{self.name}"
-
-
-def source_ref(kind: FluxKind, obj: Obj) -> Ref | None:
-    """The next link of the source chain of ``obj`` (pure), or None for a source without one."""
-    spec = obj.get("spec") or {}
-    ns = obj["metadata"].get("namespace", "flux-system")
-    if kind.kind == "Kustomization":
-        ref = spec.get("sourceRef") or {}
-        if ref.get("kind") not in ("GitRepository", "OCIRepository", "Bucket"):
-            raise UsageError(f"Die Quelle der Art '{ref.get('kind')}' von Kustomization {ns}/"
-                             f"{obj['metadata']['name']} kann nicht abgeglichen werden.",
-                             "Ohne `with_source` abgleichen oder die Quelle direkt abgleichen.")
-        return Ref(kinds.by_kind(ref["kind"]), ref["name"], ref.get("namespace") or ns)
-    if kind.kind == "HelmRelease":
-        chart_ref = spec.get("chartRef")
-        if chart_ref:
-            if chart_ref.get("kind") == "OCIRepository":
-                return Ref(kinds.OCI_REPOSITORY, chart_ref["name"], chart_ref.get("namespace") or ns)
-            if chart_ref.get("kind") == "HelmChart":
-                return Ref(kinds.HELM_CHART, chart_ref["name"], chart_ref.get("namespace") or ns, True)
-            raise UsageError(f"chartRef der Art '{chart_ref.get('kind')}' kann nicht abgeglichen werden.",
-                             "Nur OCIRepository und HelmChart werden als chartRef unterstützt.")
-        chart_source = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
-        chart_ns = chart_source.get("namespace") or ns
-        return Ref(kinds.HELM_CHART, f"{ns}-{obj['metadata']['name']}", chart_ns, True)
-    if kind.kind == "HelmChart":
-        ref = spec.get("sourceRef") or {}
-        if ref.get("kind") not in ("HelmRepository", "GitRepository", "Bucket"):
-            raise UsageError(f"Die Quelle der Art '{ref.get('kind')}' des HelmChart kann nicht abgeglichen werden.")
-        return Ref(kinds.by_kind(ref["kind"]), ref["name"], ns)
-    return None
-
+from .reconcile_rules import (
+    DEFAULT_TIMEOUT,
+    FORCE_AT,
+    REQUESTED_AT,
+    RESET_AT,
+    Obj,
+    Progress,
+    Ref,
+    is_static,
+    progress,
+    revision_of,
+    rfc3339nano,
+    source_ref,
+)
+from .report import Rendered, Reporter, default_reporter, html_table, text_table
 
 # --- results -------------------------------------------------------------------------------------------
 
@@ -167,7 +63,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class ReconcileResult:
+class ReconcileResult(Rendered):
     steps: tuple[Step, ...]
     #: when the request started (events of this reconcile are the ones after it)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -184,20 +80,34 @@ class ReconcileResult:
         """Raise :class:`ReconcileFailed` with the controller's message unless every step succeeded."""
         for step in self.steps:
             if step.state not in ("ready", "static"):
-                raise ReconcileFailed(f"Abgleich von {step.ref} fehlgeschlagen: {step.message}", _failure_hint(step))
+                raise ReconcileFailed(
+                    f"Abgleich von {step.ref} fehlgeschlagen: {step.message}", _failure_hint(step)
+                )
         return f"✔ {self.target.ref}: Revision {self.target.revision_after}"
 
     def _rows(self) -> list[list[str]]:
-        return [[s.ref, s.revision_before or "-", s.revision_after or "-", _STATE_DE.get(s.state, s.state),
-                 f"{s.seconds:.2f}s", s.message] for s in self.steps]
+        return [
+            [
+                s.ref,
+                s.revision_before or "-",
+                s.revision_after or "-",
+                _STATE_DE.get(s.state, s.state),
+                f"{s.seconds:.2f}s",
+                s.message,
+            ]
+            for s in self.steps
+        ]
 
     def __str__(self) -> str:
         head = "✔ Abgleich erfolgreich" if self.ok else "✗ Abgleich fehlgeschlagen"
         return head + "\n" + text_table(_HEADERS, self._rows())
 
     def _repr_html_(self) -> str:
-        head = ("<p><b>✔ Abgleich erfolgreich</b></p>" if self.ok
-                else "<p><b style='color:#c62828'>✗ Abgleich fehlgeschlagen</b></p>")
+        head = (
+            "<p><b>✔ Abgleich erfolgreich</b></p>"
+            if self.ok
+            else "<p><b style='color:#c62828'>✗ Abgleich fehlgeschlagen</b></p>"
+        )
         classes = ["" if s.state in ("ready", "static") else "failing" for s in self.steps]
         return head + html_table(_HEADERS, self._rows(), row_classes=classes)
 
@@ -206,10 +116,15 @@ def _failure_hint(step: Step) -> str:
     if step.reason == "RetriesExceeded":
         name = step.ref.split(" ", 1)[1]
         ns, _, short = name.partition("/")
-        return (f"Die Wiederholungen sind aufgebraucht. Erst die Ursache in Git beheben (oder Runbook `rollback`), "
-                f"dann neu versuchen: `flux reconcile hr {short} -n {ns} --reset` bzw. force=True.")
-    return ("Ereignisse und Controller-Logs prüfen (Runbook `logs` bzw. `troubleshoot-helmrelease`), Ursache in "
-            "Git beheben und erneut synchronisieren.")
+        return (
+            "Die Wiederholungen sind aufgebraucht. Erst die Ursache in Git beheben "
+            "(oder Runbook `rollback`), "
+            f"dann neu versuchen: `flux reconcile hr {short} -n {ns} --reset` bzw. force=True."
+        )
+    return (
+        "Ereignisse und Controller-Logs prüfen (Runbook `logs` bzw. `troubleshoot-helmrelease`), Ursache in "
+        "Git beheben und erneut synchronisieren."
+    )
 
 
 _HEADERS = ["OBJEKT", "REVISION VORHER", "REVISION NACHHER", "ERGEBNIS", "DAUER", "MELDUNG"]
@@ -217,7 +132,7 @@ _STATE_DE = {"ready": "bereit", "failed": "fehlgeschlagen", "static": "nicht nö
 
 
 @dataclass(frozen=True)
-class SuspendResult:
+class SuspendResult(Rendered):
     ref: str
     suspended: bool
     message: str
@@ -240,8 +155,12 @@ class _Api:
 
     def get(self, ref: Ref) -> Obj:
         try:
-            return dict(self.cluster.custom.get_namespaced_custom_object(
-                ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name))
+            return cast(
+                Obj,
+                self.cluster.custom.get_namespaced_custom_object(
+                    ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name
+                ),
+            )
         except k8s.ApiException as exc:
             if exc.status == 404:
                 raise _not_found(ref, self) from exc
@@ -249,15 +168,20 @@ class _Api:
 
     def patch(self, ref: Ref, body: Obj) -> Obj:
         try:
-            return dict(self.cluster.custom.patch_namespaced_custom_object(
-                ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name, body))
+            return cast(
+                Obj,
+                self.cluster.custom.patch_namespaced_custom_object(
+                    ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name, body
+                ),
+            )
         except k8s.ApiException as exc:
             raise from_api_exception(exc, str(ref)) from exc
 
     def names(self, ref: Ref) -> list[str]:
         try:
-            listing = self.cluster.custom.list_cluster_custom_object(ref.kind.group, ref.kind.version,
-                                                                     ref.kind.plural)
+            listing: Obj = self.cluster.custom.list_cluster_custom_object(  # type: ignore[assignment]
+                ref.kind.group, ref.kind.version, ref.kind.plural
+            )
         except k8s.ApiException:
             return []
         return [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in listing.get("items", [])]
@@ -268,8 +192,9 @@ def _not_found(ref: Ref, api: _Api) -> RunbookError:
 
     existing = api.names(ref)
     close = difflib.get_close_matches(f"{ref.namespace}/{ref.name}", existing, n=3, cutoff=0.4)
-    hint = (f"Ähnliche Objekte: {', '.join(close)}." if close
-            else f"Vorhanden: {', '.join(existing) or 'keine'}.")
+    hint = (
+        f"Ähnliche Objekte: {', '.join(close)}." if close else f"Vorhanden: {', '.join(existing) or 'keine'}."
+    )
     from .errors import NotFound
 
     return NotFound(f"{ref} wurde nicht gefunden.", hint)
@@ -280,10 +205,13 @@ def _resume_hint(ref: Ref) -> str:
     cmd = f"flux resume {short} {ref.name} -n {ref.namespace}"
     if ref.kind.is_source:
         cmd = f"flux resume source {ref.kind.source_sub} {ref.name} -n {ref.namespace}"
-    return f"Erst fortsetzen: `{cmd}` oder `resume('{ref.kind.kind}', '{ref.name}', namespace='{ref.namespace}')`."
+    call = f"resume('{ref.kind.kind}', '{ref.name}', namespace='{ref.namespace}')"
+    return f"Erst fortsetzen: `{cmd}` oder `{call}`."
 
 
-def _watch_until_done(api: _Api, ref: Ref, start: Obj, requested_at: str, deadline: float) -> tuple[Obj, Progress]:
+def _watch_until_done(
+    api: _Api, ref: Ref, start: Obj, requested_at: str, deadline: float
+) -> tuple[Obj, Progress]:
     """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed."""
     obj, state = start, progress(start, requested_at)
     rv = start["metadata"].get("resourceVersion")
@@ -292,14 +220,21 @@ def _watch_until_done(api: _Api, ref: Ref, start: Obj, requested_at: str, deadli
         if remaining <= 0:
             raise WaitTimeout(
                 f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {state.message or state.state}.",
-                "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen.")
+                "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen.",
+            )
         watcher = k8s_watch.Watch()
         try:
             for event in watcher.stream(
-                api.cluster.custom.list_namespaced_custom_object, ref.kind.group, ref.kind.version,
-                ref.namespace, ref.kind.plural, field_selector=f"metadata.name={ref.name}",
-                resource_version=rv, timeout_seconds=max(1, int(remaining + 0.999)),
-                allow_watch_bookmarks=True, _request_timeout=(REQUEST_TIMEOUT, max(0.05, remaining)),
+                api.cluster.custom.list_namespaced_custom_object,
+                ref.kind.group,
+                ref.kind.version,
+                ref.namespace,
+                ref.kind.plural,
+                field_selector=f"metadata.name={ref.name}",
+                resource_version=rv,
+                timeout_seconds=max(1, int(remaining + 0.999)),
+                allow_watch_bookmarks=True,
+                _request_timeout=(REQUEST_TIMEOUT, max(0.05, remaining)),
             ):
                 if event["type"] == "BOOKMARK":
                     continue
@@ -405,23 +340,30 @@ def reconcile(
     return result
 
 
-def request_reconcile(kind: str | FluxKind, name: str, *, namespace: str = "flux-system",
-                      with_source: bool = False, client: Cluster | None = None,
-                      reporter: Reporter | None = None) -> str:
+def request_reconcile(
+    kind: str | FluxKind,
+    name: str,
+    *,
+    namespace: str = "flux-system",
+    with_source: bool = False,
+    client: Cluster | None = None,
+    reporter: Reporter | None = None,
+) -> str:
     """Only annotate (the source first with ``with_source``), do not wait; returns the request token."""
     fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
     api, rep = _Api(default_cluster(client)), default_reporter(reporter)
     target = Ref(fk, name, namespace)
     token = ""
-    for ref in (_chain(api, target) if with_source else [target]):
+    for ref in _chain(api, target) if with_source else [target]:
         obj = api.get(ref)
         if not is_static(ref.kind, obj):
             token, _ = _annotate(api, ref, obj, force=False, reset=False, rep=rep)
     return token
 
 
-def _set_suspend(kind: str | FluxKind, name: str, namespace: str, value: bool, client: Cluster | None,
-                 rep: Reporter) -> tuple[_Api, Ref, Obj]:
+def _set_suspend(
+    kind: str | FluxKind, name: str, namespace: str, value: bool, client: Cluster | None, rep: Reporter
+) -> tuple[_Api, Ref, Obj]:
     fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
     api, ref = _Api(default_cluster(client)), Ref(fk, name, namespace)
     api.get(ref)
@@ -433,16 +375,29 @@ def _set_suspend(kind: str | FluxKind, name: str, namespace: str, value: bool, c
     return api, ref, obj
 
 
-def suspend(kind: str | FluxKind, name: str, *, namespace: str = "flux-system", client: Cluster | None = None,
-            reporter: Reporter | None = None) -> SuspendResult:
+def suspend(
+    kind: str | FluxKind,
+    name: str,
+    *,
+    namespace: str = "flux-system",
+    client: Cluster | None = None,
+    reporter: Reporter | None = None,
+) -> SuspendResult:
     """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed."""
     _api, ref, _obj = _set_suspend(kind, name, namespace, True, client, default_reporter(reporter))
     return SuspendResult(str(ref), True, "angehalten; Flux gleicht es nicht mehr ab")
 
 
-def resume(kind: str | FluxKind, name: str, *, namespace: str = "flux-system", wait: bool = True,
-           timeout: str | timedelta = DEFAULT_TIMEOUT, client: Cluster | None = None,
-           reporter: Reporter | None = None) -> SuspendResult:
+def resume(
+    kind: str | FluxKind,
+    name: str,
+    *,
+    namespace: str = "flux-system",
+    wait: bool = True,
+    timeout: str | timedelta = DEFAULT_TIMEOUT,
+    client: Cluster | None = None,
+    reporter: Reporter | None = None,
+) -> SuspendResult:
     """``flux resume``: clear ``spec.suspend`` (the generation bump triggers the controller) and wait
     until the object is Ready at its new generation."""
     rep = default_reporter(reporter)
@@ -456,7 +411,9 @@ def resume(kind: str | FluxKind, name: str, *, namespace: str = "flux-system", w
     token = (obj.get("status") or {}).get("lastHandledReconcileAt", "")
     obj, state = _watch_until_done(api, ref, obj, token, time.monotonic() + limit.total_seconds())
     if state.state == "failed":
-        raise ReconcileFailed(f"{ref} wurde fortgesetzt, der Abgleich schlug fehl: {state.message}",
-                              "Ereignisse und Controller-Logs prüfen (Runbook `logs`).")
+        raise ReconcileFailed(
+            f"{ref} wurde fortgesetzt, der Abgleich schlug fehl: {state.message}",
+            "Ereignisse und Controller-Logs prüfen (Runbook `logs`).",
+        )
     rep.success(f"{ref.kind.kind} {ref.name}: Abgleich abgeschlossen")
     return SuspendResult(str(ref), False, f"fortgesetzt und bereit ({revision_of(ref.kind, obj)})")

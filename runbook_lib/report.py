@@ -72,6 +72,24 @@ class RecordingReporter(Reporter):
         return "\n".join(f"{SYMBOLS[level]} {text}" for level, text in self.lines)
 
 
+class Rendered:
+    """Mixin for result types: the plain-text form is the German terminal rendering.
+
+    ``repr()`` (and so what IPython stores as ``text/plain`` in an executed notebook) is ``str(self)``,
+    not the dataclass field dump, which would be unreadable and could carry unmasked values. The
+    ``__repr__`` is set when the subclass is created, before ``@dataclass`` runs, so the dataclass keeps
+    it; a subclass that writes its own ``__repr__`` keeps that one.
+    """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = Rendered.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        return str(self).rstrip("\n")
+
+
 def default_reporter(reporter: Reporter | None) -> Reporter:
     return reporter if reporter is not None else Reporter()
 

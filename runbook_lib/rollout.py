@@ -18,13 +18,18 @@ from .cluster import Cluster, default_cluster
 from .durations import parse_duration
 from .errors import ReconcileFailed, RunbookError
 from .reconcile import DEFAULT_TIMEOUT, ReconcileResult, Step, reconcile, request_reconcile
-from .report import Reporter, default_reporter, html_table, text_table
+from .report import Rendered, Reporter, default_reporter, html_table, text_table
 
 
 class Affected(Protocol):
-    kind: str
-    name: str
-    namespace: str
+    """What roll_out needs of an affected object (gitops.AffectedObject fits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class RolloutReport:
+class RolloutReport(Rendered):
     commit: str
     checks: tuple[Check, ...]
     syncs: tuple[ReconcileResult, ...]
@@ -54,7 +59,9 @@ class RolloutReport:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     def _rows(self) -> list[list[str]]:
-        return [[c.ref, c.before or "-", c.after or "-", "✔" if c.ok else "✗", c.message] for c in self.checks]
+        return [
+            [c.ref, c.before or "-", c.after or "-", "✔" if c.ok else "✗", c.message] for c in self.checks
+        ]
 
     def _headline(self) -> str:
         if not self.waited:
@@ -73,8 +80,11 @@ class RolloutReport:
         colour = "#2e7d32" if self.ok else "#c62828"
         warn = "".join(f"<p>⚠ {escape(w)}</p>" for w in self.warnings)
         classes = ["" if c.ok else "failing" for c in self.checks]
-        return (f"<p><b style='color:{colour}'>{escape(self._headline())}</b></p>"
-                + html_table(_HEADERS, self._rows(), row_classes=classes) + warn)
+        return (
+            f"<p><b style='color:{colour}'>{escape(self._headline())}</b></p>"
+            + html_table(_HEADERS, self._rows(), row_classes=classes)
+            + warn
+        )
 
     def check(self) -> str:
         """Raise :class:`ReconcileFailed` naming the objects that did not arrive; else a ✔ line."""
@@ -86,7 +96,8 @@ class RolloutReport:
             raise ReconcileFailed(
                 f"Commit {self.commit[:7]} ist nicht vollständig im Cluster angekommen: {detail}",
                 "Ursache im Runbook `troubleshoot-helmrelease` bzw. `logs` suchen; in GitOps wird sie mit "
-                "einem weiteren Commit oder dem Runbook `rollback` behoben.")
+                "einem weiteren Commit oder dem Runbook `rollback` behoben.",
+            )
         return self._headline()
 
 
@@ -130,13 +141,23 @@ def roll_out(
     releases = [a for a in affected if a.kind == "HelmRelease"]
     if not wait:
         for index, ks in enumerate(kustomizations):
-            request_reconcile(ks.kind, ks.name, namespace=ks.namespace, with_source=index == 0, client=cluster,
-                              reporter=rep)
-        return RolloutReport(commit, (), (), ("Nicht geprüft (wait = False): Flux wurde nur um einen Abgleich "
-                                              "gebeten. Später mit dem Runbook `status` nachsehen.",))
+            request_reconcile(
+                ks.kind, ks.name, namespace=ks.namespace, with_source=index == 0, client=cluster, reporter=rep
+            )
+        return RolloutReport(
+            commit,
+            (),
+            (),
+            (
+                "Nicht geprüft (wait = False): Flux wurde nur um einen Abgleich "
+                "gebeten. Später mit dem Runbook `status` nachsehen.",
+            ),
+        )
     warnings = []
     if not kustomizations:
-        warnings.append("Keine Kustomization wendet die geänderten Dateien an: Flux sieht diesen Commit nicht.")
+        warnings.append(
+            "Keine Kustomization wendet die geänderten Dateien an: Flux sieht diesen Commit nicht."
+        )
     checks: list[Check] = []
     syncs: list[ReconcileResult] = []
     for index, ks in enumerate(kustomizations):
@@ -144,8 +165,11 @@ def roll_out(
         syncs.append(result)
         step = result.target
         arrived = step.revision_after.endswith(f"sha1:{commit}")
-        message = step.message if step.state == "failed" or arrived else (
-            f"angewendet ist {step.revision_after or 'nichts'}, erwartet Commit {commit[:7]}")
+        message = (
+            step.message
+            if step.state == "failed" or arrived
+            else (f"angewendet ist {step.revision_after or 'nichts'}, erwartet Commit {commit[:7]}")
+        )
         checks.append(Check(step.ref, step.revision_before, step.revision_after, arrived, message))
         if step.state == "failed":
             break
@@ -154,15 +178,27 @@ def roll_out(
             result = _sync(hr, False, deadline, cluster, rep)
             syncs.append(result)
             step = result.target
-            checks.append(Check(step.ref, step.revision_before, step.revision_after, step.state == "ready",
-                                step.message))
+            checks.append(
+                Check(
+                    step.ref, step.revision_before, step.revision_after, step.state == "ready", step.message
+                )
+            )
     return RolloutReport(commit, tuple(checks), tuple(syncs), tuple(warnings))
 
 
-def _sync(obj: Affected, with_source: bool, deadline: float, cluster: Cluster, rep: Reporter) -> ReconcileResult:
+def _sync(
+    obj: Affected, with_source: bool, deadline: float, cluster: Cluster, rep: Reporter
+) -> ReconcileResult:
     try:
-        return reconcile(obj.kind, obj.name, namespace=obj.namespace, with_source=with_source,
-                         timeout=_remaining(deadline), client=cluster, reporter=rep)
+        return reconcile(
+            obj.kind,
+            obj.name,
+            namespace=obj.namespace,
+            with_source=with_source,
+            timeout=_remaining(deadline),
+            client=cluster,
+            reporter=rep,
+        )
     except RunbookError as exc:
         rep.failure(f"{obj.kind} {obj.namespace}/{obj.name}: {exc.message}")
         failed = Step(f"{obj.kind} {obj.namespace}/{obj.name}", "", "", "", "failed", exc.message, 0.0)

@@ -23,7 +23,7 @@ from .cluster import Cluster, default_cluster
 from .errors import NotFound
 from .kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
 from .kube import list_objects, where
-from .report import html_table
+from .report import Rendered, html_table
 
 READY, FAILING, SUSPENDED, IN_PROGRESS = "ready", "failing", "suspended", "in progress"
 #: German labels of the states, in the order a summary lists them (problems first)
@@ -41,18 +41,6 @@ WAITING_MESSAGE = "waiting to be reconciled"
 def truncate_hex(text: str) -> str:
     """Cut every run of 40-128 hex digits to its first 8 (``main@sha1:696f056d``)."""
     return _HEX.sub(lambda m: m.group(0)[:8], text) if text else text
-
-
-class Rendered:
-    """Mixin for result types: IPython's plain-text form is the terminal rendering, not the repr."""
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self).rstrip("\n"))
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # IPython takes a class's own __repr__ (dataclasses write one) before an inherited _repr_pretty_
-        super().__init_subclass__(**kwargs)
-        cls._repr_pretty_ = Rendered._repr_pretty_  # type: ignore[method-assign]
 
 
 # --- per-kind rules (kinds are data; only what differs is written down) -----------------------------
@@ -159,11 +147,16 @@ class ObjectStatus:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-def ready_condition(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for cond in (obj.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == "Ready":
+def condition(obj: Mapping[str, Any] | None, ctype: str) -> Mapping[str, Any] | None:
+    """The status condition of type ``ctype`` (``Ready``, ``Stalled``, …), or None."""
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or ():
+        if cond.get("type") == ctype:
             return cond
     return None
+
+
+def ready_condition(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return condition(obj, "Ready")
 
 
 def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:

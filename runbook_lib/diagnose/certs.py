@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..durations import parse_time
 from .common import (
     ago,
     cond_text,
@@ -17,7 +18,6 @@ from .common import (
     event_text,
     is_true,
     meta,
-    parse_time,
     ref,
     slot_finding,
     spec,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import durationpy
 
 from ..errors import ClusterUnreachable, NotFound, RunbookError, UsageError
 from ..masking import mask
+from ..status import condition as status_condition
 
 Obj = Mapping[str, Any]
 
@@ -43,10 +44,7 @@ def attempt(read: Callable[[], Any]) -> Slot:
 
 def condition(obj: Obj | None, ctype: str) -> Mapping[str, Any]:
     """The condition of that type, or ``{}``."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or ():
-        if cond.get("type") == ctype:
-            return cond
-    return {}
+    return status_condition(obj, ctype) or {}
 
 
 def is_true(obj: Obj | None, ctype: str) -> bool:
@@ -83,17 +81,6 @@ def ref(kind: str, obj: Obj | None) -> str:
     m = meta(obj)
     ns = m.get("namespace")
     return f"{kind} {ns}/{m.get('name')}" if ns else f"{kind} {m.get('name')}"
-
-
-def parse_time(text: object) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime; None when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else None
 
 
 def parse_interval(text: object) -> timedelta | None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
 
-from ..report import html_table, text_table
+from ..report import Rendered, html_table, text_table
 
 #: severities, most severe first; the number is the sort key
 ERROR, WARNING, INFO = 0, 1, 2
@@ -23,18 +22,8 @@ _COLORS = {ERROR: "#c62828", WARNING: "#ef6c00", INFO: "#1565c0"}
 NO_PROBLEMS = "Keine Probleme gefunden"
 
 
-class _Pretty:
-    """IPython shows ``text/plain`` through ``_repr_pretty_``: the German text, not the dataclass repr."""
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {str(self).splitlines()[0] if str(self) else ''}>"
-
-
-@dataclass(frozen=True, repr=False)
-class Finding(_Pretty):
+@dataclass(frozen=True)
+class Finding(Rendered):
     """One problem, with its cause, the evidence that shows it and the next step (German text)."""
 
     severity: int
@@ -95,8 +84,8 @@ def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: f.severity))
 
 
-@dataclass(frozen=True, repr=False)
-class Summary(_Pretty):
+@dataclass(frozen=True)
+class Summary(Rendered):
     """The last cell of a troubleshooting runbook: "Keine Probleme gefunden" or the findings by severity."""
 
     title: str
@@ -146,8 +135,8 @@ class Summary(_Pretty):
         return head + checked + html_table(list(self.headers), self.rows(), row_classes=classes)
 
 
-@dataclass(frozen=True, repr=False)
-class Diagnosis(_Pretty):
+@dataclass(frozen=True)
+class Diagnosis(Rendered):
     """The findings of one troubleshooting runbook, most severe first, and what was checked."""
 
     title: str
@@ -193,8 +182,8 @@ class Diagnosis(_Pretty):
         return f"<h4>Diagnose: {escape(self.title)}</h4>{checked}{body}{note}"
 
 
-@dataclass(frozen=True, repr=False)
-class Evidence(_Pretty):
+@dataclass(frozen=True)
+class Evidence(Rendered):
     """A table of gathered facts for one diagnosis step, with the shell command that shows the same.
 
     ``error`` is the error slot: when gathering this part failed, the table is empty and the error
@@ -232,8 +221,8 @@ class Evidence(_Pretty):
         return head + html_table(list(self.headers), [list(r) for r in self.rows], row_classes=marks)
 
 
-@dataclass(frozen=True, repr=False)
-class EvidenceGroup(_Pretty):
+@dataclass(frozen=True)
+class EvidenceGroup(Rendered):
     """Several evidence tables shown as one cell's value."""
 
     parts: tuple[Evidence, ...]

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from ..durations import parse_time
 from .common import (
     Obj,
     ago,
@@ -21,7 +22,6 @@ from .common import (
     log_line_text,
     meta,
     parse_interval,
-    parse_time,
     ref,
     spec,
     status,

@@ -32,11 +32,11 @@ from runbook_lib.gitops.repo import (
     require_unmoved,
     run_git,
 )
-from runbook_lib.report import Reporter, default_reporter
+from runbook_lib.report import Rendered, Reporter, default_reporter
 
 
 @dataclass(frozen=True)
-class ChangePlan:
+class ChangePlan(Rendered):
     """What ``apply_change`` would do; rendering it is the dry run."""
 
     checkout: Checkout
@@ -92,7 +92,7 @@ class ChangePlan:
 
 
 @dataclass(frozen=True)
-class ChangeResult:
+class ChangeResult(Rendered):
     """The outcome: the commit, and whether it reached the remote."""
 
     plan: ChangePlan

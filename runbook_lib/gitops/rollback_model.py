@@ -9,12 +9,13 @@ from runbook_lib.gitops import render
 from runbook_lib.gitops.affected import AffectedObject
 from runbook_lib.gitops.render import CommitInfo
 from runbook_lib.gitops.repo import Checkout, Command
+from runbook_lib.report import Rendered
 
 BACKUP_PREFIX = "rollback-backup"
 
 
 @dataclass(frozen=True)
-class RollbackPlan:
+class RollbackPlan(Rendered):
     """The preview: what is undone, what changes, and the commands ``apply_rollback`` runs."""
 
     checkout: Checkout  # checkout.head is the previewed head, the lease for a reset
@@ -72,7 +73,7 @@ class RollbackPlan:
 
 
 @dataclass(frozen=True)
-class RollbackResult:
+class RollbackResult(Rendered):
     """What happened: the new head, whether it is pushed, and how to restore after a reset."""
 
     plan: RollbackPlan

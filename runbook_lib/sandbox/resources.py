@@ -59,32 +59,105 @@ READY = Column("Ready", "string", '.status.conditions[?(@.type=="Ready")].status
 STATUS = Column("Status", "string", '.status.conditions[?(@.type=="Ready")].message')
 
 CORE_TYPES: tuple[ResourceType, ...] = (
-    ResourceType("", "v1", "Namespace", "namespaces", False, ("ns",),
-                 (Column("Status", "string", ".status.phase"), AGE), status_subresource=True, generation=False),
-    ResourceType("", "v1", "Pod", "pods", True, ("po",),
-                 (Column("Status", "string", ".status.phase"), Column("Node", "string", ".spec.nodeName", 1),
-                  AGE), generation=False, categories=("all",)),
-    ResourceType("", "v1", "Service", "services", True, ("svc",),
-                 (Column("Type", "string", ".spec.type"), Column("Cluster-IP", "string", ".spec.clusterIP"),
-                  AGE), generation=False, categories=("all",)),
-    ResourceType("", "v1", "Secret", "secrets", True, (), (Column("Type", "string", ".type"), AGE),
-                 status_subresource=False, generation=False),
-    ResourceType("", "v1", "ConfigMap", "configmaps", True, ("cm",), (AGE,), status_subresource=False,
-                 generation=False),
-    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",), (AGE,),
-                 status_subresource=False, generation=False),
-    ResourceType("", "v1", "Event", "events", True, ("ev",),
-                 (Column("Type", "string", ".type"), Column("Reason", "string", ".reason"),
-                  Column("Object", "string", ".involvedObject.name"),
-                  Column("Message", "string", ".message")),
-                 status_subresource=False, generation=False),
-    ResourceType("apps", "v1", "Deployment", "deployments", True, ("deploy",),
-                 (Column("Ready", "integer", ".status.readyReplicas"),
-                  Column("Up-to-date", "integer", ".status.updatedReplicas"),
-                  Column("Available", "integer", ".status.availableReplicas"), AGE), categories=("all",)),
-    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
-                 ("crd", "crds"), (Column("Created At", "date", ".metadata.creationTimestamp"),),
-                 generation=True),
+    ResourceType(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        ("ns",),
+        (Column("Status", "string", ".status.phase"), AGE),
+        status_subresource=True,
+        generation=False,
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        True,
+        ("po",),
+        (Column("Status", "string", ".status.phase"), Column("Node", "string", ".spec.nodeName", 1), AGE),
+        generation=False,
+        categories=("all",),
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Service",
+        "services",
+        True,
+        ("svc",),
+        (Column("Type", "string", ".spec.type"), Column("Cluster-IP", "string", ".spec.clusterIP"), AGE),
+        generation=False,
+        categories=("all",),
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        True,
+        (),
+        (Column("Type", "string", ".type"), AGE),
+        status_subresource=False,
+        generation=False,
+    ),
+    ResourceType(
+        "", "v1", "ConfigMap", "configmaps", True, ("cm",), (AGE,), status_subresource=False, generation=False
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        True,
+        ("sa",),
+        (AGE,),
+        status_subresource=False,
+        generation=False,
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Event",
+        "events",
+        True,
+        ("ev",),
+        (
+            Column("Type", "string", ".type"),
+            Column("Reason", "string", ".reason"),
+            Column("Object", "string", ".involvedObject.name"),
+            Column("Message", "string", ".message"),
+        ),
+        status_subresource=False,
+        generation=False,
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        True,
+        ("deploy",),
+        (
+            Column("Ready", "integer", ".status.readyReplicas"),
+            Column("Up-to-date", "integer", ".status.updatedReplicas"),
+            Column("Available", "integer", ".status.availableReplicas"),
+            AGE,
+        ),
+        categories=("all",),
+    ),
+    ResourceType(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        ("crd", "crds"),
+        (Column("Created At", "date", ".metadata.creationTimestamp"),),
+        generation=True,
+    ),
 )
 
 _SOURCE_URL = Column("URL", "string", ".spec.url")
@@ -92,23 +165,43 @@ _SOURCE_URL = Column("URL", "string", ".spec.url")
 
 def _columns(kind: FluxKind) -> tuple[Column, ...]:
     if kind.kind == "HelmChart":
-        return (Column("Chart", "string", ".spec.chart"), Column("Version", "string", ".spec.version"),
-                Column("Source Kind", "string", ".spec.sourceRef.kind"),
-                Column("Source Name", "string", ".spec.sourceRef.name"), AGE, READY, STATUS)
+        return (
+            Column("Chart", "string", ".spec.chart"),
+            Column("Version", "string", ".spec.version"),
+            Column("Source Kind", "string", ".spec.sourceRef.kind"),
+            Column("Source Name", "string", ".spec.sourceRef.name"),
+            AGE,
+            READY,
+            STATUS,
+        )
     if kind.kind == "Bucket":
         return (Column("Endpoint", "string", ".spec.endpoint"), AGE, READY, STATUS)
     if kind.is_source:
         return (_SOURCE_URL, AGE, READY, STATUS)
     if kind.kind == "Certificate":
-        return (READY, Column("Secret", "string", ".spec.secretName"),
-                Column("Issuer", "string", ".spec.issuerRef.name", 1), STATUS, AGE)
+        return (
+            READY,
+            Column("Secret", "string", ".spec.secretName"),
+            Column("Issuer", "string", ".spec.issuerRef.name", 1),
+            STATUS,
+            AGE,
+        )
     if kind.kind == "CertificateRequest":
-        return (Column("Approved", "string", '.status.conditions[?(@.type=="Approved")].status'),
-                Column("Denied", "string", '.status.conditions[?(@.type=="Denied")].status'), READY,
-                Column("Issuer", "string", ".spec.issuerRef.name"),
-                Column("Requester", "string", ".spec.username"), STATUS, AGE)
+        return (
+            Column("Approved", "string", '.status.conditions[?(@.type=="Approved")].status'),
+            Column("Denied", "string", '.status.conditions[?(@.type=="Denied")].status'),
+            READY,
+            Column("Issuer", "string", ".spec.issuerRef.name"),
+            Column("Requester", "string", ".spec.username"),
+            STATUS,
+            AGE,
+        )
     if kind.kind in ("Order", "Challenge"):
-        return (Column("State", "string", ".status.state"), Column("Reason", "string", ".status.reason", 1), AGE)
+        return (
+            Column("State", "string", ".status.state"),
+            Column("Reason", "string", ".status.reason", 1),
+            AGE,
+        )
     return (AGE, READY, STATUS)
 
 
@@ -119,8 +212,9 @@ def _from_kind(kind: FluxKind) -> ResourceType:
         kind=kind.kind,
         plural=kind.plural,
         namespaced=kind.namespaced,
-        short_names=tuple(a for a in kind.aliases if a not in ("git", "oci", "helm", "chart", "bucket",
-                                                               "alert-provider")),
+        short_names=tuple(
+            a for a in kind.aliases if a not in ("git", "oci", "helm", "chart", "bucket", "alert-provider")
+        ),
         columns=_columns(kind),
         categories=("all",) if kind.is_flux else ("cert-manager",),
         extra_versions=kind.versions[1:],

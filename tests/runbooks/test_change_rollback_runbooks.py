@@ -20,8 +20,14 @@ HR = "clusters/orbstack/apps/kite/helmrelease.yaml"
 
 def run(notebook: str, tmp_path: Path, **params) -> dict:
     out = tmp_path / f"{notebook}.ipynb"
-    pm.execute_notebook(str(NOTEBOOKS / f"{notebook}.ipynb"), str(out), parameters=params, kernel_name="python3",
-                        progress_bar=False, cwd=str(tmp_path))
+    pm.execute_notebook(
+        str(NOTEBOOKS / f"{notebook}.ipynb"),
+        str(out),
+        parameters=params,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
     return json.loads(out.read_text())
 
 
@@ -38,14 +44,16 @@ def text_of(nb: dict) -> str:
 
 def git(checkout: Path, *args: str) -> str:
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
-    return subprocess.run(["git", "-C", str(checkout), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(checkout), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 def hr_status(kubeconfig: str) -> dict:
     cluster = connect(kubeconfig)
-    return cluster.custom.get_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "kube-system",
-                                                       "helmreleases", "kite")
+    return cluster.custom.get_namespaced_custom_object(
+        "helm.toolkit.fluxcd.io", "v2", "kube-system", "helmreleases", "kite"
+    )
 
 
 def ready(obj: dict) -> str:
@@ -61,20 +69,30 @@ def test_change_dry_run_shows_the_diff_and_changes_nothing(make_sandbox, tmp_pat
     assert "Probelauf beendet" in text
     assert git(sb.checkout, "rev-parse", "HEAD") == head
     assert git(sb.checkout, "status", "--porcelain") == ""
-    statuses = [c["metadata"].get("papermill", {}).get("status") for c in nb["cells"] if c["cell_type"] == "code"]
+    statuses = [
+        c["metadata"].get("papermill", {}).get("status") for c in nb["cells"] if c["cell_type"] == "code"
+    ]
     assert statuses[-1] == "pending", "cells after the dry-run gate must not run"
 
 
 def test_change_applied_reaches_the_cluster(make_sandbox, tmp_path):
     sb = make_sandbox("healthy")
-    nb = run("change", tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout), dry_run=False,
-             set_values={"spec.values.replicaCount": 3}, message="Kite: drei Replikate für den Lasttest")
+    nb = run(
+        "change",
+        tmp_path,
+        kubeconfig=str(sb.kubeconfig),
+        repo_path=str(sb.checkout),
+        dry_run=False,
+        set_values={"spec.values.replicaCount": 3},
+        message="Kite: drei Replikate für den Lasttest",
+    )
     sha = git(sb.remote, "rev-parse", "main")
     assert git(sb.checkout, "rev-parse", "HEAD") == sha
     assert "ist im Cluster angekommen" in text_of(nb)
     cluster = connect(str(sb.kubeconfig))
-    ks = cluster.custom.get_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", "flux-system",
-                                                     "kustomizations", "apps")
+    ks = cluster.custom.get_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps"
+    )
     assert ks["status"]["lastAppliedRevision"] == f"main@sha1:{sha}"
     hr = hr_status(str(sb.kubeconfig))
     assert hr["spec"]["values"]["replicaCount"] == 3
@@ -86,8 +104,14 @@ def test_change_with_a_generic_message_is_refused(make_sandbox, tmp_path):
     sb = make_sandbox("healthy")
     head = git(sb.remote, "rev-parse", "main")
     with pytest.raises(pm.PapermillExecutionError) as err:
-        run("change", tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout), dry_run=False,
-            message="update")
+        run(
+            "change",
+            tmp_path,
+            kubeconfig=str(sb.kubeconfig),
+            repo_path=str(sb.checkout),
+            dry_run=False,
+            message="update",
+        )
     assert "Commit-Message" in str(err.value)
     assert git(sb.remote, "rev-parse", "main") == head
 
@@ -100,8 +124,14 @@ def test_rollback_of_the_bad_commit_makes_kite_ready_again(make_sandbox, tmp_pat
     text = text_of(preview)
     assert bad[:7] in text and "HelmRelease" in text
     assert git(sb.remote, "rev-parse", "main") == bad, "the preview changes nothing"
-    nb = run("rollback", tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout), dry_run=False,
-             reason="Image-Tag existiert nicht")
+    nb = run(
+        "rollback",
+        tmp_path,
+        kubeconfig=str(sb.kubeconfig),
+        repo_path=str(sb.checkout),
+        dry_run=False,
+        reason="Image-Tag existiert nicht",
+    )
     new_head = git(sb.remote, "rev-parse", "main")
     assert new_head != bad
     assert git(sb.remote, "merge-base", "--is-ancestor", bad, new_head) == ""  # history kept (revert)
@@ -111,8 +141,9 @@ def test_rollback_of_the_bad_commit_makes_kite_ready_again(make_sandbox, tmp_pat
 
 
 def test_sync_runbook_reports_revision_and_events(sandbox, tmp_path):
-    nb = run("sync", tmp_path, kubeconfig=str(sandbox.kubeconfig), kind="hr", name="kite",
-             namespace="kube-system")
+    nb = run(
+        "sync", tmp_path, kubeconfig=str(sandbox.kubeconfig), kind="hr", name="kite", namespace="kube-system"
+    )
     text = text_of(nb)
     assert "Abgleich erfolgreich" in text
     assert "HelmChart flux-system/kube-system-kite" in text

@@ -18,9 +18,12 @@ from runbook_lib.sandbox import Timing
 pytestmark = pytest.mark.sandbox
 
 GIT_ENV = {
-    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
 }
 
 
@@ -51,7 +54,10 @@ def test_kustomization_with_source_fetches_the_new_commit_first(fresh):
     rep = RecordingReporter()
     result = reconcile("ks", "apps", with_source=True, timeout="30s", client=cluster, reporter=rep)
     assert result.ok
-    assert [s.ref for s in result.steps] == ["GitRepository flux-system/flux-system", "Kustomization flux-system/apps"]
+    assert [s.ref for s in result.steps] == [
+        "GitRepository flux-system/flux-system",
+        "Kustomization flux-system/apps",
+    ]
     assert result.steps[0].revision_after == f"main@sha1:{sha}"
     assert result.steps[1].revision_before != f"main@sha1:{sha}"
     assert result.steps[1].revision_after == f"main@sha1:{sha}"
@@ -74,8 +80,9 @@ def test_helmrelease_with_source_goes_through_its_helmchart(sandbox):
     assert [s.ref.split(" ")[0] for s in result.steps] == ["HelmRepository", "HelmChart", "HelmRelease"]
     assert result.steps[1].ref == "HelmChart flux-system/kube-system-kite"
     assert result.target.revision_after == "0.6.3"
-    hr = cluster.custom.get_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "kube-system",
-                                                     "helmreleases", "kite")
+    hr = cluster.custom.get_namespaced_custom_object(
+        "helm.toolkit.fluxcd.io", "v2", "kube-system", "helmreleases", "kite"
+    )
     assert hr["status"]["lastHandledReconcileAt"] == result.target.requested_at
     assert hr["metadata"]["annotations"][REQUESTED_AT] == result.target.requested_at
 
@@ -83,10 +90,13 @@ def test_helmrelease_with_source_goes_through_its_helmchart(sandbox):
 def test_force_sets_force_at_to_the_same_token(fresh):
     _sb, cluster = fresh
     result = reconcile("hr", "kite", namespace="kube-system", force=True, timeout="30s", client=cluster)
-    hr = cluster.custom.get_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "kube-system",
-                                                     "helmreleases", "kite")
+    hr = cluster.custom.get_namespaced_custom_object(
+        "helm.toolkit.fluxcd.io", "v2", "kube-system", "helmreleases", "kite"
+    )
     annotations = hr["metadata"]["annotations"]
-    assert annotations["reconcile.fluxcd.io/forceAt"] == annotations[REQUESTED_AT] == result.target.requested_at
+    assert (
+        annotations["reconcile.fluxcd.io/forceAt"] == annotations[REQUESTED_AT] == result.target.requested_at
+    )
 
 
 def test_suspended_object_is_refused_with_resume_hint_and_resume_waits_for_ready(fresh):
@@ -95,13 +105,17 @@ def test_suspended_object_is_refused_with_resume_hint_and_resume_waits_for_ready
     with pytest.raises(Suspended) as err:
         reconcile("ks", "apps", timeout="10s", client=cluster)
     assert "flux resume ks apps -n flux-system" in err.value.hint
-    ks = cluster.custom.get_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", "flux-system",
-                                                     "kustomizations", "apps")
-    assert REQUESTED_AT not in (ks["metadata"].get("annotations") or {}), "a suspended object gets no annotation"
+    ks = cluster.custom.get_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps"
+    )
+    assert REQUESTED_AT not in (ks["metadata"].get("annotations") or {}), (
+        "a suspended object gets no annotation"
+    )
     done = resume("ks", "apps", timeout="30s", client=cluster)
     assert not done.suspended
-    ks = cluster.custom.get_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", "flux-system",
-                                                     "kustomizations", "apps")
+    ks = cluster.custom.get_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps"
+    )
     assert "suspend" not in ks["spec"] or ks["spec"]["suspend"] is False
     ready = next(c for c in ks["status"]["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True"

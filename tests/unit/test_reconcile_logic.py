@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib import kinds
 from runbook_lib.errors import UsageError
-from runbook_lib.reconcile import progress, rfc3339nano, source_ref
+from runbook_lib.reconcile_rules import progress, rfc3339nano, source_ref
 
 REQ = "2026-11-26T10:20:30.123456789+01:00"
 
@@ -17,13 +17,22 @@ def obj(*, handled=REQ, generation=2, observed=2, conditions=(), suspend=False):
     return {
         "metadata": {"name": "kite", "namespace": "kube-system", "generation": generation},
         "spec": {"suspend": suspend},
-        "status": {"lastHandledReconcileAt": handled, "observedGeneration": observed,
-                   "conditions": list(conditions)},
+        "status": {
+            "lastHandledReconcileAt": handled,
+            "observedGeneration": observed,
+            "conditions": list(conditions),
+        },
     }
 
 
 def ready(status, reason="ReconciliationSucceeded", message="Applied revision: main@sha1:abc", gen=2):
-    return {"type": "Ready", "status": status, "reason": reason, "message": message, "observedGeneration": gen}
+    return {
+        "type": "Ready",
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": gen,
+    }
 
 
 def test_not_handled_yet_is_pending_even_when_ready():
@@ -49,8 +58,15 @@ def test_ready_for_an_older_generation_is_still_progressing():
 
 def test_failure_reason_fails_fast_with_controller_message():
     msg = "Helm upgrade failed for release kube-system/kite with chart kite@0.6.3: context deadline exceeded"
-    p = progress(obj(conditions=[ready("False", "UpgradeFailed", msg),
-                                 {"type": "Reconciling", "status": "True", "reason": "ProgressingWithRetry"}]), REQ)
+    p = progress(
+        obj(
+            conditions=[
+                ready("False", "UpgradeFailed", msg),
+                {"type": "Reconciling", "status": "True", "reason": "ProgressingWithRetry"},
+            ]
+        ),
+        REQ,
+    )
     assert p.state == "failed"
     assert p.message == msg
 
@@ -65,45 +81,76 @@ def test_ready_unknown_keeps_waiting():
 
 
 def test_stalled_fails_with_stalled_message():
-    p = progress(obj(conditions=[ready("Unknown"), {"type": "Stalled", "status": "True",
-                                                   "message": "Failed to upgrade after 3 attempt(s)"}]), REQ)
+    p = progress(
+        obj(
+            conditions=[
+                ready("Unknown"),
+                {"type": "Stalled", "status": "True", "message": "Failed to upgrade after 3 attempt(s)"},
+            ]
+        ),
+        REQ,
+    )
     assert (p.state, p.message) == ("failed", "Failed to upgrade after 3 attempt(s)")
 
 
 def test_kustomization_source_is_its_source_ref_defaulting_namespace():
-    ks = {"metadata": {"name": "apps", "namespace": "flux-system"},
-          "spec": {"sourceRef": {"kind": "GitRepository", "name": "flux-system"}}}
+    ks = {
+        "metadata": {"name": "apps", "namespace": "flux-system"},
+        "spec": {"sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+    }
     ref = source_ref(kinds.KUSTOMIZATION, ks)
     assert (ref.kind.kind, ref.name, ref.namespace, ref.with_source) == (
-        "GitRepository", "flux-system", "flux-system", False)
+        "GitRepository",
+        "flux-system",
+        "flux-system",
+        False,
+    )
 
 
 def test_kustomization_with_unsupported_source_kind_is_refused():
-    ks = {"metadata": {"name": "apps", "namespace": "flux-system"},
-          "spec": {"sourceRef": {"kind": "ExternalArtifact", "name": "x"}}}
+    ks = {
+        "metadata": {"name": "apps", "namespace": "flux-system"},
+        "spec": {"sourceRef": {"kind": "ExternalArtifact", "name": "x"}},
+    }
     with pytest.raises(UsageError, match="ExternalArtifact"):
         source_ref(kinds.KUSTOMIZATION, ks)
 
 
 def test_helmrelease_template_source_is_its_helmchart_in_the_source_namespace():
-    hr = {"metadata": {"name": "kite", "namespace": "kube-system"},
-          "spec": {"chart": {"spec": {"chart": "kite", "sourceRef": {"kind": "HelmRepository", "name": "kite",
-                                                                      "namespace": "flux-system"}}}}}
+    hr = {
+        "metadata": {"name": "kite", "namespace": "kube-system"},
+        "spec": {
+            "chart": {
+                "spec": {
+                    "chart": "kite",
+                    "sourceRef": {"kind": "HelmRepository", "name": "kite", "namespace": "flux-system"},
+                }
+            }
+        },
+    }
     ref = source_ref(kinds.HELM_RELEASE, hr)
     assert (ref.kind.kind, ref.name, ref.namespace, ref.with_source) == (
-        "HelmChart", "kube-system-kite", "flux-system", True)
+        "HelmChart",
+        "kube-system-kite",
+        "flux-system",
+        True,
+    )
 
 
 def test_helmrelease_chart_ref_oci():
-    hr = {"metadata": {"name": "kite", "namespace": "kube-system"},
-          "spec": {"chartRef": {"kind": "OCIRepository", "name": "kite-chart"}}}
+    hr = {
+        "metadata": {"name": "kite", "namespace": "kube-system"},
+        "spec": {"chartRef": {"kind": "OCIRepository", "name": "kite-chart"}},
+    }
     ref = source_ref(kinds.HELM_RELEASE, hr)
     assert (ref.kind.kind, ref.namespace, ref.with_source) == ("OCIRepository", "kube-system", False)
 
 
 def test_helmchart_source_is_looked_up_in_the_chart_namespace():
-    hc = {"metadata": {"name": "kube-system-kite", "namespace": "flux-system"},
-          "spec": {"sourceRef": {"kind": "HelmRepository", "name": "kite"}}}
+    hc = {
+        "metadata": {"name": "kube-system-kite", "namespace": "flux-system"},
+        "spec": {"sourceRef": {"kind": "HelmRepository", "name": "kite"}},
+    }
     ref = source_ref(kinds.HELM_CHART, hc)
     assert (ref.kind.kind, ref.name, ref.namespace) == ("HelmRepository", "kite", "flux-system")
 
