@@ -15,10 +15,10 @@ from typing import Any
 
 from .cluster import Cluster, default_cluster
 from .diagnose import gather
-from .diagnose.common import Slot, attempt, cond_text, condition, meta, not_found, spec, status
+from .diagnose.common import Slot, attempt, cond_text, condition, meta, spec, status
 from .diagnose.model import Evidence, EvidenceGroup, evidence
 from .kinds import by_kind
-from .kube import list_objects
+from .kube import list_objects, not_found
 
 Obj = dict[str, Any]
 CERTIFICATE, REQUEST, ISSUER, CLUSTER_ISSUER, ORDER, CHALLENGE = (

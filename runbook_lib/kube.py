@@ -8,12 +8,13 @@ is still converted only by :func:`runbook_lib.errors.from_api_exception`.
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .cluster import REQUEST_TIMEOUT, Cluster
-from .errors import ClusterUnreachable, from_api_exception
+from .errors import ClusterUnreachable, NotFound, from_api_exception
 from .kinds import FluxKind
 
 
@@ -75,6 +76,30 @@ def list_objects(
         if body is not None:
             return list(body.get("items") or [])
     return None
+
+
+def closest_names(wanted: str, existing: Iterable[str]) -> str:
+    """German hint naming the closest existing names, and all of them when there are few."""
+    names = sorted(set(existing))
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.4)
+    hint = f"Meinten Sie: {', '.join(close)}? " if close else ""
+    listing = ", ".join(names[:15]) + (" …" if len(names) > 15 else "") if names else "keine"
+    return f"{hint}Vorhanden: {listing}."
+
+
+def not_found(kind: str, name: str, namespace: str | None, existing: Iterable[str], command: str) -> NotFound:
+    """The error for an unknown name: names the closest existing objects and the command to list them."""
+    where = f"{namespace}/{name}" if namespace else name
+    return NotFound(
+        f"{kind} {where} wurde nicht gefunden.", f"{closest_names(where, existing)} Auflisten: `{command}`."
+    )
+
+
+def object_not_found(cluster: Cluster, kind: FluxKind, name: str, namespace: str | None) -> NotFound:
+    """:func:`not_found` for a Flux object, with the objects of that kind in every namespace as candidates."""
+    objs = list_objects(cluster, kind) or []
+    existing = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in objs]
+    return not_found(kind.kind, name, namespace, existing, f"flux get {kind.plural} -A")
 
 
 def unreachable(cluster: Cluster) -> ClusterUnreachable:

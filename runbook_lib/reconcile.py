@@ -27,8 +27,9 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from . import kinds
 from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
 from .durations import parse_duration
-from .errors import ReconcileFailed, RunbookError, Suspended, WaitTimeout, from_api_exception
+from .errors import ReconcileFailed, Suspended, WaitTimeout, from_api_exception
 from .kinds import FluxKind
+from .kube import object_not_found
 from .reconcile_rules import (
     DEFAULT_TIMEOUT,
     FORCE_AT,
@@ -163,7 +164,7 @@ class _Api:
             )
         except k8s.ApiException as exc:
             if exc.status == 404:
-                raise _not_found(ref, self) from exc
+                raise object_not_found(self.cluster, ref.kind, ref.name, ref.namespace) from exc
             raise from_api_exception(exc, str(ref)) from exc
 
     def patch(self, ref: Ref, body: Obj) -> Obj:
@@ -176,28 +177,6 @@ class _Api:
             )
         except k8s.ApiException as exc:
             raise from_api_exception(exc, str(ref)) from exc
-
-    def names(self, ref: Ref) -> list[str]:
-        try:
-            listing: Obj = self.cluster.custom.list_cluster_custom_object(  # type: ignore[assignment]
-                ref.kind.group, ref.kind.version, ref.kind.plural
-            )
-        except k8s.ApiException:
-            return []
-        return [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in listing.get("items", [])]
-
-
-def _not_found(ref: Ref, api: _Api) -> RunbookError:
-    import difflib
-
-    existing = api.names(ref)
-    close = difflib.get_close_matches(f"{ref.namespace}/{ref.name}", existing, n=3, cutoff=0.4)
-    hint = (
-        f"Ähnliche Objekte: {', '.join(close)}." if close else f"Vorhanden: {', '.join(existing) or 'keine'}."
-    )
-    from .errors import NotFound
-
-    return NotFound(f"{ref} wurde nicht gefunden.", hint)
 
 
 def _resume_hint(ref: Ref) -> str:

@@ -20,9 +20,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .cluster import Cluster, default_cluster
-from .errors import NotFound
 from .kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
-from .kube import list_objects, where
+from .kube import list_objects, object_not_found, where
 from .report import Rendered, html_table
 
 READY, FAILING, SUSPENDED, IN_PROGRESS = "ready", "failing", "suspended", "in progress"
@@ -389,10 +388,7 @@ def get(
     field = f"metadata.name={name}" if name else None
     objs = list_objects(cluster, fk, namespace=namespace, field_selector=field, label_selector=label_selector)
     if name and not objs:
-        raise NotFound(
-            f"{fk.kind} '{name}' wurde {where(namespace)} nicht gefunden.",
-            f"Namen und Namespace prüfen: `flux get {fk.plural} -A`.",
-        )
+        raise object_not_found(cluster, fk, name, namespace)
     return _table(fk, objs or [], namespace, prefixed=False)
 
 

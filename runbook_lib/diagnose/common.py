@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +9,7 @@ from typing import Any
 
 import durationpy
 
-from ..errors import ClusterUnreachable, NotFound, RunbookError, UsageError
+from ..errors import ClusterUnreachable, RunbookError, UsageError
 from ..masking import mask
 from ..status import condition as status_condition
 
@@ -115,23 +114,6 @@ def log_line_text(record: Obj) -> str:
     """One log record as evidence: ``<ts> error <msg>: <error>`` (secrets masked)."""
     err = f": {record.get('error')}" if record.get("error") else ""
     return mask(f"{record.get('ts', '')} {record.get('level', '')} {record.get('msg', '')}{err}".strip())
-
-
-def closest_names(wanted: str, existing: Iterable[str]) -> str:
-    """German hint naming the closest existing names, and all of them when there are few."""
-    names = sorted(set(existing))
-    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.4)
-    hint = f"Meinten Sie: {', '.join(close)}? " if close else ""
-    listing = ", ".join(names[:15]) + (" …" if len(names) > 15 else "") if names else "keine"
-    return f"{hint}Vorhanden: {listing}."
-
-
-def not_found(kind: str, name: str, namespace: str | None, existing: Iterable[str], command: str) -> NotFound:
-    """The error for an unknown name: names the closest existing objects and the command to list them."""
-    where = f"{namespace}/{name}" if namespace else name
-    return NotFound(
-        f"{kind} {where} wurde nicht gefunden.", f"{closest_names(where, existing)} Auflisten: `{command}`."
-    )
 
 
 def warning_events(events: Iterable[Obj]) -> list[Obj]:

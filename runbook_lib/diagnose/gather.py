@@ -14,10 +14,10 @@ from ..cluster import Cluster
 from ..durations import format_duration
 from ..errors import RunbookError, UsageError
 from ..kinds import FluxKind
-from ..kube import api_get, list_objects
+from ..kube import api_get, closest_names, list_objects
 from ..logs import read_logs
 from ..report import SilentReporter
-from .common import attempt, closest_names
+from .common import attempt
 
 Obj = dict[str, Any]
 #: logs are read at least this far back; enough to see the last fetches of a 1m..20m interval
@@ -40,7 +40,7 @@ def require_object(cluster: Cluster, kind: FluxKind, namespace: str, name: str, 
     found = get_object(cluster, kind, namespace, name)
     if found is not None:
         return found
-    from .common import not_found
+    from ..kube import not_found
 
     every = list_objects(cluster, kind) or []
     names = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in every]

@@ -159,3 +159,13 @@ def test_bad_kind_and_bad_duration_are_usage_errors(sandbox):
         reconcile("helmreleas", "kite", client=cluster)
     with pytest.raises(UsageError, match="5 Minuten"):
         reconcile("ks", "apps", timeout="5 Minuten", client=cluster)
+
+
+def test_status_of_an_unknown_name_suggests_the_closest_object(sandbox):
+    from runbook_lib import status
+
+    cluster = connect(str(sandbox.kubeconfig))
+    with pytest.raises(NotFound) as err:
+        status.get("hr", name="kiet", namespace="kube-system", client=cluster)
+    assert "Meinten Sie: kube-system/kite?" in err.value.hint
+    assert "flux get helmreleases -A" in err.value.hint

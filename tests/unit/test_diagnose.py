@@ -19,10 +19,11 @@ from runbook_lib.diagnose import helmstorage as hs
 from runbook_lib.diagnose import kustomize as dk
 from runbook_lib.diagnose import sync as ds
 from runbook_lib.diagnose import workload as dw
-from runbook_lib.diagnose.common import Slot, attempt, not_found
+from runbook_lib.diagnose.common import Slot, attempt
 from runbook_lib.diagnose.helm_run import HelmReleaseState, diagnose_helmrelease
 from runbook_lib.diagnose.model import Evidence, evidence
 from runbook_lib.errors import ClusterUnreachable, NotFound, RunbookError, UsageError
+from runbook_lib.kube import not_found
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 REV = "main@sha1:696f056df216eea4f9401adbee0ff744d4df390f"
