@@ -109,10 +109,16 @@ def text_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+#: columns whose True/False/Unknown cells are coloured (a condition status, not any boolean:
+#: SUSPENDED False is good news and must not look like an error)
+STATUS_COLUMNS = frozenset({"READY", "Ready", "BEREIT"})
+
+
 def html_table(
     headers: list[str], rows: list[list[str]], *, row_classes: list[str] | None = None, caption: str = ""
 ) -> str:
-    """An HTML table; cells are escaped, a row class ``failing`` colours the row."""
+    """An HTML table; cells are escaped, a row class ``failing`` colours the row, condition columns
+    (:data:`STATUS_COLUMNS`) colour True green, False red and Unknown orange."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for i, r in enumerate(rows):
@@ -120,7 +126,10 @@ def html_table(
         style = ' style="background:rgba(198,40,40,.10)"' if cls == "failing" else ""
         if cls == "suspended":
             style = ' style="background:rgba(239,108,0,.10)"'
-        tds = "".join(f"<td>{_cell(c)}</td>" for c in r)
+        tds = "".join(
+            f"<td>{_cell(c) if h.strip() in STATUS_COLUMNS else escape(str(c))}</td>"
+            for h, c in zip(headers, r, strict=False)
+        )
         body.append(f'<tr class="{cls}"{style}>{tds}</tr>')
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return (

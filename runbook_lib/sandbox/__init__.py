@@ -148,6 +148,7 @@ class Sandbox:
         fresh = self.repo.ensure()
         store = self._store = Store()
         git_token = secrets.token_urlsafe(24)
+        self._write_git_token(git_token)
         flux_install.install(store)
         flux_install.bootstrap(store, self.repo, git_token)
         self._controllers = start_controllers(Env(store, self.timing, git_token=git_token))
@@ -171,6 +172,17 @@ class Sandbox:
                     f"Das Szenario '{self.scenario.name}' hat seinen Zustand nicht erreicht.",
                     f"Mit einem leeren Verzeichnis statt {self.state_dir} starten.",
                 )
+
+    @property
+    def git_token(self) -> Path:
+        """``DIR/git-token``: the token the simulated Git server accepts (mode 0600), the "new deploy
+        token" with which the ``git-auth-failure`` exercise is fixed."""
+        return self.state_dir / "git-token"
+
+    def _write_git_token(self, token: str) -> None:
+        fd = os.open(self.git_token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token)  # no newline: `base64 -w0 git-token` is the Secret value
 
     def stop(self) -> None:
         if self._api is not None:

@@ -169,3 +169,19 @@ def test_status_of_an_unknown_name_suggests_the_closest_object(sandbox):
         status.get("hr", name="kiet", namespace="kube-system", client=cluster)
     assert "Meinten Sie: kube-system/kite?" in err.value.hint
     assert "flux get helmreleases -A" in err.value.hint
+
+
+def test_git_auth_failure_is_fixed_by_the_new_token_and_a_sync(make_sandbox):
+    import base64
+
+    sb = make_sandbox("git-auth-failure")
+    cluster = connect(str(sb.kubeconfig))
+    failed = reconcile("gitrepo", "flux-system", timeout="30s", client=cluster)
+    assert not failed.ok and "authentication required" in failed.target.message
+    token = sb.git_token.read_text().strip()
+    assert oct(sb.git_token.stat().st_mode & 0o777) == "0o600"
+    encoded = base64.b64encode(token.encode()).decode()
+    cluster.core.patch_namespaced_secret("flux-system", "flux-system", {"data": {"password": encoded}})
+    fixed = reconcile("ks", "apps", with_source=True, timeout="30s", client=cluster)
+    assert fixed.ok, str(fixed)
+    assert token not in str(fixed) + repr(fixed), "secrets never appear in output"

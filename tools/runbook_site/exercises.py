@@ -21,10 +21,12 @@ EXERCISES: dict[str, dict[str, str]] = {
             "source-controller meldet `authentication required`. Im echten Cluster erzeugen Sie "
             "ein neues Token beim Git-Anbieter und ersetzen das Secret, z. B. mit `flux create "
             "secret git flux-system --url=<Repository-URL> --username=git --password=<neues "
-            "Token>`, und stoßen dann mit `flux reconcile source git flux-system` einen neuen "
-            "Abruf an. Das gültige Token der Sandbox ist nicht bekannt: Dort endet die Übung mit "
-            "der gefundenen Ursache; ein Neustart ohne `--scenario` stellt den gesunden Zustand "
-            "her."
+            "Token>`. In der Sandbox liegt das gültige Token in `.sandbox/git-token`; tragen Sie "
+            "es ins Secret ein: `kubectl -n flux-system patch secret flux-system --type merge -p "
+            "\"{\\\"data\\\":{\\\"password\\\":\\\"$(base64 -w0 .sandbox/git-token)\\\"}}\"`. "
+            "Danach holt `runbook run sync -p kind gitrepo -p name flux-system` (bzw. `flux "
+            "reconcile source git flux-system`) sofort neu, und `runbook run troubleshoot-sync` "
+            "meldet keine Probleme mehr."
         ),
     },
     "kustomization-build-failed": {
