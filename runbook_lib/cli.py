@@ -173,8 +173,11 @@ def _run(args: argparse.Namespace) -> int:
     import os
 
     _pause_gc(1.0)
-    from .runner import run
+    from .runner import find, prepare, run
 
+    given = [tuple(p) for p in args.parameter]
+    # validate first: a usage error must not be announced as a run
+    prepare(find(args.name), given, kubeconfig=args.kubeconfig, context=args.context)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
     # one notebook read and one write per run: nbformat's jsonschema validator is ready at once,
     # fastjsonschema (its default) first compiles the schema (~30 ms, a tenth of a status run)
@@ -183,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         record = run(
             args.name,
-            [tuple(p) for p in args.parameter],
+            given,
             kubeconfig=args.kubeconfig,
             context=args.context,
             output=args.output,
