@@ -25,13 +25,15 @@ from .intro import INTRO_TAG, RunInfo, intro_markdown
 from .notebooks import Runbook, load, parameters_cell_index
 
 DEFAULT_SCENARIO = "healthy"
-# Troubleshooting runbooks are more instructive against a broken sandbox. Used only when the
+# Troubleshooting and rollback runbooks are more instructive against a broken sandbox. Used only when the
 # scenario exists in runbook_lib.sandbox.scenarios.SCENARIOS; the notebook's own
 # metadata.runbook.site_scenario wins.
 SITE_SCENARIOS: dict[str, tuple[str, ...]] = {
     "troubleshoot-sync": ("git-auth-failure", "kustomization-build-failed"),
     "troubleshoot-helmrelease": ("helmrelease-upgrade-failed", "chart-version-missing"),
     "troubleshoot-certificates": ("certificate-challenge-failed",),
+    # the preview then shows the bad commit (image tag v0.7.0) that the rollback would undo
+    "rollback": ("helmrelease-upgrade-failed",),
 }
 # Parameter names that receive the sandbox's GitOps checkout.
 CHECKOUT_PARAMS = ("checkout", "repo", "repo_path", "repository", "gitops_repo")
