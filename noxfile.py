@@ -69,11 +69,11 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, printed as ratios measured in one run; never part of the default run.
 
-    Installs the full `jupyter` package too: the runner is measured against papermill in such an
-    environment. Pass a benchmark name after `--` to run only that one (e.g. `-- logs`).
+    The runner benchmark builds a second environment with the full `jupyter` package for its
+    papermill baseline (`.nox/bench-jupyter-baseline`, reused). Pass a benchmark name after `--` to
+    run only that one (e.g. `-- logs`).
     """
     _install(session)
-    session.install("jupyter==1.1.1")
     wanted = set(session.posargs)
     for script in sorted(os.listdir("bench")):
         name = script.removeprefix("bench_").removesuffix(".py")

@@ -154,47 +154,21 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pause_gc(seconds: float) -> None:
-    """No cyclic garbage collection for the first ``seconds``: startup is imports (many allocations,
-    no garbage) and the collector's passes cost about a tenth of a status run. A daemon timer turns
-    it back on, so long runs (waiting, following logs) collect as usual."""
-    import gc
-    import threading
-
-    if not gc.isenabled():
-        return
-    gc.disable()
-    timer = threading.Timer(seconds, gc.enable)
-    timer.daemon = True
-    timer.start()
-
-
 def _run(args: argparse.Namespace) -> int:
-    import os
-
-    _pause_gc(1.0)
     from .runner import find, prepare, run
 
     given = [tuple(p) for p in args.parameter]
     # validate first: a usage error must not be announced as a run
     prepare(find(args.name), given, kubeconfig=args.kubeconfig, context=args.context)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
-    # one notebook read and one write per run: nbformat's jsonschema validator is ready at once,
-    # fastjsonschema (its default) first compiles the schema (~30 ms, a tenth of a status run)
-    before = os.environ.get("NBFORMAT_VALIDATOR")
-    os.environ["NBFORMAT_VALIDATOR"] = before or "jsonschema"
-    try:
-        record = run(
-            args.name,
-            given,
-            kubeconfig=args.kubeconfig,
-            context=args.context,
-            output=args.output,
-            engine=args.engine,
-        )
-    finally:
-        if before is None:
-            del os.environ["NBFORMAT_VALIDATOR"]
+    record = run(
+        args.name,
+        given,
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        output=args.output,
+        engine=args.engine,
+    )
     print(record)
     return record.exit_code
 

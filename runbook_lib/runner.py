@@ -321,10 +321,6 @@ def run(
     """Run a runbook; parameter and usage problems raise :class:`UsageError` before any cell runs."""
     if engine not in ENGINES:
         raise UsageError(f"Unbekannte Engine '{engine}'.", f"Erlaubt: {', '.join(ENGINES)}.")
-    if engine == DEFAULT_ENGINE:
-        from .lightimport import import_papermill
-
-        import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
     runbook = find(name, directory)

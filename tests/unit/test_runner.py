@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -295,20 +293,3 @@ def test_run_record_text_is_german(tmp_path: Path) -> None:
         f"Protokoll:  {tmp_path / 'o.ipynb'}",
     ):
         assert label in text
-
-
-def test_light_papermill_import_defers_kernel_machinery() -> None:
-    code = """
-import sys
-from runbook_lib.lightimport import import_papermill
-assert import_papermill()
-heavy = sorted(m for m in ("nbclient", "jupyter_client", "zmq", "tornado") if m in sys.modules)
-import tornado  # visible again
-import nbformat, papermill.engines
-from papermill.engines import NotebookExecutionManager
-nb = nbformat.v4.new_notebook()
-client = papermill.engines.PapermillNotebookClient(NotebookExecutionManager(nb, progress_bar=False))
-print(heavy, type(client).__module__, papermill.engines.PapermillNotebookClient.__module__)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["[]", "papermill.clientwrap", "papermill.clientwrap"]
