@@ -115,11 +115,17 @@ def from_api_exception(exc: Exception, what: str) -> RunbookError:
             f"{what} wurde nicht gefunden.",
             "Namen und Namespace prüfen, z. B. mit `runbook run status` oder `flux get all -A`.",
         )
-    if status in (401, 403):
+    if status == 401:
+        return Forbidden(
+            f"Anmeldung am Cluster abgelehnt ({what}): {detail}",
+            "Die Zugangsdaten der Kubeconfig sind abgelaufen oder ungültig: neu anmelden bzw. das Token "
+            "erneuern (z. B. `kubectl config view --minify` prüfen) und erneut ausführen.",
+        )
+    if status == 403:
         return Forbidden(
             f"Keine Berechtigung für {what}: {detail}",
-            "Kubeconfig und Kontext prüfen; der Benutzer braucht Lese- und Patch-Rechte "
-            "auf die Flux-Objekte.",
+            f"Dem Benutzer fehlt ein RBAC-Recht für {what}; prüfen mit "
+            "`kubectl auth can-i --list` (benötigte Rechte: siehe „Erste Schritte“).",
         )
     if status == 409:
         return Conflict(f"Konflikt bei {what}: {detail}", "Den Vorgang erneut ausführen.")
@@ -128,4 +134,8 @@ def from_api_exception(exc: Exception, what: str) -> RunbookError:
             f"Der Cluster antwortet nicht ({what}): {detail}",
             "Läuft der Cluster? Kubeconfig und Kontext prüfen (`kubectl config current-context`).",
         )
-    return ApiError(f"Der API-Server lehnte die Anfrage zu {what} ab ({status}): {detail}", None)
+    return ApiError(
+        f"Der API-Server lehnte die Anfrage zu {what} ab ({status}): {detail}",
+        "Die Meldung des API-Servers oben beschreibt die Ursache; bei 429 oder 5xx kurz warten und "
+        "erneut ausführen.",
+    )

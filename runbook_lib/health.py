@@ -282,17 +282,27 @@ class FetchSchedule:
     interval: str
     revision: str
     suspended: bool
+    #: the Ready condition, as ``flux get sources git`` shows it
+    ready: str
+    message: str
+    #: ``status.artifact.lastUpdateTime``: when a *new* revision was stored (not every fetch)
     last_fetch: datetime | None
     next_fetch: datetime | None
 
+    @property
+    def failing(self) -> bool:
+        return not self.suspended and self.ready != "True"
+
     def due(self, now: datetime) -> str:
-        """``in 42s``, ``überfällig seit 5s``, ``ausgesetzt`` or ``unbekannt`` (German, relative to now)."""
+        """When Flux fetches next (German): an estimate while the source is healthy; a failing source
+        is retried with back-off, a suspended one not at all."""
         if self.suspended:
             return "ausgesetzt"
+        if self.failing:
+            return "Wiederholung mit Backoff (Quelle fehlerhaft)"
         if self.next_fetch is None:
-            return "unbekannt"
-        delta = self.next_fetch - now
-        return f"in {_ago(delta)}" if delta.total_seconds() >= 0 else f"überfällig seit {_ago(delta)}"
+            return f"alle {self.interval}" if self.interval else "unbekannt"
+        return f"ca. in {_ago(self.next_fetch - now)} (alle {self.interval})"
 
     def last(self, now: datetime) -> str:
         return f"vor {_ago(now - self.last_fetch)}" if self.last_fetch else "noch nie"
@@ -306,11 +316,12 @@ def next_tick(last: datetime, step: timedelta, now: datetime) -> datetime:
 
 
 def fetch_schedule(repo: Mapping[str, Any], now: datetime) -> FetchSchedule:
-    """Interval, last fetch and the next one due (pure).
+    """Interval, Ready state, the last new revision and the next fetch (pure).
 
-    The last fetch is ``status.artifact.lastUpdateTime``: source-controller stores a new artifact
-    when it fetched a new revision. It then fetches every ``spec.interval``, so the next fetch is
-    the next interval step after ``now`` counted from that time.
+    source-controller fetches every ``spec.interval`` after a successful reconcile, but records only
+    when it stored a *new* revision (``status.artifact.lastUpdateTime``); the next fetch is therefore
+    an estimate: the next interval step after ``now`` counted from that time. A source whose Ready
+    condition is not True is retried with back-off instead, and is shown as failing.
     """
     import durationpy
 
@@ -319,13 +330,16 @@ def fetch_schedule(repo: Mapping[str, Any], now: datetime) -> FetchSchedule:
     interval = str(spec.get("interval") or "")
     last = parse_time(artifact.get("lastUpdateTime"))
     step = durationpy.from_str(interval) if interval else None
+    record = interpret(repo, "GitRepository")
     return FetchSchedule(
         namespace=str(meta.get("namespace", "")),
         name=str(meta.get("name", "")),
         url=str(spec.get("url", "")),
         interval=interval,
-        revision=interpret(repo, "GitRepository").revision,
+        revision=record.revision,
         suspended=bool(spec.get("suspend")),
+        ready=record.ready,
+        message=record.message,
         last_fetch=last,
         next_fetch=next_tick(last, step, now) if last and step else None,
     )
@@ -333,17 +347,17 @@ def fetch_schedule(repo: Mapping[str, Any], now: datetime) -> FetchSchedule:
 
 @dataclass(frozen=True)
 class SyncReport(Rendered):
-    """Per GitRepository: how often Flux fetches, when it last did and when it fetches next."""
+    """Per GitRepository: is it healthy, how often Flux fetches, when a new revision last came in."""
 
     items: tuple[FetchSchedule, ...]
     now: datetime
 
-    headers = ("NAMESPACE", "NAME", "REVISION", "INTERVALL", "LETZTER ABRUF", "NÄCHSTER ABRUF", "URL")
+    headers = ("NAMESPACE", "NAME", "READY", "REVISION", "LETZTE NEUE REVISION", "NÄCHSTER ABRUF", "MESSAGE")
 
     @property
     def rows(self) -> list[list[str]]:
         return [
-            [i.namespace, i.name, i.revision, i.interval, i.last(self.now), i.due(self.now), i.url]
+            [i.namespace, i.name, i.ready, i.revision, i.last(self.now), i.due(self.now), i.message]
             for i in self.items
         ]
 
@@ -355,10 +369,7 @@ class SyncReport(Rendered):
     def _repr_html_(self) -> str:
         if not self.items:
             return "<p><i>Keine GitRepository-Objekte gefunden.</i></p>"
-        classes = [
-            "suspended" if i.suspended else "failing" if i.due(self.now).startswith("über") else ""
-            for i in self.items
-        ]
+        classes = ["suspended" if i.suspended else "failing" if i.failing else "" for i in self.items]
         return html_table(
             list(self.headers),
             self.rows,

@@ -179,13 +179,24 @@ def record_from_release(release: dict[str, Any]) -> ReleaseRecord:
     )
 
 
-def records_from_secrets(secrets: list[dict[str, Any]]) -> list[ReleaseRecord]:
-    """Decode every Helm release Secret (others are ignored)."""
+def records_from_secrets(
+    secrets: list[dict[str, Any]], skipped: list[str] | None = None
+) -> list[ReleaseRecord]:
+    """Decode every Helm release Secret (others are ignored).
+
+    A Secret that does not decode is skipped, as Helm's storage driver does (``failed to decode
+    release``); its ``namespace/name`` goes into ``skipped`` when a list is given.
+    """
     out = []
     for secret in secrets:
         if secret.get("type") != SECRET_TYPE or "release" not in (secret.get("data") or {}):
             continue
-        out.append(record_from_release(decode_release(secret["data"]["release"])))
+        try:
+            out.append(record_from_release(decode_release(secret["data"]["release"])))
+        except ReleaseDecodeError:
+            if skipped is not None:
+                meta = secret.get("metadata") or {}
+                skipped.append(f"{meta.get('namespace', '')}/{meta.get('name', '')}")
     return out
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .cluster import REQUEST_TIMEOUT, Cluster
-from .errors import ClusterUnreachable, NotFound, from_api_exception
+from .errors import ClusterUnreachable, NotFound, RunbookError, from_api_exception
 from .kinds import FluxKind
 
 
@@ -97,7 +97,10 @@ def not_found(kind: str, name: str, namespace: str | None, existing: Iterable[st
 
 def object_not_found(cluster: Cluster, kind: FluxKind, name: str, namespace: str | None) -> NotFound:
     """:func:`not_found` for a Flux object, with the objects of that kind in every namespace as candidates."""
-    objs = list_objects(cluster, kind) or []
+    try:
+        objs = list_objects(cluster, kind) or []
+    except RunbookError:  # e.g. no cluster-wide list right: the typo stays a NotFound, without suggestions
+        objs = []
     existing = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in objs]
     return not_found(kind.kind, name, namespace, existing, f"flux get {kind.plural} -A")
 

@@ -160,10 +160,9 @@ def _select(pods: tuple[ControllerPod, ...], controller: str | None) -> tuple[Co
     return found
 
 
-def _usable(pods: tuple[ControllerPod, ...], explicit: bool, reporter: Reporter
+def _usable(pods: tuple[ControllerPod, ...], reporter: Reporter
             ) -> tuple[tuple[ControllerPod, ...], tuple[str, ...]]:
-    """Pods to read, and German warnings; a pod that is not ready is an error when it was asked for
-    by name, or when no pod is left to read."""
+    """Pods to read, and German warnings; an error only when no pod has logs to read."""
     warnings = []
     for p in pods:
         if not p.ready:
@@ -171,7 +170,9 @@ def _usable(pods: tuple[ControllerPod, ...], explicit: bool, reporter: Reporter
                     + ("; Logs werden trotzdem gelesen." if p.has_logs else "; er hat noch keine Logs."))
             warnings.append(text)
             reporter.warning(text)
-    usable = tuple(p for p in pods if p.has_logs and (p.ready or not explicit))
+    # a crash-looping controller is exactly the one whose logs an incident needs: read every pod
+    # that has logs (flux logs does too); the warning above says it is not ready
+    usable = tuple(p for p in pods if p.has_logs)
     if not usable:
         p = pods[0]
         raise RunbookError(
@@ -278,7 +279,7 @@ def read_logs(*, controller: str | None = None, kind: str | None = None, name: s
     rep = default_reporter(reporter)
     cluster = default_cluster(client)
     pods, warnings = _usable(_select(controller_pods(namespace=flux_namespace, client=cluster), controller),
-                             explicit=bool(controller), reporter=rep)
+                             reporter=rep)
     seconds = _since_seconds(since_td, flt.since_time)
     if follow_td is None:
         streams = _read_all(cluster, pods, flt, since_seconds=seconds, tail=tail_lines)

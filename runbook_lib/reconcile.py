@@ -189,7 +189,7 @@ def _resume_hint(ref: Ref) -> str:
 
 
 def _watch_until_done(
-    api: _Api, ref: Ref, start: Obj, requested_at: str, deadline: float
+    api: _Api, ref: Ref, start: Obj, requested_at: str | None, deadline: float
 ) -> tuple[Obj, Progress]:
     """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed."""
     obj, state = start, progress(start, requested_at)
@@ -273,8 +273,15 @@ def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: f
 
 
 def _chain(api: _Api, ref: Ref) -> list[Ref]:
-    """The sources of ``ref`` in the order they are reconciled, ``ref`` itself last."""
-    link = source_ref(ref.kind, api.get(ref))
+    """The sources of ``ref`` in the order they are reconciled, ``ref`` itself last.
+
+    Every link is read first and a suspended one refused before anything is annotated, as flux
+    checks the object before it reconciles its source.
+    """
+    obj = api.get(ref)
+    if (obj.get("spec") or {}).get("suspend"):
+        raise Suspended(f"{ref} ist angehalten (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
+    link = source_ref(ref.kind, obj)
     if link is None:
         return [ref]
     upstream = _chain(api, link) if link.with_source else [link]
@@ -387,8 +394,7 @@ def resume(
     assert limit is not None
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
     # resume has no request token: done when Ready at the new generation (flux's isObjectReady)
-    token = (obj.get("status") or {}).get("lastHandledReconcileAt", "")
-    obj, state = _watch_until_done(api, ref, obj, token, time.monotonic() + limit.total_seconds())
+    obj, state = _watch_until_done(api, ref, obj, None, time.monotonic() + limit.total_seconds())
     if state.state == "failed":
         raise ReconcileFailed(
             f"{ref} wurde fortgesetzt, der Abgleich schlug fehl: {state.message}",

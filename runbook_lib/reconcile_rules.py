@@ -56,10 +56,14 @@ class Progress:
     reason: str = ""
 
 
-def progress(obj: Obj, requested_at: str) -> Progress:
-    """Interpret an object against the request ``requested_at`` (pure; see the module docstring)."""
+def progress(obj: Obj, requested_at: str | None) -> Progress:
+    """Interpret an object against the request ``requested_at`` (pure; see the module docstring).
+
+    ``requested_at=None`` (a resume has no request token) skips the "handled" check: then only
+    Stalled, and Ready at the current generation, count.
+    """
     status = obj.get("status") or {}
-    if (status.get("lastHandledReconcileAt") or "") != requested_at:
+    if requested_at is not None and (status.get("lastHandledReconcileAt") or "") != requested_at:
         return Progress("pending", "Anfrage noch nicht bearbeitet")
     stalled = condition(obj, "Stalled")
     ready = condition(obj, "Ready")

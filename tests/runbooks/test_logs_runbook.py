@@ -153,6 +153,17 @@ def test_requested_controller_not_ready_is_an_error(bare: Bare) -> None:
 
 
 @pytest.mark.sandbox
+def test_requested_controller_that_is_crash_looping_is_still_read(flux: Bare) -> None:
+    pod = flux.controller("kustomize-controller", ready=False)
+    flux.log(pod, zap("Kustomization", "apps", FLUX, "panic: nil map", "error"))
+    result = read_logs(
+        controller="kustomize-controller", kind="ks", client=flux.cluster, reporter=SilentReporter()
+    )
+    assert [line.msg for line in result.lines if line.parsed] == ["panic: nil map"]
+    assert any("nicht bereit" in w for w in result.warnings)
+
+
+@pytest.mark.sandbox
 def test_running_but_unready_pod_warns_and_is_read(flux: Bare) -> None:
     pod = flux.controller("kustomize-controller", ready=False)
     flux.log(pod, zap("Kustomization", "apps", FLUX, "health check failed", "error"))

@@ -185,3 +185,30 @@ def test_git_auth_failure_is_fixed_by_the_new_token_and_a_sync(make_sandbox):
     fixed = reconcile("ks", "apps", with_source=True, timeout="30s", client=cluster)
     assert fixed.ok, str(fixed)
     assert token not in str(fixed) + repr(fixed), "secrets never appear in output"
+
+
+def test_with_source_refuses_a_suspended_target_before_touching_its_source(make_sandbox):
+    sb = make_sandbox("suspended")
+    cluster = connect(str(sb.kubeconfig))
+    repo_before = cluster.custom.get_namespaced_custom_object(
+        "source.toolkit.fluxcd.io", "v1", "flux-system", "gitrepositories", "flux-system"
+    )
+    with pytest.raises(Suspended):
+        reconcile("ks", "apps", with_source=True, timeout="10s", client=cluster)
+    repo_after = cluster.custom.get_namespaced_custom_object(
+        "source.toolkit.fluxcd.io", "v1", "flux-system", "gitrepositories", "flux-system"
+    )
+    before = (repo_before["metadata"].get("annotations") or {}).get(REQUESTED_AT)
+    assert (repo_after["metadata"].get("annotations") or {}).get(REQUESTED_AT) == before
+
+
+def test_resume_does_not_wait_for_a_request_made_while_suspended(fresh):
+    _sb, cluster = fresh
+    suspend("ks", "apps", client=cluster)
+    # a webhook receiver (or kubectl annotate) asks for a reconcile while the object is suspended
+    cluster.custom.patch_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps",
+        {"metadata": {"annotations": {REQUESTED_AT: "by-receiver-1"}}},
+    )
+    done = resume("ks", "apps", timeout="15s", client=cluster)
+    assert not done.suspended

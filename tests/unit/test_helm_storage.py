@@ -116,3 +116,31 @@ def test_go_time_and_history() -> None:
     hist = helm.release_history(records, "kite", "kube-system")
     assert [r.revision for r in hist.revisions] == [1, 2]
     assert str(hist).splitlines()[1].split("\t")[:2] == ["1       ", "Thu Jan  2 15:04:05 2025"]
+
+
+def test_a_secret_that_does_not_decode_is_skipped_and_named() -> None:
+    import base64
+
+    from runbook_lib.helm import records_from_secrets
+
+    good = records_from_secrets([_secret_for_skip_test(1)])
+    bad = {
+        "type": "helm.sh/release.v1",
+        "metadata": {"namespace": "kube-system", "name": "sh.helm.release.v1.x.v9"},
+        "data": {"release": base64.b64encode(b"not a release").decode()},
+    }
+    skipped: list[str] = []
+    records = records_from_secrets([_secret_for_skip_test(1), bad], skipped)
+    assert len(records) == len(good) == 1
+    assert skipped == ["kube-system/sh.helm.release.v1.x.v9"]
+
+
+def _secret_for_skip_test(version: int) -> dict:
+    from runbook_lib.helm import release_secret
+
+    release = {"name": "kite", "namespace": "kube-system", "version": version,
+               "info": {"status": "deployed", "first_deployed": "2026-01-01T00:00:00Z",
+                        "last_deployed": "2026-01-01T00:00:00Z", "description": "Install complete"},
+               "chart": {"metadata": {"name": "kite", "version": "0.6.3", "appVersion": "v0.6.3"}},
+               "manifest": "", "config": {}}
+    return release_secret(release)

@@ -163,3 +163,10 @@ def test_request_token_is_rfc3339nano_without_trailing_zeros():
     token = rfc3339nano(1_700_000_000.5)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.5(Z|[+-]\d\d:\d\d)", token)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)", rfc3339nano(1_700_000_000.0))
+
+
+def test_without_a_request_token_only_readiness_at_the_generation_counts():
+    o = obj(handled="something-else", conditions=[ready("True")])
+    assert progress(o, None).state == "ready"
+    stale = obj(handled="x", generation=3, observed=2, conditions=[ready("True", gen=2)])
+    assert progress(stale, None).state == "progressing"

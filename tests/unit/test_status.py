@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from runbook_lib.health import (
+    SyncReport,
     deployment_status,
     fetch_schedule,
     interpret_check,
@@ -395,7 +396,7 @@ def test_fetch_schedule_next_fetch_is_next_interval_step() -> None:
     repo["status"]["artifact"]["lastUpdateTime"] = "2026-01-01T12:00:00Z"
     soon = fetch_schedule(repo, last + timedelta(minutes=2))
     assert soon.last_fetch == last and soon.next_fetch == last + timedelta(minutes=5)
-    assert soon.due(last + timedelta(minutes=2)) == "in 3m"
+    assert soon.due(last + timedelta(minutes=2)) == "ca. in 3m (alle 5m0s)"
     assert soon.last(last + timedelta(minutes=2)) == "vor 2m"
     later = fetch_schedule(repo, last + timedelta(minutes=12))
     assert later.next_fetch == last + timedelta(minutes=15)
@@ -406,6 +407,22 @@ def test_fetch_schedule_without_artifact_or_suspended() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     sched = fetch_schedule(repo, now)
     assert sched.next_fetch is None and sched.last(now) == "noch nie" and sched.due(now) == "ausgesetzt"
+
+
+def test_fetch_schedule_of_a_failing_source_is_not_shown_as_healthy() -> None:
+    now = datetime(2026, 1, 1, 18, 0, tzinfo=UTC)
+    repo = gitrepo("flux-system", "ok")
+    repo["spec"] = {"interval": "1m", "url": "ssh://git@example/repo"}
+    repo["status"]["artifact"]["lastUpdateTime"] = "2026-01-01T12:00:00Z"
+    repo["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "GitOperationFailed",
+                                     "message": "authentication required"}]
+    sched = fetch_schedule(repo, now)
+    assert sched.failing
+    assert sched.due(now) == "Wiederholung mit Backoff (Quelle fehlerhaft)"
+    assert sched.last(now) == "vor 6h"
+    report = SyncReport((sched,), now)
+    assert "authentication required" in str(report)
+    assert 'class="failing"' in report._repr_html_()
 
 
 def test_next_tick_boundaries() -> None:
