@@ -17,6 +17,7 @@ from html import escape
 from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
 from .durations import human_duration, parse_time
 from .kinds import resolve
+from .kube import require_object
 from .logs import call_api
 from .masking import mask
 from .report import Rendered, html_table, text_table
@@ -199,8 +200,7 @@ def events_for(kind: str | None, name: str | None, *, namespace: str | None = "f
                                 "angeben (z. B. HelmRelease, kite, kube-system).")
     fk = resolve(kind)
     cluster = default_cluster(client)
-    obj = call_api(f"{fk.kind} {namespace}/{name}", cluster.custom.get_namespaced_custom_object, fk.group,
-                fk.version, namespace, fk.plural, name, _request_timeout=REQUEST_TIMEOUT)
+    obj = require_object(cluster, fk, namespace, name)
     refs = [Ref(fk.kind, name, namespace), *related_refs(fk.kind, obj, namespace)]
     events = [e for ref in dict.fromkeys(refs) for e in _list_events(cluster, ref)]
     rows = interpret(events)

@@ -95,14 +95,46 @@ def not_found(kind: str, name: str, namespace: str | None, existing: Iterable[st
     )
 
 
-def object_not_found(cluster: Cluster, kind: FluxKind, name: str, namespace: str | None) -> NotFound:
+def list_command(kind: FluxKind) -> str:
+    """The flux command that lists every object of ``kind`` (``flux get sources git -A``)."""
+    if kind.is_source:
+        return f"flux get sources {kind.source_sub} -A"
+    if kind.is_flux:
+        return f"flux get {kind.plural} -A"
+    return f"kubectl get {kind.plural} -A"
+
+
+def get_object(cluster: Cluster, kind: FluxKind, namespace: str | None, name: str) -> dict[str, Any] | None:
+    """One custom object at the first version the cluster serves, or None when it (or its CRD) is missing."""
+    scope = f"namespaces/{namespace}/" if namespace else ""
+    what = f"{kind.kind} {namespace + '/' if namespace else ''}{name}"
+    for version in kind.versions:
+        body = api_get(cluster, f"/apis/{kind.group}/{version}/{scope}{kind.plural}/{name}", what)
+        if body is not None:
+            return dict(body)
+    return None
+
+
+def require_object(
+    cluster: Cluster, kind: FluxKind, namespace: str | None, name: str, command: str | None = None
+) -> dict[str, Any]:
+    """The object, or a German NotFound naming the closest existing objects (bad input)."""
+    found = get_object(cluster, kind, namespace, name)
+    if found is None:
+        raise object_not_found(cluster, kind, name, namespace, command)
+    return found
+
+
+def object_not_found(
+    cluster: Cluster, kind: FluxKind, name: str, namespace: str | None, command: str | None = None
+) -> NotFound:
     """:func:`not_found` for a Flux object, with the objects of that kind in every namespace as candidates."""
     try:
         objs = list_objects(cluster, kind) or []
     except RunbookError:  # e.g. no cluster-wide list right: the typo stays a NotFound, without suggestions
         objs = []
     existing = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in objs]
-    return not_found(kind.kind, name, namespace, existing, f"flux get {kind.plural} -A")
+    return not_found(kind.kind, name, namespace, existing, command or list_command(kind))
 
 
 def unreachable(cluster: Cluster) -> ClusterUnreachable:

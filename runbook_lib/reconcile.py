@@ -149,30 +149,39 @@ class SuspendResult(Rendered):
 
 
 class _Api:
-    """Thin access to one Flux kind through the CustomObjectsApi, errors converted once."""
+    """Thin access to Flux objects through the CustomObjectsApi, errors converted once.
+
+    A kind served at several versions (OCIRepository is v1beta2 only on Flux 2.4/2.5) is read at the
+    first version the cluster answers; patches and watches then use that version.
+    """
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        self._versions: dict[str, str] = {}
+
+    def version(self, kind: FluxKind) -> str:
+        return self._versions.get(kind.kind, kind.version)
 
     def get(self, ref: Ref) -> Obj:
-        try:
-            return cast(
-                Obj,
-                self.cluster.custom.get_namespaced_custom_object(
-                    ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name
-                ),
-            )
-        except k8s.ApiException as exc:
-            if exc.status == 404:
-                raise object_not_found(self.cluster, ref.kind, ref.name, ref.namespace) from exc
-            raise from_api_exception(exc, str(ref)) from exc
+        for version in dict.fromkeys((self.version(ref.kind), *ref.kind.versions)):
+            try:
+                obj = self.cluster.custom.get_namespaced_custom_object(
+                    ref.kind.group, version, ref.namespace, ref.kind.plural, ref.name
+                )
+            except k8s.ApiException as exc:
+                if exc.status == 404:
+                    continue
+                raise from_api_exception(exc, str(ref)) from exc
+            self._versions[ref.kind.kind] = version
+            return cast(Obj, obj)
+        raise object_not_found(self.cluster, ref.kind, ref.name, ref.namespace)
 
     def patch(self, ref: Ref, body: Obj) -> Obj:
         try:
             return cast(
                 Obj,
                 self.cluster.custom.patch_namespaced_custom_object(
-                    ref.kind.group, ref.kind.version, ref.namespace, ref.kind.plural, ref.name, body
+                    ref.kind.group, self.version(ref.kind), ref.namespace, ref.kind.plural, ref.name, body
                 ),
             )
         except k8s.ApiException as exc:
@@ -206,7 +215,7 @@ def _watch_until_done(
             for event in watcher.stream(
                 api.cluster.custom.list_namespaced_custom_object,
                 ref.kind.group,
-                ref.kind.version,
+                api.version(ref.kind),
                 ref.namespace,
                 ref.kind.plural,
                 field_selector=f"metadata.name={ref.name}",

@@ -14,7 +14,7 @@ from ..cluster import Cluster
 from ..durations import format_duration
 from ..errors import RunbookError, UsageError
 from ..kinds import FluxKind
-from ..kube import api_get, closest_names, list_objects
+from ..kube import api_get, closest_names, get_object, list_objects, require_object
 from ..logs import read_logs
 from ..report import SilentReporter
 from .common import attempt
@@ -22,29 +22,6 @@ from .common import attempt
 Obj = dict[str, Any]
 #: logs are read at least this far back; enough to see the last fetches of a 1m..20m interval
 MIN_LOG_WINDOW = timedelta(hours=1)
-
-
-def get_object(cluster: Cluster, kind: FluxKind, namespace: str | None, name: str) -> Obj | None:
-    """One custom object, or None when it (or its CRD) does not exist."""
-    scope = f"namespaces/{namespace}/" if namespace else ""
-    what = f"{kind.kind} {namespace + '/' if namespace else ''}{name}"
-    for version in kind.versions:
-        body = api_get(cluster, f"/apis/{kind.group}/{version}/{scope}{kind.plural}/{name}", what)
-        if body is not None:
-            return dict(body)
-    return None
-
-
-def require_object(cluster: Cluster, kind: FluxKind, namespace: str, name: str, command: str) -> Obj:
-    """The object, or a German NotFound naming the closest existing names (bad input)."""
-    found = get_object(cluster, kind, namespace, name)
-    if found is not None:
-        return found
-    from ..kube import not_found
-
-    every = list_objects(cluster, kind) or []
-    names = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in every]
-    raise not_found(kind.kind, name, namespace, names, command)
 
 
 def list_kind(cluster: Cluster, kind: FluxKind, namespace: str | None = None) -> list[Obj]:
