@@ -86,7 +86,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
         contexts, active = k8s_config.list_kube_config_contexts(config_file=path)
     except (ConfigException, OSError) as exc:
         raise ConfigError(
-            f"Die Kubeconfig {path or '(Standard: KUBECONFIG oder ~/.kube/config)'} ist nicht lesbar: {exc}",
+            f"Die Kubeconfig {path or os.environ.get('KUBECONFIG') or '~/.kube/config'} ist nicht lesbar "
+            f"(fehlt oder ist leer): {exc}",
             "Mit `kubectl config view` prüfen oder `--kubeconfig PFAD` angeben.",
         ) from exc
     names = [c["name"] for c in contexts]

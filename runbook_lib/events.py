@@ -150,7 +150,7 @@ class EventResult(Rendered):
         if self.note:
             return f"⚠ {self.note}"
         if not self.rows:
-            return f"✗ Keine Events gefunden im Namespace {self.namespace}."
+            return f"ℹ Keine Events zu {self.subject} gefunden (Namespace {self.namespace})."
         headers = (["NAMESPACE"] if self.show_namespace else []) + ["LAST SEEN", "TYPE", "REASON", "OBJECT",
                                                                        "MESSAGE"]
         return text_table(headers, self._cells())
@@ -161,7 +161,8 @@ class EventResult(Rendered):
         if self.note:
             return f"<p>⚠ {escape(self.note)}</p>"
         if not self.rows:
-            return f"{summary}<p>✗ Keine Events gefunden im Namespace {escape(self.namespace)}.</p>"
+            none = f"ℹ Keine Events zu {self.subject} gefunden (Namespace {self.namespace})."
+            return f"{summary}<p>{escape(none)}</p>"
         headers = (["Namespace"] if self.show_namespace else []) + ["Zuletzt", "Typ", "Grund", "Objekt",
                                                                        "Meldung"]
         classes = ["failing" if r.type == "Warning" else "" for r in self.rows]

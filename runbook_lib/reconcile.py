@@ -119,8 +119,9 @@ def _failure_hint(step: Step) -> str:
         ns, _, short = name.partition("/")
         return (
             "Die Wiederholungen sind aufgebraucht. Erst die Ursache in Git beheben "
-            "(oder Runbook `rollback`), "
-            f"dann neu versuchen: `flux reconcile hr {short} -n {ns} --reset` bzw. force=True."
+            "(oder Runbook `rollback`), dann neu versuchen: "
+            f"`runbook run sync -p kind hr -p name {short} -p namespace {ns} -p reset True` "
+            f"(bzw. `flux reconcile hr {short} -n {ns} --reset`)."
         )
     return (
         "Ereignisse und Controller-Logs prüfen (Runbook `logs` bzw. `troubleshoot-helmrelease`), Ursache in "
@@ -189,12 +190,16 @@ class _Api:
 
 
 def _resume_hint(ref: Ref) -> str:
+    """How to resume ``ref`` from a shell: the flux command and the kubectl patch that does the same."""
     short = ref.kind.aliases[0] if ref.kind.aliases and not ref.kind.is_source else ref.kind.human
     cmd = f"flux resume {short} {ref.name} -n {ref.namespace}"
     if ref.kind.is_source:
         cmd = f"flux resume source {ref.kind.source_sub} {ref.name} -n {ref.namespace}"
-    call = f"resume('{ref.kind.kind}', '{ref.name}', namespace='{ref.namespace}')"
-    return f"Erst fortsetzen: `{cmd}` oder `{call}`."
+    patch = (
+        f"kubectl patch {ref.kind.human} {ref.name} -n {ref.namespace} --type merge "
+        """-p '{"spec":{"suspend":false}}'"""
+    )
+    return f"Erst fortsetzen: `{cmd}` oder `{patch}`; steht `suspend: true` im Git-Manifest, dort entfernen."
 
 
 def _watch_until_done(

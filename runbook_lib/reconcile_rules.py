@@ -24,6 +24,10 @@ FORCE_AT = "reconcile.fluxcd.io/forceAt"
 RESET_AT = "reconcile.fluxcd.io/resetAt"
 #: Ready=False with one of these reasons means "still working", not "failed"
 PROGRESS_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "ReconciliationInProgress"})
+#: Ready=False because something it depends on is not ready yet: the controller requeues and goes on
+#: by itself once it is (a HelmChart still fetching, a dependsOn Kustomization), so keep waiting; the
+#: timeout then names the dependency. With ``with_source`` a failing source fails fast on its own.
+WAITING_REASONS = frozenset({"DependencyNotReady", "SourceNotReady"})
 #: the flux CLI's default --timeout
 DEFAULT_TIMEOUT = "5m"
 
@@ -80,6 +84,8 @@ def progress(obj: Obj, requested_at: str | None) -> Progress:
         return Progress("progressing", f"Generation {generation} noch nicht verarbeitet")
     if ready.get("status") == "True":
         return Progress("ready", ready.get("message", ""))
+    if ready.get("reason") in WAITING_REASONS:
+        return Progress("progressing", f"wartet auf eine Abhängigkeit: {ready.get('message', '')}")
     if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
         return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
     return Progress("progressing", ready.get("message", ""))

@@ -17,7 +17,10 @@ from typing import Protocol
 from .cluster import Cluster, default_cluster
 from .durations import parse_duration
 from .errors import ReconcileFailed, RunbookError
+from .kinds import by_kind
+from .kube import get_object
 from .reconcile import DEFAULT_TIMEOUT, ReconcileResult, Step, reconcile, request_reconcile
+from .reconcile_rules import revision_of
 from .report import Rendered, Reporter, default_reporter, html_table, text_table
 
 
@@ -153,6 +156,9 @@ def roll_out(
                 "gebeten. Später mit dem Runbook `status` nachsehen.",
             ),
         )
+    # "before" is read now, before the source fetches the commit: once it has, the controllers start
+    # applying it on their own and a reconcile step would already see the new revision
+    before = _revisions(cluster, [*kustomizations, *releases])
     warnings = []
     if not kustomizations:
         warnings.append(
@@ -170,7 +176,9 @@ def roll_out(
             if step.state == "failed" or arrived
             else (f"angewendet ist {step.revision_after or 'nichts'}, erwartet Commit {commit[:7]}")
         )
-        checks.append(Check(step.ref, step.revision_before, step.revision_after, arrived, message))
+        checks.append(
+            Check(step.ref, before.get(step.ref, step.revision_before), step.revision_after, arrived, message)
+        )
         if step.state == "failed":
             break
     else:
@@ -180,10 +188,27 @@ def roll_out(
             step = result.target
             checks.append(
                 Check(
-                    step.ref, step.revision_before, step.revision_after, step.state == "ready", step.message
+                    step.ref,
+                    before.get(step.ref, step.revision_before),
+                    step.revision_after,
+                    step.state == "ready",
+                    step.message,
                 )
             )
     return RolloutReport(commit, tuple(checks), tuple(syncs), tuple(warnings))
+
+
+def _revisions(cluster: Cluster, objs: list[Affected]) -> dict[str, str]:
+    """The current revision of each object, keyed like a reconcile step (``Kind ns/name``)."""
+    out = {}
+    for obj in objs:
+        kind = by_kind(obj.kind)
+        try:
+            found = get_object(cluster, kind, obj.namespace, obj.name)
+        except RunbookError:
+            found = None
+        out[f"{obj.kind} {obj.namespace}/{obj.name}"] = revision_of(kind, found) if found else ""
+    return out
 
 
 def _sync(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -191,10 +192,16 @@ class RunRecord:
     error: str = ""
     failed_cell: int | None = None
     engine: str = DEFAULT_ENGINE
+    #: the failing cell raised a UsageError (bad parameter value found by the library): exit code 2
+    usage_error: bool = False
+    #: the runbook's own verdict: the last ✔/✗/⚠ line it displayed (e.g. "✗ Flux synchronisiert nicht: …")
+    summary: str = ""
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.status == "failed" else 0
+        if self.status != "failed":
+            return 0
+        return 2 if self.usage_error else 1
 
     def _params(self) -> str:
         shown = [
@@ -207,7 +214,7 @@ class RunRecord:
         if self.status == "ok":
             return "✔ erfolgreich"
         if self.status == "stopped":
-            return f"✔ vorzeitig beendet (Zelle {self.failed_cell} stoppt den Lauf, z. B. Probelauf)"
+            return f"✔ gewollt angehalten in Zelle {self.failed_cell} (z. B. Probelauf), ohne Fehler"
         return f"✗ fehlgeschlagen in Zelle {self.failed_cell}"
 
     def __str__(self) -> str:
@@ -220,6 +227,8 @@ class RunRecord:
             f"Ergebnis:   {self._result()}",
             f"Protokoll:  {self.output}",
         ]
+        if self.summary:
+            lines.insert(-1, f"Befund:     {self.summary}")
         if self.error:
             lines.insert(0, f"✗ {self.error}\n")
         return "\n".join(lines)
@@ -243,6 +252,50 @@ def _error_text(exc: Any) -> str:
     if exc.ename in _runbook_error_names():
         return str(exc.evalue)
     return f"{exc.ename}: {exc.evalue}".rstrip(": ")
+
+
+_VERDICT_MARKS = ("✔", "✗", "⚠")
+#: progress lines of the reporter end with the elapsed time ("✔ GitRepository annotiert  [0.1s]")
+_PROGRESS_LINE = re.compile(r"\[\d+(?:\.\d+)?s\]$")
+
+
+def _marked_lines(cell: Any) -> list[str]:
+    lines = []
+    for out in cell.get("outputs", []):
+        text = out.get("text") or (out.get("data") or {}).get("text/plain") or ""
+        text = "".join(text) if isinstance(text, list) else str(text)
+        for line in text.splitlines():
+            line = line.strip().strip("'\"")
+            if line.startswith(_VERDICT_MARKS) and not _PROGRESS_LINE.search(line):
+                lines.append(line)
+    return lines
+
+
+def verdict(nb: Any) -> str:
+    """The runbook's own verdict, in the project's vocabulary (✔ ✗ ⚠).
+
+    The closing cell's line when it has one (``result.check()``, a diagnosis summary, the dry-run
+    stop); else the last ✗ line (a failure shown anywhere wins); else the first ✔ line (the summary
+    near the top, e.g. "✔ 10 Flux-Objekte …: 10 bereit").
+    """
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and c.get("outputs")]
+    if not cells:
+        return ""
+    closing = _marked_lines(cells[-1])
+    if closing:
+        return closing[-1]
+    every = [line for cell in cells for line in _marked_lines(cell)]
+    failures = [line for line in every if line.startswith("✗")]
+    return failures[-1] if failures else next(iter(every), "")
+
+
+def _usage_error_names() -> set[str]:
+    found, todo = set(), [UsageError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def _stopped_cell(nb: Any) -> int | None:
@@ -330,14 +383,35 @@ def run(
     out.parent.mkdir(parents=True, exist_ok=True)
     clock = time.monotonic()
 
-    def finish(status: str, error: str = "", cell: int | None = None) -> RunRecord:
+    def finish(status: str, error: str = "", cell: int | None = None, usage: bool = False) -> RunRecord:
+        summary = verdict(_read_output(out)) if status != "failed" else ""
         return RunRecord(
-            runbook.name, values, target, started, time.monotonic() - clock, status, out, error, cell, engine
+            runbook.name,
+            values,
+            target,
+            started,
+            time.monotonic() - clock,
+            status,
+            out,
+            error,
+            cell,
+            engine,
+            usage,
+            summary,
         )
 
     try:
         nb = _execute(runbook, values, out, engine)
     except PapermillExecutionError as exc:
-        return finish("failed", _error_text(exc), exc.exec_count)
+        return finish("failed", _error_text(exc), exc.exec_count, exc.ename in _usage_error_names())
     stopped = _stopped_cell(nb)
     return finish("stopped" if stopped else "ok", cell=stopped)
+
+
+def _read_output(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}

@@ -66,7 +66,7 @@ class ChangePlan(Rendered):
 
     def __str__(self) -> str:
         parts = [
-            "Vorschau der Änderung (Trockenlauf, nichts geschrieben):",
+            "Vorschau der Änderung (noch nichts geschrieben):",
             *self._summary(),
             render.section("Werte", "\n".join(f"  {e}" for e in self._edits())),
             self.diff.rstrip("\n"),
@@ -81,7 +81,7 @@ class ChangePlan(Rendered):
 
     def _repr_html_(self) -> str:
         return render.html_block(
-            "Vorschau der Änderung (Trockenlauf, nichts geschrieben)",
+            "Vorschau der Änderung (noch nichts geschrieben)",
             *[render.para(s) for s in self._summary()],
             render.diff_html(self.diff),
             render.affected_html(self.affected),

@@ -86,8 +86,9 @@ def open_repo(path: str | Path) -> git.Repo:
         repo = git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise PreflightError(
-            f"{path} ist kein Git-Checkout.",
-            "Pfad des geklonten GitOps-Repositorys angeben (`git clone <url>` legt ihn an).",
+            f"{Path(path).resolve()} ist kein Git-Checkout.",
+            "Den Pfad des geklonten GitOps-Repositorys angeben: Parameter `repo_path` "
+            "(`runbook run … -p repo_path ~/gitops`); `git clone <url>` legt ihn an.",
         ) from exc
     if repo.bare or repo.working_tree_dir is None:
         raise PreflightError(

@@ -51,7 +51,7 @@ class RollbackPlan(Rendered):
     def __str__(self) -> str:
         return "\n".join(
             [
-                self.title + " (Trockenlauf, nichts geändert)",
+                self.title + " (Vorschau: noch nichts geändert)",
                 *self._notes(),
                 render.section("Zurückgenommene Commits", render.commits_text(self.commits)),
                 render.section("Änderungen", self.diffstat.rstrip() or "(keine)"),
@@ -62,7 +62,7 @@ class RollbackPlan(Rendered):
 
     def _repr_html_(self) -> str:
         return render.html_block(
-            self.title + " (Trockenlauf, nichts geändert)",
+            self.title + " (Vorschau: noch nichts geändert)",
             *[render.para(n) for n in self._notes()],
             render.commits_html(self.commits, "Zurückgenommene Commits"),
             f"<pre>{render.escape_text(self.diffstat)}</pre>",

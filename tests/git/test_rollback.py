@@ -41,7 +41,7 @@ def test_preview_lists_commits_diffstat_affected_and_commands(world: World, alic
     assert plan.commands[0] == ("git", "revert", "--no-commit", bad)
     assert plan.commands[-1] == ("git", "push", "origin", "main")
     text = str(plan)
-    assert "Trockenlauf" in text and bad[:7] in text and "kite: image tag v0.5.0" in text
+    assert "noch nichts geändert" in text and bad[:7] in text and "kite: image tag v0.5.0" in text
     assert f"git revert --no-commit {bad}" in text and REASON in text
     assert "<table" in plan._repr_html_() and bad[:7] in plan._repr_html_()
 

@@ -48,6 +48,6 @@ def test_interpret_drops_non_flux_kinds_and_sorts_by_last_time() -> None:
 
 def test_empty_result_and_note_in_german() -> None:
     assert str(EventResult("HelmRelease kube-system/kite", "kube-system", (), NOW)) == (
-        "✗ Keine Events gefunden im Namespace kube-system.")
+        "ℹ Keine Events zu HelmRelease kube-system/kite gefunden (Namespace kube-system).")
     noted = EventResult("-", "", (), NOW, note="kind angeben")
     assert str(noted) == "⚠ kind angeben" and "kind angeben" in noted._repr_html_()

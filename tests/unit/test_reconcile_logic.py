@@ -170,3 +170,11 @@ def test_without_a_request_token_only_readiness_at_the_generation_counts():
     assert progress(o, None).state == "ready"
     stale = obj(handled="x", generation=3, observed=2, conditions=[ready("True", gen=2)])
     assert progress(stale, None).state == "progressing"
+
+
+def test_waiting_for_a_dependency_is_not_a_failure():
+    message = "HelmChart 'flux-system/kube-system-kite' is not ready"
+    o = obj(conditions=[ready("False", "SourceNotReady", message)])
+    p = progress(o, REQ)
+    assert p.state == "progressing"
+    assert "kube-system-kite" in p.message

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +295,47 @@ def test_run_record_text_is_german(tmp_path: Path) -> None:
         f"Protokoll:  {tmp_path / 'o.ipynb'}",
     ):
         assert label in text
+
+
+def _cell(*texts: str) -> dict:
+    return {
+        "cell_type": "code",
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": t} for t in texts],
+    }
+
+
+def test_verdict_prefers_the_closing_cell_then_failures_then_the_first_success() -> None:
+    from runbook_lib.runner import verdict
+
+    progress = "✔ GitRepository annotiert  [0.1s]\n"
+    closing = {
+        "cells": [_cell("✗ irgendwo fehlerhaft\n"), _cell(progress, "'✔ Kustomization a/b: Revision x'\n")]
+    }
+    assert verdict(closing) == "✔ Kustomization a/b: Revision x"
+    failure = {
+        "cells": [_cell("✔ 3 Flux-Objekte: 3 bereit\n"), _cell("✗ check failed\n"), _cell("Tabelle\n")]
+    }
+    assert verdict(failure) == "✗ check failed"
+    summary = "✔ 3 Flux-Objekte: 3 bereit\n"
+    healthy = {"cells": [_cell(summary), _cell("✔ all checks passed\n"), _cell("x\n")]}
+    assert verdict(healthy) == "✔ 3 Flux-Objekte: 3 bereit"
+    assert verdict({"cells": [_cell(progress)]}) == ""
+
+
+def test_a_usage_error_raised_inside_the_runbook_exits_with_2(tmp_path: Path) -> None:
+    from runbook_lib.runner import RunRecord
+
+    record = RunRecord(
+        "sync",
+        {},
+        None,
+        datetime.now(UTC),
+        0.1,
+        "failed",
+        tmp_path / "x.ipynb",  # type: ignore[arg-type]
+        "Ungültige Dauer",
+        5,
+        usage_error=True,
+    )
+    assert record.exit_code == 2
+    assert dataclasses.replace(record, usage_error=False).exit_code == 1
