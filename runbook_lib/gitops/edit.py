@@ -256,10 +256,27 @@ def _set(index: int, parent: Any, leaf: str, value: Any, key: str) -> FieldEdit:
         parent[int(leaf)] = new
         return FieldEdit(key, index, _plain(old), _plain(new), created=False)
     created = leaf not in parent
+    if created:
+        _refuse_typo(parent, leaf, key)
     old = None if created else parent[leaf]
     new = value if created else coerce(old, value)
     parent[leaf] = new
     return FieldEdit(key, index, _plain(old), _plain(new), created=created)
+
+
+def _refuse_typo(parent: Any, leaf: str, key: str) -> None:
+    """A new key that is one typo away from an existing sibling (``verison`` next to ``version``) is
+    almost always a typo that Flux would silently ignore: refuse it and name the existing key. A key
+    that only extends or shortens a sibling (``hosts`` next to ``host``) is a real new key."""
+    keys = [str(k) for k in parent]
+    close = difflib.get_close_matches(leaf, keys, n=1, cutoff=0.8)
+    if close and not (close[0].startswith(leaf) or leaf.startswith(close[0])):
+        where = key.rsplit(".", 1)[0]
+        raise UsageError(
+            f"Pfad `{key}`: `{leaf}` gibt es unter `{where}` nicht, wohl ein Tippfehler für `{close[0]}`.",
+            f"Meinten Sie `{where}.{close[0]}`? Ein Tippfehler würde als neues Feld angelegt und von Flux "
+            "ignoriert; es wurde nichts geändert.",
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -219,3 +219,12 @@ def test_invalid_yaml_is_refused() -> None:
 def test_coerce_keeps_the_yaml_type(old: object, new: object, expected: object) -> None:
     result = coerce(old, new)
     assert result == expected and type(result) is type(expected)
+
+
+def test_a_new_key_one_typo_away_from_an_existing_one_is_refused() -> None:
+    text = "spec:\n  chart:\n    spec:\n      chart: kite\n      version: 0.6.3\n"
+    with pytest.raises(UsageError) as err:
+        edit_yaml(text, {"spec.chart.spec.verison": "0.6.2"})
+    assert "`version`" in err.value.message and "nichts geändert" in (err.value.hint or "")
+    grown = edit_yaml("values:\n  host: a.example\n", {"values.hosts": ["b.example"]})
+    assert grown.edits[0].created
