@@ -15,6 +15,7 @@ from typing import Any
 
 from .cluster import Cluster, default_cluster
 from .diagnose import gather
+from .diagnose.certs import is_earlier_attempt
 from .diagnose.common import Slot, attempt, cond_text, condition, meta, spec, status
 from .diagnose.model import Evidence, EvidenceGroup, evidence
 from .kinds import by_kind
@@ -133,11 +134,13 @@ class CertChain:
                 self.secret.error,
             ),
         ]
-        rows.append(_link(self.request, "CertificateRequest", "-", _request_state))
+        # a settled Certificate's failed attempt of another revision is history, not the current chain
+        past = " (frühere Revision)" if is_earlier_attempt(self.cert, self.request.value) else ""
+        rows.append(_link(self.request, "CertificateRequest" + past, "-", _request_state))
         rows.append(
             _link(
                 self.order,
-                "Order",
+                "Order" + past,
                 "-",
                 lambda o: (str(status(o).get("state", "")), str(status(o).get("reason", ""))),
             )
@@ -147,7 +150,7 @@ class CertChain:
         for ch in self.challenges.value or []:
             rows.append(
                 (
-                    "Challenge",
+                    "Challenge" + past,
                     f"{meta(ch).get('name')} ({spec(ch).get('type', '')} {spec(ch).get('dnsName', '')})",
                     str(status(ch).get("state", "")),
                     str(status(ch).get("reason", "")),
@@ -267,6 +270,8 @@ class CertificatesState:
 
 
 def _row_mark(row: tuple[str, str, str, str]) -> str:
+    if row[0].endswith("(frühere Revision)"):
+        return ""
     bad = ("False", "Fehler", "fehlt", "nicht gefunden", "invalid", "errored", "expired")
     return "failing" if any(b in row[2] for b in bad) or (row[0] == "Challenge" and row[3]) else ""
 

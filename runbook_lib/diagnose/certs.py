@@ -45,17 +45,136 @@ def _cmds(cert: Mapping[str, Any]) -> str:
     )
 
 
+def renew_commands(cert: Mapping[str, Any]) -> str:
+    """Trigger a re-issue now: cmctl, or the same as kubectl plugin (sets Issuing=True)."""
+    name, ns = meta(cert).get("name"), meta(cert).get("namespace")
+    return f"cmctl renew {name} -n {ns}\nkubectl cert-manager renew {name} -n {ns}"
+
+
+def renew_step(cert: Mapping[str, Any]) -> str:
+    """What really starts a new issuance, and what does not (German)."""
+    secret, ns = spec(cert).get("secretName"), meta(cert).get("namespace")
+    return (
+        "Sofort neu ausstellen lassen: `cmctl renew` oder ohne cmctl das kubectl-Plugin "
+        "`kubectl cert-manager renew` (beide setzen Issuing=True). Nur mit kubectl: "
+        f"`kubectl delete secret {secret} -n {ns}` löst eine Ausstellung aus (Secret fehlt, DoesNotExist), "
+        "aber bis sie gelingt, fehlt das Zertifikat ganz, und nach einem Fehlschlag wartet cert-manager "
+        "erst die Wartezeit ab. Eine fehlgeschlagene CertificateRequest zu löschen löst nichts aus. Ändert "
+        "ein Commit das Certificate, stellt cert-manager ohnehin sofort neu aus."
+    )
+
+
+def _generation(obj: Mapping[str, Any] | None, field: str = "") -> int | None:
+    raw = meta(obj).get("generation") if not field else (obj or {}).get(field)
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def issuing_is_stale(cert: Mapping[str, Any]) -> bool:
+    """The Issuing condition was written for an older generation of the Certificate."""
+    issuing, generation = condition(cert, "Issuing"), _generation(cert)
+    observed = _generation(issuing, "observedGeneration")
+    return bool(issuing) and generation is not None and observed is not None and observed < generation
+
+
+def is_settled(cert: Mapping[str, Any]) -> bool:
+    """Ready=True for the current generation and no issuance of the current generation running or
+    failed: then failed requests, orders, challenges and an older Issuing condition are history."""
+    ready, issuing = condition(cert, "Ready"), condition(cert, "Issuing")
+    if ready.get("status") != "True":
+        return False
+    generation, observed = _generation(cert), _generation(ready, "observedGeneration")
+    if generation is not None and observed is not None and observed < generation:
+        return False
+    return not issuing or (issuing_is_stale(cert) and issuing.get("status") != "True")
+
+
+def request_revision(request: Mapping[str, Any] | None) -> int | None:
+    """The ``cert-manager.io/certificate-revision`` annotation of a CertificateRequest."""
+    raw = (meta(request).get("annotations") or {}).get("cert-manager.io/certificate-revision")
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def is_earlier_attempt(cert: Mapping[str, Any], request: Mapping[str, Any] | None) -> bool:
+    """The request is not the one of the Certificate's current revision, and the Certificate is settled:
+    it belongs to an earlier (given up) issuance."""
+    if request is None or not is_settled(cert):
+        return False
+    revision = request_revision(request)
+    current = status(cert).get("revision")
+    return revision is None or current is None or revision != int(current)
+
+
+def history_finding(
+    cert: Mapping[str, Any], earlier: Iterable[Finding], *, events: Iterable[Mapping[str, Any]] = ()
+) -> list[Finding]:
+    """At most one hint for a settled Certificate: an earlier issuance failed and is fixed now (pure).
+
+    ``earlier`` are the findings the rules gave for the chain of the earlier attempt.
+    """
+    if not is_settled(cert):
+        return []
+    earlier = list(earlier)
+    st, issuing = status(cert), condition(cert, "Issuing")
+    attempts = int(st.get("failedIssuanceAttempts") or 0)
+    stale = issuing if issuing and issuing.get("status") == "False" else {}
+    if not (earlier or stale or attempts):
+        return []
+    name, ns = meta(cert).get("name"), meta(cert).get("namespace")
+    lines = [cond_text(condition(cert, "Ready")) + f" (Generation {_generation(cert) or '-'})"]
+    if stale:
+        lines.append(cond_text(stale) + f" (veraltet: observedGeneration {stale.get('observedGeneration')})")
+    if attempts:
+        lines.append(f"failedIssuanceAttempts {attempts}, lastFailureTime {st.get('lastFailureTime', '-')}")
+    lines += [f"{f.subject}: {f.title}" for f in earlier]
+    requests = sorted(
+        {f.subject.split("/", 1)[1] for f in earlier if f.subject.startswith("CertificateRequest ")}
+    )
+    cleanup = (
+        " Aufräumen ist optional: "
+        + ", ".join(f"`kubectl delete certificaterequest {r} -n {ns}`" for r in requests)
+        + " (Order und Challenge gehören zur Anfrage und werden mit gelöscht)."
+        if requests
+        else ""
+    )
+    warn = warning_events(events)
+    if warn:
+        lines.append(f"Event: {event_text(warn[-1])}")
+    return [
+        Finding(
+            INFO,
+            "Frühere fehlgeschlagene Ausstellung, inzwischen behoben",
+            "Das Zertifikat ist bereit und passt zur aktuellen Fassung des Certificates; die "
+            "Fehlschläge gehören zu einer früheren Fassung bzw. Revision.",
+            "\n".join(lines),
+            "Nichts zu tun." + cleanup,
+            f"kubectl describe certificate {name} -n {ns}\nkubectl get certificaterequests -n {ns}",
+            ref("Certificate", cert),
+        )
+    ]
+
+
 def certificate_findings(
     cert: Mapping[str, Any], *, now: datetime, events: Iterable[Mapping[str, Any]] = ()
 ) -> list[Finding]:
-    """Ready, Issuing, failed attempts, expiry and renewal of one Certificate (pure)."""
+    """Ready, Issuing, failed attempts, expiry and renewal of one Certificate (pure).
+
+    A settled Certificate (:func:`is_settled`) has no Issuing problem: an older failure is history
+    (:func:`history_finding`).
+    """
+    if is_settled(cert):
+        return expiry_findings(cert, now=now)
     subject, out = ref("Certificate", cert), []
     ready, issuing = condition(cert, "Ready"), condition(cert, "Issuing")
     st = status(cert)
     attempts = int(st.get("failedIssuanceAttempts") or 0)
     warn = warning_events(events)
     extra = f"\nEvent: {event_text(warn[-1])}" if warn else ""
-    name, ns = meta(cert).get("name"), meta(cert).get("namespace")
     if issuing.get("status") == "False" or attempts:
         out.append(
             Finding(
@@ -65,9 +184,8 @@ def certificate_findings(
                 f"Versuch(e), letzter {st.get('lastFailureTime', '-')}); er versucht es mit wachsendem "
                 "Abstand erneut.",
                 "\n".join(x for x in (cond_text(issuing), cond_text(ready)) if x) + extra,
-                "Ursache in CertificateRequest/Order/Challenge beheben (siehe unten), dann sofort neu "
-                "ausstellen lassen.",
-                _cmds(cert) + f"\ncmctl renew {name} -n {ns}",
+                "Ursache in CertificateRequest/Order/Challenge beheben (siehe unten). " + renew_step(cert),
+                _cmds(cert) + "\n" + renew_commands(cert),
                 subject,
             )
         )
@@ -78,8 +196,8 @@ def certificate_findings(
                 "Zertifikat abgelaufen",
                 "notAfter liegt in der Vergangenheit; die Erneuerung ist nicht gelungen.",
                 cond_text(ready) + extra,
-                "Kette prüfen und neu ausstellen lassen.",
-                _cmds(cert) + f"\ncmctl renew {name} -n {ns}",
+                "Kette prüfen. " + renew_step(cert),
+                _cmds(cert) + "\n" + renew_commands(cert),
                 subject,
             )
         )
@@ -107,7 +225,7 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
     st, subject = status(cert), ref("Certificate", cert)
     not_after, renewal = parse_time(st.get("notAfter")), parse_time(st.get("renewalTime"))
     name, ns = meta(cert).get("name"), meta(cert).get("namespace")
-    renew_cmd = f"cmctl status certificate {name} -n {ns}\ncmctl renew {name} -n {ns}"
+    renew_cmd = f"kubectl describe certificate {name} -n {ns}\n" + renew_commands(cert)
     if not_after is None:
         return []
     evidence = f"notAfter {st.get('notAfter')}, renewalTime {st.get('renewalTime', '-')}"
@@ -120,7 +238,7 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
                 "Zertifikat abgelaufen",
                 f"Seit {ago(now - not_after)} abgelaufen.",
                 evidence,
-                "Kette prüfen und neu ausstellen lassen.",
+                "Kette prüfen. " + renew_step(cert),
                 renew_cmd,
                 subject,
             )
@@ -132,7 +250,7 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
                 f"Zertifikat läuft in {ago(not_after - now)} ab",
                 "Die Erneuerung hätte längst stattfinden sollen; bleibt sie aus, fällt TLS aus.",
                 evidence,
-                "Erneuerung prüfen bzw. anstoßen.",
+                "Erneuerung prüfen bzw. mit `cmctl renew` oder `kubectl cert-manager renew` anstoßen.",
                 renew_cmd,
                 subject,
             )
@@ -144,7 +262,8 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
                 "Erneuerung überfällig",
                 f"renewalTime ist seit {ago(now - renewal)} vorbei, aber keine Ausstellung läuft.",
                 evidence,
-                "cert-manager-Logs prüfen; Erneuerung anstoßen.",
+                "cert-manager-Logs prüfen; Erneuerung mit `cmctl renew` oder `kubectl cert-manager renew` "
+                "anstoßen.",
                 renew_cmd,
                 subject,
             )
@@ -163,8 +282,9 @@ def secret_finding(cert: Mapping[str, Any], exists: bool | None) -> list[Finding
             f"Secret {secret} fehlt",
             "Das Zertifikat gilt als bereit, aber sein Secret existiert nicht (gelöscht).",
             f"kein Secret {ns}/{secret}",
-            "Neu ausstellen lassen.",
-            f"kubectl get secret {secret} -n {ns}\ncmctl renew {meta(cert).get('name')} -n {ns}",
+            "Neu ausstellen lassen: das fehlende Secret löst die Ausstellung von selbst aus; sofort mit "
+            "`cmctl renew` oder `kubectl cert-manager renew`.",
+            f"kubectl get secret {secret} -n {ns}\n" + renew_commands(cert),
             ref("Certificate", cert),
         )
     ]
@@ -365,9 +485,17 @@ def chain_findings(chain: CertChain, *, now: datetime) -> list[Finding]:
     findings += secret_finding(cert, chain.secret.value if chain.secret.ok else None)
     if chain.issuer.ok:
         findings += issuer_findings(cert, chain.issuer.value)
-    findings += request_findings(chain.request.value)
-    findings += order_findings(chain.order.value)
-    findings += challenge_findings(chain.challenges.value or [])
+    links = request_findings(chain.request.value)
+    links += order_findings(chain.order.value)
+    links += challenge_findings(chain.challenges.value or [])
+    if is_settled(cert):  # only the current revision's chain counts
+        findings += history_finding(
+            cert,
+            links if is_earlier_attempt(cert, chain.request.value) else [],
+            events=chain.events.value or [],
+        )
+    if not is_earlier_attempt(cert, chain.request.value):
+        findings += links
     subject = ref("Certificate", cert)
     for what, slot in (
         ("Secret", chain.secret),

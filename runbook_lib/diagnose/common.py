@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,7 +60,8 @@ def cond_text(cond: Mapping[str, Any]) -> str:
     if not cond:
         return ""
     return mask(
-        f"{cond.get('type')}={cond.get('status')} ({cond.get('reason', '')}): {cond.get('message', '')}"
+        f"{cond.get('type')}={cond.get('status')} ({cond.get('reason', '')}): "
+        + dedupe(str(cond.get("message", "")))
     )
 
 
@@ -110,10 +112,41 @@ def log_error_lines(records: Iterable[Obj]) -> list[Obj]:
     return sorted(errors, key=lambda r: str(r.get("ts", "")))
 
 
-def log_line_text(record: Obj) -> str:
-    """One log record as evidence: ``<ts> error <msg>: <error>`` (secrets masked)."""
-    err = f": {record.get('error')}" if record.get("error") else ""
-    return mask(f"{record.get('ts', '')} {record.get('level', '')} {record.get('msg', '')}{err}".strip())
+_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,]\d+")
+
+
+def seconds(text: object) -> str:
+    """Timestamps in ``text`` cut to whole seconds: ``00:52:37.313518000Z`` -> ``00:52:37Z``."""
+    return _FRACTION.sub(r"\1", str(text or ""))
+
+
+def dedupe(text: str) -> str:
+    """Drop a repeated tail: ``…: context deadline exceeded: context deadline exceeded`` -> once.
+
+    Helm and the Flux controllers wrap errors, so the innermost message often appears twice.
+    """
+    parts = text.split(": ")
+    changed = True
+    while changed and len(parts) > 1:
+        changed = False
+        for size in range(1, len(parts) // 2 + 1):
+            if parts[-size:] == parts[-2 * size : -size]:
+                del parts[-size:]
+                changed = True
+                break
+    return ": ".join(parts)
+
+
+def log_line_text(record: Obj, *, precise: bool = False) -> str:
+    """One log record as evidence: ``<ts> error <msg>: <error>`` (secrets masked).
+
+    The error is left out when the message already ends with it, and a repeated tail is shown once;
+    the time has whole seconds unless ``precise`` (the log tables keep the controller's precision).
+    """
+    msg, error = str(record.get("msg", "") or ""), str(record.get("error", "") or "")
+    text = dedupe(f"{msg}: {error}" if error and not msg.endswith(error) else msg)
+    when = str(record.get("ts", "") or "")
+    return mask(f"{when if precise else seconds(when)} {record.get('level', '')} {text}".strip())
 
 
 def warning_events(events: Iterable[Obj]) -> list[Obj]:
@@ -123,10 +156,9 @@ def warning_events(events: Iterable[Obj]) -> list[Obj]:
 
 
 def event_text(event: Obj) -> str:
-    when = event.get("lastTimestamp") or event.get("eventTime") or ""
-    return mask(
-        f"{when} {event.get('type', '')} {event.get('reason', '')}: {event.get('message', '')}".strip()
-    )
+    when = seconds(event.get("lastTimestamp") or event.get("eventTime") or "")
+    message = dedupe(str(event.get("message", "")))
+    return mask(f"{when} {event.get('type', '')} {event.get('reason', '')}: {message}".strip())
 
 
 def slot_finding(what: str, slot: Slot, command: str = "", subject: str = "") -> list[Any]:
@@ -146,3 +178,29 @@ def slot_finding(what: str, slot: Slot, command: str = "", subject: str = "") ->
             subject,
         )
     ]
+
+
+_FLUX_RESUME = {
+    "kustomization": "flux resume kustomization",
+    "helmrelease": "flux resume helmrelease",
+    "gitrepository": "flux resume source git",
+}
+
+
+def resume_commands(resource: str, name: object, namespace: object) -> str:
+    """``flux resume …`` and the kubectl form that works without the flux CLI (``resource`` is the
+    lower-case kind: kustomization, helmrelease, gitrepository)."""
+    patch = """'{"spec":{"suspend":false}}'"""
+    return (
+        f"{_FLUX_RESUME[resource]} {name} -n {namespace}\n"
+        f"kubectl patch {resource} {name} -n {namespace} --type merge -p {patch}"
+    )
+
+
+def resume_step(kind: str) -> str:
+    """The next step for a suspended object; whether Git holds ``suspend: true`` is not known here."""
+    return (
+        f"Die {kind} fortsetzen: `flux resume …` oder ohne flux-CLI `kubectl patch … "
+        "--type merge` (Befehle unten). Falls `suspend: true` auch im Git-Manifest steht, dort entfernen "
+        "und committen, sonst setzt Flux es beim nächsten Abgleich wieder."
+    )

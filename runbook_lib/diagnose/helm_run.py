@@ -19,7 +19,19 @@ from ..helm import gather_releases
 from ..kinds import HELM_CHART, HELM_RELEASE, by_kind
 from ..status import interpret
 from . import gather
-from .common import Slot, attempt, event_text, log_line_text, meta, slot_finding, spec, status, warning_events
+from .common import (
+    Slot,
+    attempt,
+    dedupe,
+    event_text,
+    log_line_text,
+    meta,
+    seconds,
+    slot_finding,
+    spec,
+    status,
+    warning_events,
+)
 from .helmrelease import (
     TITLE,
     chart_findings,
@@ -118,7 +130,14 @@ class HelmReleaseState:
     def helm_history(self) -> Evidence:
         """``helm history RELEASE -n NS`` from the release Secrets."""
         rows = [
-            (r["revision"], r["updated"], r["status"], r["chart"], r["app_version"], r["description"])
+            (
+                r["revision"],
+                seconds(r["updated"]),
+                r["status"],
+                r["chart"],
+                r["app_version"],
+                dedupe(str(r["description"])),
+            )
             for r in by_revision(self.releases.value or [])
         ]
         return evidence(
@@ -188,7 +207,7 @@ class HelmReleaseState:
                 evidence(
                     "Fehler im Log des helm-controllers",
                     ("ZEILE",),
-                    [(log_line_text(r),) for r in errors],
+                    [(log_line_text(r, precise=True),) for r in errors],
                     command=f"flux logs --kind=HelmRelease --name={self.name} -n {self.namespace} "
                     "--level=error",
                     error=self.log_lines.error,
@@ -207,6 +226,15 @@ def _pod_state(pod: Obj) -> str:
     return ", ".join(w for w in waiting if w) or ("Running" if status(pod).get("phase") == "Running" else "")
 
 
+def _images(deployments: list[Obj]) -> list[str]:
+    """The container images the Deployments' pod templates name (what the release installed)."""
+    return [
+        f"{meta(d).get('name')}={c.get('image', '')}"
+        for d in deployments
+        for c in ((spec(d).get("template") or {}).get("spec") or {}).get("containers") or ()
+    ]
+
+
 def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
     """Interpret a gathered :class:`HelmReleaseState` (pure): the findings, most severe first."""
     records = state.releases.value or []
@@ -217,6 +245,7 @@ def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
         records=records,
         image_problem=image_problem,
         extra_evidence=signal_lines(state.events.value or [], state.log_lines.value or []),
+        images=_images(state.deployments.value or []),
     )
     findings += chart_findings(
         state.hr, state.helm_chart.value, known_versions=known_versions(state.hr, records)

@@ -20,11 +20,21 @@ from .common import (
     log_line_text,
     meta,
     ref,
+    resume_commands,
+    resume_step,
     spec,
     status,
     warning_events,
 )
-from .helmstorage import GITOPS_NOTE, history_text, release_name, storage_namespace
+from .helmstorage import (
+    GITOPS_NOTE,
+    by_revision,
+    history_text,
+    is_rollback,
+    release_name,
+    revision_line,
+    storage_namespace,
+)
 from .model import ERROR, INFO, WARNING, Finding
 
 TITLE = "HelmRelease schlägt fehl"
@@ -72,8 +82,13 @@ def condition_findings(
     records: Sequence[Mapping[str, Any]] = (),
     image_problem: str = "",
     extra_evidence: Sequence[str] = (),
+    images: Sequence[str] = (),
 ) -> list[Finding]:
-    """Suspended, Ready=False by reason, Stalled, Remediated (pure)."""
+    """Suspended, Ready=False by reason, Stalled, Remediated (pure).
+
+    ``images`` are the container images the release's Deployments run now (evidence of which state is
+    in the cluster after a rollback or a failed upgrade).
+    """
     name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
     subject = ref("HelmRelease", hr)
     ready, out = condition(hr, "Ready"), []
@@ -84,8 +99,8 @@ def condition_findings(
                 "HelmRelease ist ausgesetzt",
                 "spec.suspend ist true: Flux ändert nichts.",
                 "spec.suspend: true",
-                "Fortsetzen (und suspend: true aus dem Git-Manifest entfernen).",
-                f"flux resume helmrelease {name} -n {ns}",
+                resume_step("HelmRelease"),
+                resume_commands("helmrelease", name, ns),
                 subject,
             )
         )
@@ -172,11 +187,13 @@ def condition_findings(
                 subject,
             )
         )
-    out += stalled_findings(hr)
+    out += stalled_findings(hr, records=records, images=images)
     return out
 
 
-def stalled_findings(hr: Obj) -> list[Finding]:
+def stalled_findings(
+    hr: Obj, *, records: Sequence[Mapping[str, Any]] = (), images: Sequence[str] = ()
+) -> list[Finding]:
     """Stalled (retries exhausted, no rollback target) and Remediated (Flux rolled back) (pure)."""
     name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
     subject, out = ref("HelmRelease", hr), []
@@ -192,28 +209,94 @@ def stalled_findings(hr: Obj) -> list[Finding]:
                 if retries
                 else "Flux kann nicht weitermachen (z. B. kein Ziel für einen Rollback).",
                 cond_text(stalled),
-                "Erst die Ursache per Commit beheben; dann mit `--reset` den "
-                "Fehlerzähler zurücksetzen bzw. mit `--force` ein einmaliges Upgrade erzwingen.",
-                f"flux reconcile helmrelease {name} -n {ns} --reset\n"
-                f"flux reconcile helmrelease {name} -n {ns} --force",
+                "Erst die Ursache per Commit beheben (ändert der Commit die HelmRelease, zählt Flux von "
+                "vorn). Sonst ein einmaliges Upgrade erzwingen: Runbook `sync` mit `-p force True` bzw. "
+                "`flux reconcile hr … --force`; `flux reconcile hr … --reset` setzt den Fehlerzähler "
+                "zurück.",
+                f"runbook run sync -p kind hr -p name {name} -p namespace {ns} -p force True\n"
+                f"flux reconcile hr {name} -n {ns} --reset\n"
+                f"flux reconcile hr {name} -n {ns} --force",
                 subject,
             )
         )
+    return out + remediation_findings(hr, records=records, images=images)
+
+
+def remediation_findings(
+    hr: Obj, *, records: Sequence[Mapping[str, Any]] = (), images: Sequence[str] = ()
+) -> list[Finding]:
+    """Remediated=True, read against the Helm history (pure).
+
+    The condition stays True after later attempts. Only when the newest Helm revision is the rollback
+    does the cluster run the old state; when a later attempt failed (and was not rolled back, e.g.
+    retries exhausted), the failed revision is what is installed.
+    """
     remediated = condition(hr, "Remediated")
-    if remediated.get("status") == "True":
-        out.append(
+    if remediated.get("status") != "True":
+        return []
+    name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
+    subject, cmd = ref("HelmRelease", hr), f"flux get helmreleases {name} -n {ns}\n" + _history_cmd(hr)
+    recs = by_revision(records)
+    running = [f"Deployment (Image): {', '.join(images)}"] if images else []
+    if not recs:
+        return [
             Finding(
                 WARNING,
                 "Flux hat die Release zurückgerollt",
-                "Nach dem Fehlschlag hat die Remediation den vorigen Stand wiederhergestellt: im Cluster "
-                "läuft die alte Revision, Git beschreibt weiter die neue.",
-                cond_text(remediated),
-                "Den Fehler im Git beheben (Commit) oder den Commit zurücknehmen (Runbook `rollback`).",
-                f"flux get helmreleases {name} -n {ns}",
+                "Nach einem Fehlschlag hat die Remediation zurückgerollt (Remediated=True). Ob danach ein "
+                "neuer Versuch lief, zeigt erst die Helm-Historie.",
+                "\n".join([cond_text(remediated), *running]),
+                "Helm-Historie prüfen; den Fehler im Git beheben (Commit) oder den Commit zurücknehmen "
+                "(Runbook `rollback`).",
+                cmd,
                 subject,
             )
+        ]
+    latest = recs[-1]
+    if latest.get("status") == "deployed" and is_rollback(latest):
+        return [
+            Finding(
+                WARNING,
+                "Flux hat die Release zurückgerollt",
+                f"Nach dem Fehlschlag hat die Remediation den vorigen Stand wiederhergestellt: im Cluster "
+                f"läuft die zurückgerollte Revision {latest.get('revision')}, Git beschreibt weiter die "
+                "neue.",
+                "\n".join([cond_text(remediated), revision_line(latest), *running]),
+                "Den Fehler im Git beheben (Commit) oder den Commit zurücknehmen (Runbook `rollback`).",
+                cmd,
+                subject,
+            )
+        ]
+    if latest.get("status") == "deployed":
+        return []  # a later upgrade succeeded; the old condition says nothing about now
+    earlier = [r for r in recs if is_rollback(r)]
+    return [
+        Finding(
+            INFO,
+            "Früherer Rollback durch Flux, danach erneut fehlgeschlagen",
+            "Die Remediation hatte zurückgerollt"
+            + (f" (Revision {earlier[-1].get('revision')})" if earlier else "")
+            + f"; danach versuchte Flux es erneut, und die neueste Revision {latest.get('revision')} ist "
+            f"{latest.get('status')} und wurde nicht mehr zurückgerollt. Im Cluster steht also der neue, "
+            "fehlerhafte Stand, nicht der alte.",
+            "\n".join(
+                [
+                    cond_text(remediated),
+                    *([revision_line(earlier[-1])] if earlier else []),
+                    revision_line(latest),
+                    *running,
+                ]
+            ),
+            "Siehe die Befunde oben: den Fehler im Git beheben (Commit) oder den Commit zurücknehmen "
+            "(Runbook `rollback`).",
+            cmd,
+            subject,
         )
-    return out
+    ]
+
+
+def _history_cmd(hr: Obj) -> str:
+    return f"helm history {release_name(hr)} -n {storage_namespace(hr)}"
 
 
 def chart_findings(hr: Obj, chart: Obj | None, *, known_versions: Sequence[str] = ()) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .common import Obj, is_true, meta, spec, status
+from .common import Obj, dedupe, is_true, meta, seconds, spec, status
 from .model import ERROR, WARNING, Finding
 
 GOOD_STATES = ("deployed", "superseded")
@@ -42,28 +42,62 @@ def by_revision(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     return sorted(records, key=lambda r: int(r.get("revision", 0)))
 
 
+def is_good(record: Mapping[str, Any]) -> bool:
+    """Deployed, or superseded after a successful deployment.
+
+    A failed upgrade that Flux rolled back is superseded too (Helm marks the replaced release so), but
+    its description still says it failed: that one was never good.
+    """
+    state = record.get("status")
+    if state == "superseded":
+        return "failed" not in str(record.get("description") or "").lower()
+    return state in GOOD_STATES
+
+
 def last_good(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The newest revision that was deployed successfully (deployed or later superseded)."""
-    good = [r for r in by_revision(records) if r.get("status") in GOOD_STATES]
+    """The newest revision that was deployed successfully (see :func:`is_good`)."""
+    good = [r for r in by_revision(records) if is_good(r)]
     return good[-1] if good else None
 
 
+def is_rollback(record: Mapping[str, Any]) -> bool:
+    """A revision Helm wrote for a rollback (description ``Rollback to N``)."""
+    return str(record.get("description") or "").lower().startswith("rollback to")
+
+
+def revision_line(record: Mapping[str, Any]) -> str:
+    """``Helm-Revision 6 (2026-11-26T00:52:37Z): failed (kite-0.6.3, v0.6.3) – <description>``."""
+    when = seconds(record.get("updated")) if record.get("updated") else ""
+    description = dedupe(str(record.get("description") or ""))
+    return (
+        f"Helm-Revision {record.get('revision')}"
+        + (f" ({when})" if when else "")
+        + f": {record.get('status')} ({record.get('chart')}, {record.get('app_version')})"
+        + (f" – {description}" if description else "")
+    )
+
+
 def history_text(records: Sequence[Mapping[str, Any]]) -> str:
-    """Evidence lines: the last revisions and which one was last good."""
+    """Evidence lines that show what happened: the newest failed revision, the latest revision and the
+    last good one (each once)."""
     recs = by_revision(records)
     if not recs:
         return ""
-    lines = [
-        f"Helm-Revision {r.get('revision')}: {r.get('status')} ({r.get('chart')}, {r.get('app_version')})"
-        + (f" – {r.get('description')}" if r.get("description") else "")
-        for r in recs[-3:]
-    ]
-    good = last_good(recs)
-    lines.append(
-        f"Zuletzt gut: Revision {good.get('revision')} ({good.get('chart')}, {good.get('app_version')})"
-        if good
-        else "Keine erfolgreiche Revision in der Helm-Historie."
-    )
+    latest, good = recs[-1], last_good(recs)
+    failed = [r for r in recs if not is_good(r)]
+    shown = [failed[-1]] if failed else []
+    if latest is not good and all(latest is not r for r in shown):
+        shown.append(latest)
+    lines = [revision_line(r) for r in shown]
+    if good is None:
+        lines.append("Keine erfolgreiche Revision in der Helm-Historie.")
+    else:
+        when = f" vom {seconds(good.get('updated'))}" if good.get("updated") else ""
+        lines.append(
+            f"Zuletzt gut: Revision {good.get('revision')} ({good.get('chart')}, {good.get('app_version')})"
+            f"{when}, {good.get('status')}"
+            + (f" – {dedupe(str(good.get('description')))}" if good.get("description") else "")
+        )
     return "\n".join(lines)
 
 
@@ -97,7 +131,7 @@ def storage_findings(hr: Obj, records: Sequence[Mapping[str, Any]]) -> list[Find
                 f"Letzte Helm-Revision {latest.get('revision')} fehlgeschlagen",
                 str(latest.get("description") or "Helm meldet den Vorgang als fehlgeschlagen."),
                 history_text(recs),
-                "Ursache im Git beheben (Commit). " + GITOPS_NOTE,
+                "Ursache im Git beheben (Commit); siehe den Befund zur HelmRelease.",
                 cmd,
                 subject,
             )
@@ -110,9 +144,11 @@ def storage_findings(hr: Obj, records: Sequence[Mapping[str, Any]]) -> list[Find
                 "Ein Helm-Vorgang wurde unterbrochen; solange "
                 "die Revision pending ist, sind weitere Upgrades blockiert.",
                 history_text(recs),
-                "Upgrade erzwingen; hilft das nicht, helm-controller-Logs prüfen.",
-                f"flux reconcile helmrelease {meta(hr).get('name')} -n {meta(hr).get('namespace')} --force\n"
-                + cmd,
+                "Upgrade erzwingen (Runbook `sync` mit `-p force True` oder `flux reconcile hr … --force`); "
+                "hilft das nicht, helm-controller-Logs prüfen.",
+                f"runbook run sync -p kind hr -p name {meta(hr).get('name')} "
+                f"-p namespace {meta(hr).get('namespace')} -p force True\n"
+                f"flux reconcile hr {meta(hr).get('name')} -n {meta(hr).get('namespace')} --force\n" + cmd,
                 subject,
             )
         ]

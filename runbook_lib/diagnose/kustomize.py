@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .common import Obj, cond_text, condition, is_true, meta, ref, spec, status
+from .common import Obj, cond_text, condition, is_true, meta, ref, resume_commands, resume_step, spec, status
 from .model import ERROR, WARNING, Finding
 
 _DEPENDENCY = re.compile(r"dependency '([^']+)'")
@@ -28,7 +28,8 @@ _KS_FAILURES: Mapping[str, tuple[int, str, str, str]] = {
         "kustomize build fehlgeschlagen",
         "Die Manifeste im Pfad der Kustomization lassen sich nicht bauen (YAML-Fehler, fehlende "
         "Datei in kustomization.yaml, falscher Pfad).",
-        "Fehler im Git korrigieren und committen; lokal prüfen mit `kubectl kustomize <pfad>`.",
+        "Fehler im Git korrigieren und committen; vorher im Checkout des Repositorys prüfen mit "
+        "`kubectl kustomize {path}`.",
     ),
     "HealthCheckFailed": (
         ERROR,
@@ -58,11 +59,23 @@ _KS_FAILURES: Mapping[str, tuple[int, str, str, str]] = {
 }
 
 
+def _sync_cmd(name: str, ns: str) -> str:
+    """The `sync` runbook for a Kustomization (works without the flux CLI)."""
+    flag = "" if ns == "flux-system" else f" -p namespace {ns}"
+    return f"runbook run sync -p kind ks -p name {name}{flag}"
+
+
 def _ks_cmds(name: str, ns: str) -> str:
     return (
         f"flux get kustomizations {name} -n {ns}\nflux events --for Kustomization/{name} -n {ns}\n"
-        f"flux reconcile kustomization {name} -n {ns} --with-source"
+        f"{_sync_cmd(name, ns)}\nflux reconcile kustomization {name} -n {ns} --with-source"
     )
+
+
+def _path(ks: Obj) -> str:
+    """spec.path as a local path in the repository checkout (Flux's default is the root)."""
+    path = str(spec(ks).get("path") or "./")
+    return path if path.startswith(("./", "/")) or path == "." else f"./{path}"
 
 
 def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
@@ -80,8 +93,8 @@ def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
             "Kustomization ist ausgesetzt",
             "spec.suspend ist true: neue Commits werden nicht angewendet.",
             "spec.suspend: true" + revs,
-            "Fortsetzen (und suspend: true aus dem Git-Manifest entfernen).",
-            f"flux resume kustomization {name} -n {ns}",
+            resume_step("Kustomization"),
+            resume_commands("kustomization", name, ns),
             subject,
         )
     reason = str(ready.get("reason", ""))
@@ -110,6 +123,7 @@ def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
                 "Meldung lesen und die Ursache im Git beheben.",
             ),
         )
+        step = step.replace("{path}", _path(ks))
         return Finding(severity, title, cause, cond_text(ready) + revs, step, _ks_cmds(name, ns), subject)
     if is_true(ks, "Stalled"):
         return Finding(
@@ -131,14 +145,29 @@ def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
             "kubectl get deploy,pods -n flux-system -l app=kustomize-controller",
             subject,
         )
-    if behind and not is_true(ks, "Reconciling"):
+    if behind and (ready.get("status") == "Unknown" or is_true(ks, "Reconciling")):
+        return Finding(
+            WARNING,
+            "Kustomization in Arbeit: Revision hinter der Quelle",
+            f"Der kustomize-controller gleicht gerade ab: angewendet ist noch {applied or 'keine Revision'}, "
+            f"die Quelle hat schon {source_rev}. Während eines Abgleichs ist das normal.",
+            "\n".join(x for x in (cond_text(ready), cond_text(condition(ks, "Reconciling"))) if x) + revs,
+            "Einen Moment warten und das Runbook erneut ausführen, oder den Abgleich anstoßen und bis zum "
+            f"Ende beobachten: `{_sync_cmd(name, ns)}`. Bleibt die Revision "
+            "zurück, die Logs des kustomize-controllers prüfen.",
+            f"{_sync_cmd(name, ns)}\n"
+            f"flux get kustomizations {name} -n {ns}\n"
+            "kubectl logs -n flux-system -l app=kustomize-controller",
+            subject,
+        )
+    if behind:
         return Finding(
             WARNING,
             "Kustomization hängt hinter der Quelle",
             "Die Quelle hat eine neuere Revision, die Kustomization wendet noch die alte an.",
             cond_text(ready) + revs,
             "Abgleich mit Quelle anstoßen; bleibt sie zurück, kustomize-controller-Logs prüfen.",
-            f"flux reconcile kustomization {name} -n {ns} --with-source",
+            f"{_sync_cmd(name, ns)}\nflux reconcile kustomization {name} -n {ns} --with-source",
             subject,
         )
     return None

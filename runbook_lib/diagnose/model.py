@@ -142,7 +142,8 @@ class Diagnosis(Rendered):
     title: str
     findings: tuple[Finding, ...] = ()
     checked: tuple[str, ...] = ()
-    #: a German remark shown under the findings (e.g. why `helm rollback` is not the fix under GitOps)
+    #: a German remark shown under the findings when there is a problem to fix (e.g. why `helm rollback`
+    #: is not the fix under GitOps); hints alone do not show it
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -160,6 +161,13 @@ class Diagnosis(Rendered):
     def titles(self) -> list[str]:
         return [f.title for f in self.findings]
 
+    @property
+    def shown_note(self) -> str:
+        """The note, when there is a problem to fix and no finding says the same already."""
+        if not self.note or not self.problems or any(self.note in f.next_step for f in self.findings):
+            return ""
+        return self.note
+
     def summary(self) -> Summary:
         return Summary(self.title, self.findings, self.checked)
 
@@ -169,8 +177,8 @@ class Diagnosis(Rendered):
             out.append("Geprüft: " + ", ".join(self.checked))
         out.append("")
         out += [str(f) + "\n" for f in self.findings] or [f"✔ {NO_PROBLEMS}.\n"]
-        if self.note and self.findings:
-            out.append(self.note)
+        if self.shown_note:
+            out.append(self.shown_note)
         return "\n".join(out).rstrip() + "\n"
 
     def _repr_html_(self) -> str:
@@ -178,7 +186,7 @@ class Diagnosis(Rendered):
         body = "".join(f._repr_html_() for f in self.findings) or (
             f'<p style="color:#2e7d32;font-weight:bold">✔ {NO_PROBLEMS}.</p>'
         )
-        note = f"<p><i>{escape(self.note)}</i></p>" if self.note and self.findings else ""
+        note = f"<p><i>{escape(self.shown_note)}</i></p>" if self.shown_note else ""
         return f"<h4>Diagnose: {escape(self.title)}</h4>{checked}{body}{note}"
 
 

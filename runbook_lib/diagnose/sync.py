@@ -23,12 +23,16 @@ from .common import (
     meta,
     parse_interval,
     ref,
+    resume_commands,
+    resume_step,
     spec,
     status,
 )
 from .model import ERROR, INFO, WARNING, Finding
 
 TITLE = "Flux synchronisiert nicht"
+#: findings whose fix is a new Secret (their commands replace it with kubectl)
+CREDENTIAL_TITLES = ("Git-Zugangsdaten fehlen", "Git-Authentifizierung fehlgeschlagen")
 #: an artifact older than this many intervals counts as stale (one missed fetch can be a slow clone)
 STALE_INTERVALS = 2
 
@@ -54,7 +58,52 @@ def _git_cmds(name: str, namespace: str) -> str:
     ns = f" -n {namespace}" if namespace != "flux-system" else ""
     return (
         f"flux get sources git{ns}\nkubectl logs -n flux-system -l app=source-controller\n"
-        f"flux reconcile source git {name}{ns}"
+        f"{_sync_cmd(name, namespace)}\nflux reconcile source git {name}{ns}"
+    )
+
+
+def _sync_cmd(name: str, namespace: str) -> str:
+    """The `sync` runbook for a GitRepository (works without the flux CLI)."""
+    flag = "" if namespace == "flux-system" else f" -p namespace {namespace}"
+    return f"runbook run sync -p kind gitrepo -p name {name}{flag}"
+
+
+def _is_ssh(url: str) -> bool:
+    return url.startswith("ssh://") or (bool(re.match(r"^[\w.-]+@[\w.-]+:", url)) and "://" not in url)
+
+
+def secret_commands(repo: Obj) -> str:
+    """Replace the Git credentials Secret with kubectl (works everywhere), then sync the source."""
+    secret = (spec(repo).get("secretRef") or {}).get("name") or "flux-system"
+    name, ns = str(meta(repo).get("name", "")), str(meta(repo).get("namespace", "flux-system"))
+    if _is_ssh(str(spec(repo).get("url", ""))):
+        data = "--from-file=identity=<PRIVATE_KEY_FILE> --from-file=known_hosts=<KNOWN_HOSTS_FILE>"
+    else:
+        data = "--from-literal=username=git --from-literal=password=<TOKEN>"
+    return (
+        f"kubectl create secret generic {secret} -n {ns} {data} "
+        "--dry-run=client -o yaml | kubectl apply -f -\n"
+        f"{_sync_cmd(name, ns)}\n"
+        f"flux reconcile source git {name}" + ("" if ns == "flux-system" else f" -n {ns}")
+    )
+
+
+def _secret_step(repo: Obj) -> str:
+    """How to renew the credentials: complete flux and kubectl forms, then sync (German)."""
+    secret = (spec(repo).get("secretRef") or {}).get("name") or "flux-system"
+    name, ns = str(meta(repo).get("name", "")), str(meta(repo).get("namespace", "flux-system"))
+    url = str(spec(repo).get("url", ""))
+    if _is_ssh(url):
+        flux = f"flux create secret git {secret} --url={url} --private-key-file=<PRIVATE_KEY_FILE> -n {ns}"
+        what = "Deploy-Key"
+    else:
+        flux = f"flux create secret git {secret} --url={url} --username=git --password=<TOKEN> -n {ns}"
+        what = "Token (bzw. mit `--bearer-token=<TOKEN>` statt Benutzer und Passwort)"
+    return (
+        f"Neues {what} besorgen und das Secret '{ns}/{secret}' ersetzen: mit kubectl (erster Befehl unten, "
+        f"geht überall) oder mit der flux-CLI `{flux}`. Danach die Quelle abgleichen: "
+        f"`{_sync_cmd(name, ns)}` (oder `flux reconcile source git {name}`). In der Sandbox steht das "
+        "gültige Token in `DIR/git-token` (DIR: Verzeichnis der Sandbox)."
     )
 
 
@@ -70,8 +119,7 @@ def classify_git_failure(repo: Obj) -> tuple[str, str, str]:
             "Git-Zugangsdaten fehlen",
             f"Das Secret '{ns}/{secret}' aus spec.secretRef existiert nicht; der source-controller kann sich "
             "nicht am Git-Server anmelden.",
-            f"Secret anlegen, z. B. `flux create secret git {secret} --url={url} -n {ns}` (Token bzw. "
-            "Deploy-Key), dann die Quelle abgleichen.",
+            _secret_step(repo),
         )
     if reason == "AuthenticationFailed" or _AUTH.search(message):
         who = f"im Secret '{ns}/{secret}'" if secret else "(kein spec.secretRef gesetzt)"
@@ -79,8 +127,7 @@ def classify_git_failure(repo: Obj) -> tuple[str, str, str]:
             "Git-Authentifizierung fehlgeschlagen",
             f"Der Git-Server lehnt die Zugangsdaten {who} ab: Token/Passwort falsch, abgelaufen oder ohne "
             "Leserecht auf das Repository.",
-            f"Token bzw. Deploy-Key erneuern und das Secret aktualisieren (`flux create secret git "
-            f"{secret or 'flux-system'} --url={url} -n {ns}`), dann die Quelle abgleichen.",
+            _secret_step(repo),
         )
     if _HOSTKEY.search(message):
         return (
@@ -146,8 +193,8 @@ def git_repository_findings(
                 "GitRepository ist ausgesetzt",
                 "spec.suspend ist true: der source-controller holt keine neuen Commits.",
                 "spec.suspend: true",
-                "Fortsetzen (und suspend: true aus dem Git-Manifest entfernen).",
-                f"flux resume source git {name} -n {ns}",
+                resume_step("GitRepository"),
+                resume_commands("gitrepository", name, ns),
                 subject,
             )
         )
@@ -155,7 +202,8 @@ def git_repository_findings(
         title, cause, step = classify_git_failure(repo)
         errors = log_error_lines(log_records)
         evidence = cond_text(ready) + (f"\nLog: {log_line_text(errors[-1])}" if errors else "")
-        out.append(Finding(ERROR, title, cause, evidence, step, _git_cmds(name, ns), subject))
+        cmds = secret_commands(repo) if title in CREDENTIAL_TITLES else _git_cmds(name, ns)
+        out.append(Finding(ERROR, title, cause, evidence, step, cmds, subject))
     if is_true(repo, "Stalled"):
         out.append(
             Finding(

@@ -126,7 +126,7 @@ class SyncState:
         return evidence(
             f"Fehler im Log des source-controllers zu GitRepository {self.namespace}/{self.name}",
             ("ZEILE",),
-            [(log_line_text(r),) for r in records[-20:]],
+            [(log_line_text(r, precise=True),) for r in records[-20:]],
             command=f"kubectl logs -n {self.flux_namespace} -l app=source-controller",
             error=self.log_lines.error,
             empty="Keine Fehlerzeilen zu diesem Objekt.",

@@ -7,6 +7,8 @@ bad input (an unknown name) and an unreachable cluster make a run fail.
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.sandbox import Sandbox, scenarios
 
 pytestmark = pytest.mark.runbook
 
@@ -80,6 +82,13 @@ def test_sync_names_the_authentication_cause(make_sandbox: Any, tmp_path: Path) 
     assert "Secret 'flux-system/flux-system'" in found
     assert "authentication required" in found  # the evidence: the Ready condition
     assert "flux reconcile source git flux-system" in found
+    # executable as written: kubectl replaces the Secret, the sync runbook fetches again
+    assert (
+        "kubectl create secret generic flux-system -n flux-system --from-literal=username=git "
+        "--from-literal=password=<TOKEN> --dry-run=client -o yaml | kubectl apply -f -" in found
+    )
+    assert "--username=git --password=<TOKEN>" in found and "DIR/git-token" in found
+    assert "runbook run sync -p kind gitrepo -p name flux-system" in found
     assert "Git-Authentifizierung fehlgeschlagen" in summary(nb)
     assert "Keine Probleme gefunden" not in summary(nb)
 
@@ -89,6 +98,7 @@ def test_sync_names_the_build_failure_of_apps(make_sandbox: Any, tmp_path: Path)
     nb = run(SYNC, tmp_path, kubeconfig=str(sb.kubeconfig))
     assert "kustomize build fehlgeschlagen" in summary(nb)
     assert "Kustomization flux-system/apps" in summary(nb)
+    assert "`kubectl kustomize ./clusters/orbstack/apps`" in diagnosis(nb)
 
 
 def test_sync_names_the_suspended_kustomization(make_sandbox: Any, tmp_path: Path) -> None:
@@ -97,6 +107,11 @@ def test_sync_names_the_suspended_kustomization(make_sandbox: Any, tmp_path: Pat
     found = diagnosis(nb)
     assert "Kustomization ist ausgesetzt" in found
     assert "flux resume kustomization apps -n flux-system" in found
+    assert (
+        """kubectl patch kustomization apps -n flux-system --type merge -p '{"spec":{"suspend":false}}'"""
+        in found
+    )
+    assert "(und suspend: true aus dem Git-Manifest entfernen)" not in found  # Git has no suspend here
     assert "lastAppliedRevision" in found  # behind the source
 
 
@@ -110,7 +125,14 @@ def test_helmrelease_names_image_tag_upgrade_failure_and_last_good_revision(
     assert "ghcr.io/zxh326/kite:v0.7.0" in found and "'v0.7.0'" in found
     assert "Zuletzt gut: Revision" in found
     assert "Wiederholungen aufgebraucht" in found and "--reset" in found
-    assert "`helm rollback` würde" in found
+    assert "runbook run sync -p kind hr -p name kite -p namespace kube-system -p force True" in found
+    assert "force=True" not in found
+    assert found.count("`helm rollback` würde") == 1
+    # the newest Helm revision failed after Flux's rollback: the cluster does not run the old one
+    assert "im Cluster läuft die alte Revision" not in found
+    assert "Letzte Helm-Revision" in found and "Zuletzt gut: Revision" in found
+    assert "context deadline exceeded: context deadline exceeded" not in found
+    assert re.search(r"\d{2}:\d{2}:\d{2}\.\d", found) is None  # whole seconds in findings
     assert summary(nb).startswith("✗")
 
 
@@ -130,6 +152,37 @@ def test_certificates_name_the_failing_challenge(make_sandbox: Any, tmp_path: Pa
     assert "keinen (richtigen) DNS-Eintrag" in found
     assert "Ausstellung fehlgeschlagen" in found
     assert "Certificate kube-system/kite-tls" in summary(nb)
+
+
+def test_certificates_after_the_fix_show_the_failed_attempt_only_as_history(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    sb = make_sandbox("certificate-challenge-failed")
+    certificate, values = sb.repo.read_file(scenarios.CERTIFICATE), sb.repo.read_file(scenarios.HELMRELEASE)
+    old_host = "kite.beispiel.de"
+    fix = {
+        scenarios.CERTIFICATE: certificate.replace(scenarios.NEW_HOST, old_host),
+        scenarios.HELMRELEASE: values.replace(scenarios.NEW_HOST, old_host),
+    }
+    assert fix[scenarios.CERTIFICATE] != certificate
+    scenarios.push(sb, fix, "Move Kite back to its old host")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        cert = scenarios.find(sb.store, "Certificate", "kube-system", "kite-tls") or {}
+        ready = scenarios.condition(sb.store, "Certificate", "kube-system", "kite-tls")
+        if (
+            ready.get("status") == "True"
+            and ready.get("observedGeneration") == cert["metadata"]["generation"]
+        ):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("Certificate kite-tls wurde nach der Korrektur nicht bereit")
+    nb = run(CERTIFICATES, tmp_path, kubeconfig=str(sb.kubeconfig))
+    assert "Keine Probleme gefunden" in summary(nb)
+    found = diagnosis(nb)
+    assert "Frühere fehlgeschlagene Ausstellung, inzwischen behoben" in found
+    assert "✗ Fehler" not in found and "⚠ Warnung" not in found
 
 
 def test_certificates_of_one_namespace(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from runbook_lib import certs
-from runbook_lib.diagnose import ERROR, INFO, WARNING, Diagnosis, Finding, SyncState, diagnose_sync
+from runbook_lib.diagnose import ERROR, INFO, WARNING, Diagnosis, Finding, SyncState, common, diagnose_sync
 from runbook_lib.diagnose import certs as dc
 from runbook_lib.diagnose import helmrelease as dh
 from runbook_lib.diagnose import helmstorage as hs
@@ -218,7 +218,11 @@ def test_secrets_in_evidence_are_masked() -> None:
 def test_suspended_git_repository_says_how_to_resume_and_is_not_stale() -> None:
     found = ds.git_repository_findings(gitrepo(suspend=True, artifact_age=600), now=NOW, logs_read=True)
     assert titles(found) == ["GitRepository ist ausgesetzt"]
-    assert found[0].command == "flux resume source git flux-system -n flux-system"
+    assert found[0].command.splitlines() == [
+        "flux resume source git flux-system -n flux-system",
+        "kubectl patch gitrepository flux-system -n flux-system --type merge -p "
+        """'{"spec":{"suspend":false}}'""",
+    ]
 
 
 def test_stalled_git_repository_is_an_error() -> None:
@@ -307,17 +311,76 @@ def test_kustomization_failures_by_reason(reason: str, title: str) -> None:
 def test_suspended_kustomization_behind_its_source() -> None:
     found = dk.kustomization_findings([ks(applied=OLD_REV, suspend=True)], gitrepo())
     assert titles(found) == ["Kustomization ist ausgesetzt"]
-    assert found[0].command == "flux resume kustomization apps -n flux-system"
+    assert found[0].command.splitlines() == [
+        "flux resume kustomization apps -n flux-system",
+        """kubectl patch kustomization apps -n flux-system --type merge -p '{"spec":{"suspend":false}}'""",
+    ]
     assert "lastAppliedRevision" in found[0].evidence
 
 
-def test_kustomization_behind_its_source_unless_reconciling() -> None:
+@pytest.mark.parametrize(
+    "finding",
+    [
+        lambda: dk.kustomization_findings([ks(suspend=True)], gitrepo())[0],
+        lambda: ds.git_repository_findings(gitrepo(suspend=True), now=NOW)[0],
+        lambda: dh.condition_findings(helmrelease(suspend=True))[0],
+    ],
+)
+def test_suspend_hint_does_not_claim_git_has_suspend(finding: Any) -> None:
+    found = finding()
+    assert "(und suspend: true aus dem Git-Manifest entfernen)" not in found.next_step
+    assert "Falls `suspend: true` auch im Git-Manifest steht" in found.next_step
+    flux, kubectl = found.command.splitlines()
+    assert flux.startswith("flux resume ") and kubectl.startswith("kubectl patch ")
+    assert kubectl.endswith("""--type merge -p '{"spec":{"suspend":false}}'""")
+
+
+def test_kustomization_behind_its_source_stuck_or_in_progress() -> None:
     behind = ks(applied=OLD_REV)
-    assert titles(dk.kustomization_findings([behind], gitrepo())) == ["Kustomization hängt hinter der Quelle"]
+    found = dk.kustomization_findings([behind], gitrepo())
+    assert titles(found) == ["Kustomization hängt hinter der Quelle"]
+    assert found[0].command.splitlines()[0] == "runbook run sync -p kind ks -p name apps"
     behind["status"]["conditions"].append(
         cond("Reconciling", "True", "Progressing", "Reconciliation in progress")
     )
-    assert dk.kustomization_findings([behind], gitrepo()) == []
+    assert titles(dk.kustomization_findings([behind], gitrepo())) == [
+        "Kustomization in Arbeit: Revision hinter der Quelle"
+    ]
+
+
+def test_reconcile_in_progress_behind_the_source_is_a_warning_not_no_problems() -> None:
+    fetching = cond(
+        "Ready", "Unknown", "Progressing", f"Fetching manifests for revision {REV} with a timeout"
+    )
+    reconciling = cond("Reconciling", "True", "Progressing", f"Fetching manifests for revision {REV}")
+    state = healthy_sync_state(kustomization_items=Slot([ks("apps", fetching, reconciling, applied=OLD_REV)]))
+    result = diagnose_sync(state)
+    assert [(f.severity, f.title) for f in result.findings] == [
+        (WARNING, "Kustomization in Arbeit: Revision hinter der Quelle")
+    ]
+    assert not result.ok and "Keine Probleme gefunden" not in result.summary().headline()
+    found = result.findings[0]
+    assert OLD_REV in found.cause and REV in found.cause  # both revisions named
+    assert f"lastAppliedRevision {OLD_REV}, Quelle {REV}" in found.evidence
+    assert "Einen Moment warten und das Runbook erneut ausführen" in found.next_step
+    assert "`runbook run sync -p kind ks -p name apps`" in found.next_step
+    assert found.command.splitlines()[0] == "runbook run sync -p kind ks -p name apps"
+    other_ns = ks("apps", fetching, applied=OLD_REV)
+    other_ns["metadata"]["namespace"] = "team-a"
+    other_ns["spec"]["sourceRef"]["namespace"] = "flux-system"
+    assert "-p namespace team-a" in dk.kustomization_findings([other_ns], gitrepo())[0].command
+    # in progress on the source's own revision: nothing to report
+    assert dk.kustomization_findings([ks("apps", fetching, applied=REV)], gitrepo()) == []
+
+
+def test_build_failure_names_the_kustomization_path() -> None:
+    ready = cond("Ready", "False", "BuildFailed", "kustomize build failed")
+    found = dk.kustomization_findings([ks("apps", ready)], gitrepo())
+    assert "`kubectl kustomize ./clusters/orbstack/apps`" in found[0].next_step
+    assert "<pfad>" not in found[0].next_step
+    bare = ks("infra", ready)
+    bare["spec"]["path"] = "clusters/infra"
+    assert "`kubectl kustomize ./clusters/infra`" in dk.kustomization_findings([bare], gitrepo())[0].next_step
 
 
 def test_kustomization_without_conditions_and_stalled() -> None:
@@ -547,9 +610,12 @@ def test_retries_exceeded_gives_reset_and_force_and_remediation_is_reported() ->
     found = dh.stalled_findings(hr)
     assert titles(found) == ["Wiederholungen aufgebraucht", "Flux hat die Release zurückgerollt"]
     assert found[0].command.splitlines() == [
-        "flux reconcile helmrelease kite -n kube-system --reset",
-        "flux reconcile helmrelease kite -n kube-system --force",
+        "runbook run sync -p kind hr -p name kite -p namespace kube-system -p force True",
+        "flux reconcile hr kite -n kube-system --reset",
+        "flux reconcile hr kite -n kube-system --force",
     ]
+    assert "force=True" not in found[0].next_step + found[0].command
+    assert "`-p force True`" in found[0].next_step
     other = dh.stalled_findings(helmrelease(cond("Stalled", "True", "MissingRollbackTarget", "no target")))
     assert titles(other) == ["HelmRelease hängt (Stalled)"]
 
@@ -783,8 +849,14 @@ def test_failed_issuance_counts_attempts_and_offers_renew() -> None:
     found = dc.certificate_findings(cert, now=NOW)
     assert titles(found) == ["Ausstellung fehlgeschlagen"]
     assert "2 fehlgeschlagene Versuch(e)" in found[0].cause
-    assert found[0].command.splitlines()[-1] == "cmctl renew kite-tls -n kube-system"
+    assert found[0].command.splitlines()[-2:] == [
+        "cmctl renew kite-tls -n kube-system",
+        "kubectl cert-manager renew kite-tls -n kube-system",
+    ]
     assert "kubectl describe certificate kite-tls -n kube-system" in found[0].command
+    # the kubectl-only way, and which deletion really starts an issuance
+    assert "`kubectl delete secret kite-tls -n kube-system` löst eine Ausstellung aus" in found[0].next_step
+    assert "fehlgeschlagene CertificateRequest zu löschen löst nichts aus" in found[0].next_step
 
 
 def test_certificate_not_ready_while_issuing_is_a_warning_and_expired_an_error() -> None:
@@ -958,3 +1030,241 @@ def test_not_found_names_the_closest_names() -> None:
     assert err.message == "HelmRelease kube-system/kitte wurde nicht gefunden."
     assert err.hint is not None and err.hint.startswith("Meinten Sie: kube-system/kite?")
     assert "`flux get helmreleases -A`" in err.hint
+
+
+# --- user test findings: history is not a problem, hints are executable ---------------------------
+
+
+def settled_chain(*, issuing_generation: int = 2) -> certs.CertChain:
+    """The Certificate after the fix commit: Ready for generation 3, the failed revision-2 chain left."""
+    nx = (
+        "acme: authorization error for kite.beispiel-neu.de: 400 urn:ietf:params:acme:error:dns: "
+        "DNS problem: NXDOMAIN looking up A for kite.beispiel-neu.de"
+    )
+    issuing = cond("Issuing", "False", "Failed", f"The certificate request has failed to complete: {nx}")
+    issuing["observedGeneration"] = issuing_generation
+    ready = cond("Ready", "True", "Ready", "Certificate is up to date and has not expired")
+    ready["observedGeneration"] = 3
+    cert = certificate(ready, issuing, revision=1, failedIssuanceAttempts=1, lastFailureTime=ts(5))
+    cert["metadata"]["generation"] = 3
+    failed = request(
+        "kite-tls-2", 2, cond("Approved", "True"), cond("Ready", "False", "Failed", f"order invalid: {nx}")
+    )
+    order = {
+        "kind": "Order",
+        "metadata": {
+            "name": "kite-tls-2-1",
+            "namespace": "kube-system",
+            "ownerReferences": owner("CertificateRequest", "kite-tls-2"),
+        },
+        "status": {"state": "invalid", "reason": nx},
+    }
+    return certs.CertChain(
+        cert=cert,
+        secret=Slot(True),
+        issuer=Slot({"kind": "ClusterIssuer", "status": {"conditions": [cond("Ready", "True", "x")]}}),
+        request=Slot(failed),
+        order=Slot(order),
+        challenges=Slot([challenge("invalid", f"Error accepting authorization: {nx}")]),
+        events=Slot([{"type": "Warning", "reason": "Failed", "message": nx, "lastTimestamp": ts(5)}]),
+    )
+
+
+def test_fixed_certificate_reports_the_earlier_failed_chain_as_one_hint() -> None:
+    chain = settled_chain()
+    assert dc.is_settled(chain.cert) and dc.issuing_is_stale(chain.cert)
+    assert dc.is_earlier_attempt(chain.cert, chain.request.value)
+    result = dc.diagnose_certificates(certs.CertificatesState((chain,), now=NOW))
+    assert [(f.severity, f.title) for f in result.findings] == [
+        (INFO, "Frühere fehlgeschlagene Ausstellung, inzwischen behoben")
+    ]
+    assert result.ok and result.summary().headline() == "✔ Keine Probleme gefunden."
+    hint = result.findings[0]
+    assert "CertificateRequest kube-system/kite-tls-2: CertificateRequest fehlgeschlagen" in hint.evidence
+    assert "veraltet: observedGeneration 2" in hint.evidence
+    assert "`kubectl delete certificaterequest kite-tls-2 -n kube-system`" in hint.next_step
+    # the chain table shows the old attempt as history, not as a failing link
+    rows = chain.rows()
+    assert [r[0] for r in rows][3:] == [
+        "CertificateRequest (frühere Revision)",
+        "Order (frühere Revision)",
+        "Challenge (frühere Revision)",
+    ]
+    assert all(certs._row_mark(r) == "" for r in rows)
+
+
+def test_failure_of_the_current_generation_still_counts_on_a_ready_certificate() -> None:
+    """A renewal that fails while the old certificate is still valid: Ready=True, Issuing=False now."""
+    chain = settled_chain(issuing_generation=3)
+    assert not dc.is_settled(chain.cert)
+    result = dc.diagnose_certificates(certs.CertificatesState((chain,), now=NOW))
+    assert result.titles() == [
+        "Ausstellung fehlgeschlagen",
+        "CertificateRequest fehlgeschlagen",
+        "ACME-Order invalid",
+        "HTTP-01-Challenge für kite.beispiel-neu.de endgültig fehlgeschlagen",
+    ]
+    assert "frühere Revision" not in " ".join(r[0] for r in chain.rows())
+
+
+def test_ready_but_not_yet_observed_generation_is_not_settled() -> None:
+    cert = certificate()
+    cert["metadata"]["generation"] = 4
+    assert not dc.is_settled(cert)  # Ready observedGeneration 1 < 4: the new spec is not checked yet
+    assert dc.is_settled(certificate())
+    assert not dc.is_earlier_attempt(certificate(), None)
+    assert not dc.is_earlier_attempt(certificate(revision=2), request("kite-tls-2", 2))
+
+
+def test_git_auth_hint_gives_complete_flux_and_kubectl_commands() -> None:
+    found = ds.git_repository_findings(failing_repo("GitOperationFailed", AUTH_MSG), now=NOW)[0]
+    assert (
+        "`flux create secret git flux-system --url=https://github.com/beispiel/cluster.git "
+        "--username=git --password=<TOKEN> -n flux-system`" in found.next_step
+    )
+    assert "--bearer-token" in found.next_step and "`DIR/git-token`" in found.next_step
+    assert "`runbook run sync -p kind gitrepo -p name flux-system`" in found.next_step
+    assert found.command.splitlines() == [
+        "kubectl create secret generic flux-system -n flux-system --from-literal=username=git "
+        "--from-literal=password=<TOKEN> --dry-run=client -o yaml | kubectl apply -f -",
+        "runbook run sync -p kind gitrepo -p name flux-system",
+        "flux reconcile source git flux-system",
+    ]
+    missing = ds.git_repository_findings(
+        failing_repo("AuthenticationFailed", 'secrets "flux-system" not found: secret not found'), now=NOW
+    )[0]
+    assert missing.title == "Git-Zugangsdaten fehlen"
+    assert missing.command.startswith("kubectl create secret generic flux-system -n flux-system ")
+    ssh = failing_repo("GitOperationFailed", AUTH_MSG)
+    ssh["spec"]["url"] = "ssh://git@github.com/beispiel/cluster.git"
+    found_ssh = ds.git_repository_findings(ssh, now=NOW)[0]
+    assert "--private-key-file=<PRIVATE_KEY_FILE>" in found_ssh.next_step
+    assert "--from-file=identity=<PRIVATE_KEY_FILE>" in found_ssh.command
+
+
+def test_helm_evidence_shows_the_revisions_behind_the_claim_with_second_precision() -> None:
+    failed = 'Upgrade "kite" failed: context deadline exceeded: context deadline exceeded'
+    history = [
+        record(2, "superseded", failed),
+        record(3, "deployed", "Rollback to 1"),
+        record(4, "superseded", failed),
+        record(5, "deployed", "Rollback to 3"),
+        record(6, "failed", failed),
+    ]
+    for i, r in enumerate(history):
+        r["updated"] = f"2026-11-26T00:52:3{i}.313518000Z"
+    assert hs.last_good(history) == history[3]  # 4 was a failed upgrade that Helm marked superseded
+    found = hs.storage_findings(helmrelease(), history)
+    assert titles(found) == ["Letzte Helm-Revision 6 fehlgeschlagen"]
+    lines = found[0].evidence.splitlines()
+    assert lines[0] == (
+        "Helm-Revision 6 (2026-11-26T00:52:34Z): failed (kite-0.6.3, v0.6.3) – "
+        'Upgrade "kite" failed: context deadline exceeded'
+    )
+    assert lines[1].startswith("Zuletzt gut: Revision 5 (kite-0.6.3, v0.6.3) vom 2026-11-26T00:52:33Z")
+    assert "Revision 4" not in found[0].evidence and ".313518" not in found[0].evidence
+    assert "`helm rollback`" not in found[0].next_step  # said once, by the HelmRelease finding
+    state = HelmReleaseState(hr=helmrelease(), releases=Slot(history), now=NOW)
+    assert state.helm_history().rows[0][1] == "2026-11-26T00:52:30Z"
+
+
+def test_rollback_is_claimed_only_while_the_rollback_is_the_newest_revision() -> None:
+    remediated = cond(
+        "Remediated", "True", "RollbackSucceeded", "Helm rollback to previous release succeeded"
+    )
+    hr = helmrelease(remediated)
+    rolled_back = [
+        record(1, "superseded", "Install complete"),
+        record(2, "superseded", "Upgrade failed"),
+        record(3, "deployed", "Rollback to 1"),
+    ]
+    found = dh.remediation_findings(hr, records=rolled_back)
+    assert [(f.severity, f.title) for f in found] == [(WARNING, "Flux hat die Release zurückgerollt")]
+    assert "läuft die zurückgerollte Revision 3" in found[0].cause
+    later_failed = [*rolled_back, record(4, "failed", "Upgrade failed")]
+    found = dh.remediation_findings(hr, records=later_failed, images=["kite=ghcr.io/zxh326/kite:v0.7.0"])
+    assert [(f.severity, f.title) for f in found] == [
+        (INFO, "Früherer Rollback durch Flux, danach erneut fehlgeschlagen")
+    ]
+    assert "läuft die alte Revision" not in found[0].cause and "neue, fehlerhafte Stand" in found[0].cause
+    assert "Deployment (Image): kite=ghcr.io/zxh326/kite:v0.7.0" in found[0].evidence
+    assert "Helm-Revision 4" in found[0].evidence and "Rollback to 1" in found[0].evidence
+    assert (
+        dh.remediation_findings(hr, records=[*later_failed, record(5, "deployed", "Upgrade complete")]) == []
+    )
+    assert titles(dh.remediation_findings(hr)) == ["Flux hat die Release zurückgerollt"]
+
+
+def test_diagnose_helmrelease_reads_the_remediation_against_storage_and_workload() -> None:
+    hr = helmrelease(
+        cond("Ready", "False", "UpgradeFailed", UPGRADE_MSG),
+        cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 3 attempt(s)"),
+        cond("Remediated", "True", "RollbackSucceeded", "Helm rollback to previous release succeeded"),
+    )
+    dep = deployment("kite")
+    dep["spec"]["template"] = {
+        "spec": {"containers": [{"name": "kite", "image": "ghcr.io/zxh326/kite:v0.7.0"}]}
+    }
+    state = HelmReleaseState(
+        hr=hr,
+        releases=Slot([*HISTORY, record(4, "failed", "Upgrade failed")]),
+        deployments=Slot([dep]),
+        pods=Slot([]),
+        events=Slot([]),
+        log_lines=Slot([]),
+        now=NOW,
+    )
+    result = diagnose_helmrelease(state)
+    assert "Flux hat die Release zurückgerollt" not in result.titles()
+    assert "Früherer Rollback durch Flux, danach erneut fehlgeschlagen" in result.titles()
+    assert str(result).count("`helm rollback` würde") == 1
+
+
+def test_log_lines_drop_the_repeated_error_and_show_whole_seconds() -> None:
+    line = {
+        "ts": "2026-11-26T00:52:37.313518000Z",
+        "level": "error",
+        "msg": "Helm upgrade failed for release kube-system/kite: context deadline exceeded",
+        "error": "context deadline exceeded",
+    }
+    assert common.log_line_text(line) == (
+        "2026-11-26T00:52:37Z error Helm upgrade failed for release kube-system/kite: "
+        "context deadline exceeded"
+    )
+    assert common.log_line_text(line, precise=True).startswith("2026-11-26T00:52:37.313518000Z error")
+    joined = line | {"msg": "Reconciler error", "error": "timeout: timeout"}
+    assert common.log_line_text(joined).endswith("error Reconciler error: timeout")
+    assert common.dedupe("a: b: c: b: c") == "a: b: c"
+    assert common.dedupe("x: y") == "x: y"
+    assert common.seconds("00:52:37.313518000Z und 01:00:00,5Z") == "00:52:37Z und 01:00:00Z"
+    ready = cond(
+        "Ready",
+        "False",
+        "UpgradeFailed",
+        "upgrade failed: context deadline exceeded: context deadline exceeded",
+    )
+    assert common.cond_text(ready).endswith("upgrade failed: context deadline exceeded")
+
+
+def test_gitops_note_only_when_there_is_a_problem_to_fix() -> None:
+    note = hs.GITOPS_NOTE
+    hint = Finding(INFO, "Frühere Warnungen zu dieser HelmRelease", "c", "e", "Nichts zu tun.")
+    assert note not in str(Diagnosis("T", (hint,), note=note))
+    assert note not in Diagnosis("T", (hint,), note=note)._repr_html_()
+    assert note not in str(Diagnosis("T", note=note))
+    problem = Finding(ERROR, "Helm-Release hängt in pending-upgrade", "c", "e", "Upgrade erzwingen.")
+    assert note in str(Diagnosis("T", (problem, hint), note=note))
+    carrying = Finding(ERROR, "Helm-Upgrade fehlgeschlagen", "c", "e", "Commit. " + note)
+    assert str(Diagnosis("T", (carrying,), note=note)).count(note) == 1
+    healthy = HelmReleaseState(
+        hr=helmrelease(cond("Ready", "True", "UpgradeSucceeded", "ok")),
+        helm_chart=Slot(helmchart(cond("Ready", "True", "ChartPullSucceeded"))),
+        releases=Slot([record(1, "deployed", "Install complete")]),
+        events=Slot(
+            [{"type": "Warning", "reason": "UpgradeFailed", "message": "x", "lastTimestamp": ts(30)}]
+        ),
+        now=NOW,
+    )
+    result = diagnose_helmrelease(healthy)
+    assert result.titles() == ["Frühere Warnungen zu dieser HelmRelease"]
+    assert "Unter GitOps" not in str(result) and "Unter GitOps" not in result._repr_html_()
