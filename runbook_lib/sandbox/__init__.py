@@ -5,7 +5,10 @@ and a real GitOps repository, put into one of the :data:`~.scenarios.SCENARIOS`.
         cluster = runbook_lib.cluster.connect(str(sb.kubeconfig))
 
 ``start()`` reuses ``DIR/remote.git`` and ``DIR/checkout`` when they exist (a user's commits are never
-destroyed) and refuses a second sandbox on the same DIR. ``serve()`` is what ``runbook sandbox up`` runs.
+destroyed) and refuses a second sandbox on the same DIR. On a reused repository it waits only until the
+controllers have handled its HEAD (:func:`settle`), then decides within seconds: the healthy state, a
+German note (HEAD cannot be applied, or already shows the scenario), or a RunbookError saying how to get
+a clean scenario. ``serve()`` is what ``runbook sandbox up`` runs.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .apiserver import ApiServer, write_kubeconfig
 from .controllers import Controllers, Env, Timing, flux_install
 from .controllers import start as start_controllers
 from .gitrepo import GitOpsRepo
-from .scenarios import SCENARIOS, healthy
+from .scenarios import SCENARIOS, fingerprint, healthy, not_ready, settled
 from .store import Store
 
 __all__ = ["SCENARIOS", "Sandbox", "Timing", "serve"]
@@ -37,6 +40,26 @@ CONTEXT = "runbook-sandbox"
 #: seconds start() waits for the healthy state and then for the scenario's state; generous because a
 #: loaded CI machine is slow, and a fast start never waits that long
 READY_TIMEOUT = 60.0
+
+
+def settle(store: Store, done: Callable[[Store], bool], quiet: float, timeout: float) -> bool:
+    """Wait until ``done`` (True) or until the controllers have handled everything there is to handle:
+    :func:`~.scenarios.settled` holds and nothing moved for ``quiet`` seconds (False). ``timeout``
+    bounds endless retries. Used on a reused repository, whose HEAD may never give the wanted state."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    since = time.monotonic()
+    while not done(store):
+        now = time.monotonic()
+        mark = fingerprint(store) if settled(store) else None
+        if mark is None or mark != last:
+            last, since = mark, now
+        elif now - since >= quiet:
+            return False
+        if now >= deadline or store.closed:
+            return False
+        store.wait_for_changes(store.resource_version, min(0.05, max(deadline - now, 0.0)))
+    return True
 
 
 def _wait(store: Store, predicate: Callable[[Store], bool], timeout: float) -> bool:
@@ -154,17 +177,17 @@ class Sandbox:
         self._controllers = start_controllers(Env(store, self.timing, git_token=git_token))
         self._api = ApiServer(store, port=self.port, token=self.token).start()
         write_kubeconfig(self.kubeconfig, self._api.url, self.token, context=CONTEXT)
+        if fresh:
+            self._start_fresh(store)
+        else:
+            self._start_reused(store)
+
+    def _start_fresh(self, store: Store) -> None:
         if not _wait(store, healthy, self.ready_timeout):
-            if fresh:
-                raise RunbookError(
-                    f"Die Sandbox in {self.state_dir} wurde nicht rechtzeitig bereit.",
-                    "Erneut starten; bleibt es so, den Fehler mit `flux get all -A` ansehen.",
-                )
-            self.notes.append(
-                "Nicht alle Flux-Objekte sind bereit: das vorhandene Repository "
-                f"{self.remote} hat Änderungen, die Flux nicht anwenden kann."
+            raise RunbookError(
+                f"Die Sandbox in {self.state_dir} wurde nicht rechtzeitig bereit.",
+                "Erneut starten; bleibt es so, den Fehler mit `flux get all -A` ansehen.",
             )
-            return
         if self.scenario.setup is not None:
             self.scenario.setup(self)
             if not _wait(store, self.scenario.reached, self.ready_timeout):
@@ -172,6 +195,70 @@ class Sandbox:
                     f"Das Szenario '{self.scenario.name}' hat seinen Zustand nicht erreicht.",
                     f"Mit einem leeren Verzeichnis statt {self.state_dir} starten.",
                 )
+
+    @property
+    def quiet(self) -> float:
+        """Seconds without progress after which a reused repository's state counts as final: longer
+        than the controllers' short requeues (retry, dependency), so a pause between two steps of a
+        healthy start is not taken for the end."""
+        t = self.timing
+        return max(0.5, 2 * max(t.step, t.retry, t.dependency_requeue) + t.poll)
+
+    def _start_reused(self, store: Store) -> None:
+        """``remote.git`` existed: its HEAD (maybe with a user's or an earlier scenario's commits)
+        decides the state. Wait only until the controllers have handled it, then decide; the
+        repository is never reset or rewritten."""
+        scenario = self.scenario
+        clean = f"runbook sandbox up --state NEUES_VERZEICHNIS --scenario {scenario.name}"
+        keep = f"runbook sandbox up --state {self.state_dir}"
+        untouched = f"Das Repository {self.remote} bleibt unverändert, Ihre Commits bleiben erhalten."
+        head = self.repo.head()
+        if not settle(store, healthy, self.quiet, self.ready_timeout):
+            problems = "; ".join(not_ready(store)) or "Flux-Objekte noch nicht bereit"
+            if scenario.setup is None:
+                self.notes.append(
+                    f"Nicht alle Flux-Objekte sind bereit: der Stand des vorhandenen Repositorys "
+                    f"{self.remote} (HEAD {head[:7]} „{self.repo.subject(head)}“) lässt sich nicht "
+                    f"fehlerfrei anwenden ({problems}). Die Sandbox läuft mit diesem Stand weiter: den "
+                    f"Fehler mit einem Commit im Checkout {self.checkout} beheben, oder für einen gesunden "
+                    f"Cluster ein leeres Verzeichnis mit --state wählen."
+                )
+                return
+            if scenario.reached(store):
+                self.notes.append(
+                    f"Das vorhandene Repository {self.remote} (HEAD {head[:7]} „{self.repo.subject(head)}“) "
+                    f"ergibt bereits den Zustand des Szenarios '{scenario.name}'; es wurde nichts geändert."
+                )
+                return
+            raise RunbookError(
+                f"Das Szenario '{scenario.name}' wurde nicht angewendet: das vorhandene Repository "
+                f"{self.remote} (HEAD {head[:7]} „{self.repo.subject(head)}“, von einem früheren Lauf) "
+                f"ergibt keinen gesunden Cluster, auf dem das Szenario aufsetzen kann ({problems}).",
+                f"Für ein sauberes Szenario ein leeres Verzeichnis angeben (`{clean}`), oder mit dem "
+                f"jetzigen Stand weiterarbeiten (`{keep}`, ohne --scenario). {untouched}",
+            )
+        if scenario.setup is None:
+            return
+        scenario.setup(self)
+        if settle(store, scenario.reached, self.quiet, self.ready_timeout):
+            return
+        after = self.repo.head()
+        why = (
+            "der Commit des Szenarios änderte nichts, das Repository enthält diese Änderung schon"
+            if after == head and scenario.name != "git-auth-failure"
+            else "; ".join(not_ready(store)) or "alle Flux-Objekte sind bereit"
+        )
+        untouched = (
+            untouched
+            if after == head
+            else f"Der Commit des Szenarios ({after[:7]}) liegt in {self.remote}; nichts wurde gelöscht."
+        )
+        raise RunbookError(
+            f"Das Szenario '{scenario.name}' hat seinen Zustand auf dem vorhandenen Repository "
+            f"{self.remote} (HEAD vorher {head[:7]} „{self.repo.subject(head)}“) nicht erreicht: {why}.",
+            f"Für ein sauberes Szenario ein leeres Verzeichnis angeben (`{clean}`), oder mit dem jetzigen "
+            f"Stand weiterarbeiten (`{keep}`, ohne --scenario). {untouched}",
+        )
 
     @property
     def git_token(self) -> Path:
@@ -226,6 +313,13 @@ def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
+        if (sandbox.remote / "HEAD").exists():
+            print(
+                f"◎ Vorhandenes Repository {sandbox.remote} wird weiterverwendet; warte, bis Flux "
+                "seinen Stand angewendet hat …",
+                file=sys.stderr,
+                flush=True,
+            )
         try:
             sandbox.start()
         except RunbookError as exc:

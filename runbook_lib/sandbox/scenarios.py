@@ -80,26 +80,138 @@ def push(sandbox: Sandbox, changes: dict[str, str], message: str) -> None:
     request_reconcile(sandbox.store, "GitRepository", "flux-system", "flux-system")
 
 
+#: the objects of the guide's cluster that :func:`healthy` requires
+WANTED: tuple[tuple[str, str | None, str], ...] = (
+    ("GitRepository", "flux-system", "flux-system"),
+    ("Kustomization", "flux-system", "flux-system"),
+    ("Kustomization", "flux-system", "infrastructure"),
+    ("Kustomization", "flux-system", "apps"),
+    ("HelmRelease", "cert-manager", "cert-manager"),
+    ("HelmRelease", "kube-system", "kite"),
+    ("ClusterIssuer", None, "letsencrypt"),
+    ("Certificate", "kube-system", "kite-tls"),
+)
+#: kinds whose controllers :func:`settled` looks at
+WATCHED = (
+    "GitRepository",
+    "HelmRepository",
+    "HelmChart",
+    "Kustomization",
+    "HelmRelease",
+    "ClusterIssuer",
+    "Issuer",
+    "Certificate",
+)
+
+
+def _current(obj: Obj) -> bool:
+    observed = (obj.get("status") or {}).get("observedGeneration")
+    return observed is None or observed == obj["metadata"].get("generation")
+
+
 def healthy(store: Store) -> bool:
     """Every Flux object and certificate of the guide's cluster is Ready for its current generation."""
-    wanted = [
-        ("GitRepository", "flux-system", "flux-system"),
-        ("Kustomization", "flux-system", "flux-system"),
-        ("Kustomization", "flux-system", "infrastructure"),
-        ("Kustomization", "flux-system", "apps"),
-        ("HelmRelease", "cert-manager", "cert-manager"),
-        ("HelmRelease", "kube-system", "kite"),
-        ("ClusterIssuer", None, "letsencrypt"),
-        ("Certificate", "kube-system", "kite-tls"),
-    ]
-    for kind, ns, name in wanted:
+    return all(healthy_one(find(store, kind, ns, name)) for kind, ns, name in WANTED)
+
+
+def not_ready(store: Store, limit: int = 3) -> list[str]:
+    """German lines for the first ``limit`` objects of :data:`WANTED` that are not Ready (for messages)."""
+    out = []
+    for kind, ns, name in WANTED:
         obj = find(store, kind, ns, name)
-        if obj is None or not is_ready(obj):
-            return False
-        observed = obj["status"].get("observedGeneration")
-        if observed is not None and observed != obj["metadata"].get("generation"):
+        ident = f"{kind} {ns + '/' if ns else ''}{name}"
+        if obj is None:
+            out.append(f"{ident} fehlt")
+        elif not healthy_one(obj):
+            message = condition(store, kind, ns, name).get("message") or "noch nicht bereit"
+            out.append(f"{ident}: {message}")
+    return out[:limit]
+
+
+def _busy(store: Store, obj: Obj) -> bool:
+    """True while a controller still works on ``obj`` or will soon (a pending request, a retry)."""
+    meta, status = obj["metadata"], obj.get("status") or {}
+    if (obj.get("spec") or {}).get("suspend"):
+        return False
+    requested = (meta.get("annotations") or {}).get(REQUESTED_AT)
+    flux = obj["kind"] not in ("Certificate", "ClusterIssuer", "Issuer")
+    if requested and flux and status.get("lastHandledReconcileAt") != requested:
+        return True
+    ready = get_condition(status, "Ready")
+    if ready is None or ready.get("status") == "Unknown":
+        return True
+    if ready.get("status") == "True" and not _current(obj):
+        return True
+    reconciling = get_condition(status, "Reconciling") or {}
+    if reconciling.get("status") == "True" and reconciling.get("reason") == "Progressing":
+        return True
+    if obj["kind"] == "Certificate" and (get_condition(status, "Issuing") or {}).get("status") == "True":
+        return True
+    stalled = (get_condition(status, "Stalled") or {}).get("status") == "True"
+    if obj["kind"] == "HelmRelease" and ready.get("status") == "False" and not stalled:
+        # a failed install/upgrade is retried until the remediation retries are used up (Stalled)
+        return str(ready.get("reason", "")).endswith("Failed") or ready.get("reason") == "RollbackSucceeded"
+    if obj["kind"] == "Kustomization":
+        return _kustomization_pending(store, obj)
+    return False
+
+
+def _kustomization_pending(store: Store, ks: Obj) -> bool:
+    """A Kustomization that will run again soon: its dependencies became ready, or its source has a
+    revision it has not tried yet."""
+    meta, spec, status = ks["metadata"], ks.get("spec") or {}, ks.get("status") or {}
+    ready = get_condition(status, "Ready") or {}
+    if ready.get("reason") == "DependencyNotReady":
+        return all(
+            healthy_one(find(store, "Kustomization", dep.get("namespace") or meta["namespace"], dep["name"]))
+            for dep in spec.get("dependsOn") or []
+        )
+    ref = spec.get("sourceRef") or {}
+    source = find(store, ref.get("kind", "GitRepository"), ref.get("namespace") or meta["namespace"],
+                  ref.get("name", ""))
+    fetched = (((source or {}).get("status") or {}).get("artifact") or {}).get("revision")
+    seen = status.get("lastAppliedRevision" if ready.get("status") == "True" else "lastAttemptedRevision")
+    return bool(fetched) and fetched != seen
+
+
+def healthy_one(obj: Obj | None) -> bool:
+    return obj is not None and is_ready(obj) and _current(obj)
+
+
+def settled(store: Store) -> bool:
+    """No controller is working on any Flux or cert-manager object: each has a final Ready (True, or
+    False after a handled failure). Short waits in between (a dependency requeue) are not visible
+    here; :func:`runbook_lib.sandbox.settle` therefore also wants this to hold for a quiet period."""
+    for kind in WATCHED:
+        items, _ = store.list(by_kind(kind))
+        if any(_busy(store, obj) for obj in items):
             return False
     return True
+
+
+def fingerprint(store: Store) -> tuple[tuple[Any, ...], ...]:
+    """What changes whenever a controller makes progress (not on a plain retry with the same outcome)."""
+    out = []
+    for kind in WATCHED:
+        items, _ = store.list(by_kind(kind))
+        for obj in items:
+            meta, status = obj["metadata"], obj.get("status") or {}
+            ready = get_condition(status, "Ready") or {}
+            out.append(
+                (
+                    kind,
+                    meta.get("namespace"),
+                    meta["name"],
+                    meta.get("generation"),
+                    status.get("observedGeneration"),
+                    ready.get("status"),
+                    ready.get("reason"),
+                    ready.get("message"),
+                    (status.get("artifact") or {}).get("revision"),
+                    status.get("lastAppliedRevision"),
+                )
+            )
+    return tuple(out)
 
 
 # --- setups ---------------------------------------------------------------------------------------

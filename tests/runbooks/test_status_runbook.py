@@ -86,10 +86,12 @@ def test_papermill_shows_summary_check_and_schedule(executed: Any) -> None:
     text = plain_outputs(executed)
     assert "0 fehlerhaft" in text
     assert "✔ all checks passed" in text and "✔ source-controller: deployment ready" in text
-    schedule = text[text.index("INTERVALL") :]
+    schedule = text[text.index("LETZTE NEUE REVISION") :]
     fetch = row(schedule, "flux-system", "flux-system")
-    assert durationpy.from_str(fetch[3]).total_seconds() > 0, fetch
-    assert fetch[4].startswith("vor ") and fetch[5].startswith("in "), fetch
+    assert fetch[2] == "True", fetch
+    assert fetch[4].startswith("vor ") and fetch[5].startswith("ca. in "), fetch
+    interval = fetch[5].split("alle ", 1)[1].rstrip(")")
+    assert durationpy.from_str(interval).total_seconds() > 0, fetch
     html = "".join(
         o.get("data", {}).get("text/html", "") for c in executed.cells for o in c.get("outputs", [])
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..resources import ResourceType, by_kind
 from ..store import Change, Store, StoreError
-from .recording import EventRecorder, PodLogger, lower_camel, now_iso
+from .recording import EventRecorder, PodLogger, lower_camel, now_iso, redact
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -105,7 +105,8 @@ def is_ready(obj: Obj | None) -> bool:
 
 
 def set_condition(status: Obj, type_: str, value: str, reason: str, message: str, generation: int) -> None:
-    """Set a metav1.Condition; lastTransitionTime changes only when the status value changes."""
+    """Set a metav1.Condition; lastTransitionTime changes only when the status value changes.
+    The message is :func:`~.recording.redact`-ed (no URL credentials in conditions)."""
     conds = status.setdefault("conditions", [])
     new = {
         "type": type_,
@@ -113,7 +114,7 @@ def set_condition(status: Obj, type_: str, value: str, reason: str, message: str
         "observedGeneration": generation,
         "lastTransitionTime": now_iso(),
         "reason": reason,
-        "message": message,
+        "message": redact(message),
     }
     for i, cond in enumerate(conds):
         if cond.get("type") == type_:

@@ -31,6 +31,7 @@ from .base import (
     is_ready,
     set_condition,
 )
+from .recording import redact
 
 CM = "cert-manager.io"
 SECRET = by_kind("Secret")
@@ -73,7 +74,8 @@ class KlogLogger:
         }
         if fields.get("error"):
             kv["err"] = fields["error"]
-        tail = " ".join(f'{k}="{v}"' for k, v in kv.items() if v)
+        tail = " ".join(f'{k}="{redact(str(v))}"' for k, v in kv.items() if v)
+        msg = redact(msg)
         prefix = "E" if level == "error" else "I"
         line = f'{prefix}{dt.strftime("%m%d %H:%M:%S.%f")}       1 controller.go:157] "{msg}" {tail}'
         self.store.append_log(self.namespace, items[0]["metadata"]["name"], self.container, line, now)
@@ -155,12 +157,7 @@ class CertManagerController(Controller):
         status = copy.deepcopy(cert.get("status") or {})
         trigger = self._trigger(cert)
         if trigger is None:
-            if not is_ready(cert):
-                set_condition(
-                    status, "Ready", "True", "Ready", "Certificate is up to date and has not expired", rc.gen
-                )
-                self.write_status(cert, status)
-            return None
+            return self._up_to_date(cert, status, rc.gen)
         issuing = get_condition(status, "Issuing")
         if issuing and issuing["status"] == "False" and issuing.get("observedGeneration") == rc.gen:
             return None  # failed for this spec: cert-manager backs off (1h and more) before the next try
@@ -196,6 +193,25 @@ class CertManagerController(Controller):
         rc.log("certificate issuance failed", level="error", error=cr_msg)
         return None
 
+    @staticmethod
+    def _clear_issuance(status: Obj) -> None:
+        """What cert-manager does once no issuance is pending (reference section 10): the Issuing
+        condition is removed, failedIssuanceAttempts and lastFailureTime are cleared, and the
+        key manager deletes the next private key."""
+        for key in ("failedIssuanceAttempts", "lastFailureTime", "nextPrivateKeySecretName"):
+            status.pop(key, None)
+        delete_condition(status, "Issuing")
+
+    def _up_to_date(self, cert: Obj, status: Obj, gen: int) -> float | None:
+        """The Secret matches the spec (e.g. a failed new host was changed back): Ready=True for this
+        generation and no leftovers of the failed issuance."""
+        before = copy.deepcopy(status)
+        self._clear_issuance(status)
+        set_condition(status, "Ready", "True", "Ready", "Certificate is up to date and has not expired", gen)
+        if status != before:
+            self.write_status(cert, status)
+        return None
+
     def _trigger(self, cert: Obj) -> tuple[str, str] | None:
         secret = self.store.find(SECRET, cert["metadata"]["namespace"], cert["spec"].get("secretName", ""))
         if secret is None:
@@ -213,9 +229,7 @@ class CertManagerController(Controller):
 
     def _issued(self, rc: Reconcile, status: Obj, revision: int) -> float | None:
         cert = rc.obj
-        for key in ("failedIssuanceAttempts", "lastFailureTime", "nextPrivateKeySecretName"):
-            status.pop(key, None)
-        delete_condition(status, "Issuing")
+        self._clear_issuance(status)
         status.update(
             revision=revision,
             notBefore=_ts(),

@@ -189,13 +189,42 @@ class HelmController(Controller):
         return None
 
     def _in_sync(self, rc: Reconcile, status: Obj, latest: Obj | None) -> float | None:
+        """No action needed. As helm-controller's atomic reconciler does: clear the failure counters,
+        drop Reconciling and summarize Ready from the release conditions, so a HelmRelease that was
+        not ready only because of its chart (SourceNotReady) or an earlier generation recovers."""
         stalled = get_condition(status, "Stalled")
         if stalled and stalled["status"] == "True":
             rc.log(f"reconciliation stalled: {stalled['message']}", level="error")
         else:
             rc.log("release in-sync with desired state")
+            self._reset_failures(status)
+            delete_condition(status, "Reconciling")
+            reason, message = self._last_success(rc.obj, status, latest)
+            set_condition(status, "Ready", "True", reason, message, rc.gen)
         self.write_status(rc.obj, finalize_status(rc.obj, status))
         return None
+
+    @staticmethod
+    def _last_success(hr: Obj, status: Obj, latest: Obj | None) -> tuple[str, str]:
+        """Reason and message of the last successful release action (the Released condition, else
+        rebuilt from the deployed snapshot)."""
+        released = get_condition(status, "Released")
+        if released and released["status"] == "True":
+            return released["reason"], released["message"]
+        remediated = get_condition(status, "Remediated")
+        if remediated and remediated["status"] == "True":
+            return remediated["reason"], remediated["message"]
+        if latest is None:  # not reached: _action() installs when there is no release
+            return "InstallSucceeded", "Release is in-sync with desired state"
+        target = target_of(hr)
+        action = "install" if int(latest.get("version", 1)) == 1 else "upgrade"
+        msg = (
+            f"Helm {action} succeeded for release {target.namespace}/{target.release}.v{latest['version']} "
+            f"with chart {latest['chartName']}@{latest['chartVersion']}"
+        )
+        reason = "InstallSucceeded" if action == "install" else "UpgradeSucceeded"
+        set_condition(status, "Released", "True", reason, msg, int(hr["metadata"].get("generation", 1)))
+        return reason, msg
 
     # -- install / upgrade ---------------------------------------------------------------------------------
 

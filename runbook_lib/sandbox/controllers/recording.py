@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from ...masking import mask
 from ..resources import by_kind
 from ..store import Store, StoreError
 
@@ -31,6 +33,30 @@ def zap_ts(ts: float | None = None) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+#: the userinfo of a URL (``https://user:token@host`` or ``https://token@host``)
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@?#'\"]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` without credentials: a URL's userinfo becomes ``***@``, then :func:`masking.mask`
+    (tokens, ``password=…``). Every message the simulated controllers write goes through here,
+    as real controllers must not echo a GitRepository URL's credentials either."""
+    if not text:
+        return text
+    return mask(_USERINFO.sub(r"\g<scheme>***@", text))
+
+
+def redact_fields(value: Any) -> Any:
+    """:func:`redact` on every string in a log line's fields (nested dicts and lists too)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_fields(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_fields(v) for v in value]
+    return value
+
+
 # --- events -----------------------------------------------------------------------------------------
 
 
@@ -50,6 +76,7 @@ class EventRecorder:
     ) -> None:
         meta = obj["metadata"]
         ns = meta.get("namespace") or "default"
+        message = redact(message)
         key = (meta.get("uid", ""), type_, reason, message)
         with self._lock:
             known = self._seen.get(key)
@@ -124,7 +151,7 @@ class PodLogger:
         if pod is None:
             return
         now = time.time()
-        line = {"level": level, "ts": zap_ts(now), "msg": msg, **(fields or {})}
+        line = {"level": level, "ts": zap_ts(now), "msg": redact(msg), **redact_fields(fields or {})}
         self.store.append_log(
             self.namespace, pod, self.container, json.dumps(line, separators=(",", ":")), now
         )
