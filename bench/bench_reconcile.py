@@ -13,7 +13,6 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import threading
 import time
 
 from runbook_lib.cluster import connect
@@ -26,61 +25,34 @@ RUNS = 50
 FLUX_POLL = 2.0
 
 
-class FinalWrite:
-    """Notes, per request token, the perf_counter time of the first store change that completes it."""
-
-    def __init__(self, store: Store, kind: str, name: str) -> None:
-        self.store, self.kind, self.name = store, kind, name
-        self.done: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        rv = self.store.resource_version
-        while not self._stop.is_set():
-            for change in self.store.wait_for_changes(rv, 0.2):
-                rv = change.rv
-                obj = change.obj
-                if change.rtype.kind != self.kind or obj["metadata"]["name"] != self.name:
-                    continue
-                token = (obj["metadata"].get("annotations") or {}).get("reconcile.fluxcd.io/requestedAt")
-                if token and token not in self.done and progress(obj, token).state in ("ready", "failed"):
-                    self.done[token] = time.perf_counter()
-
-    def when(self, token: str) -> float:
-        """The completion time of ``token`` (waits briefly for the probe thread to catch up)."""
-        deadline = time.monotonic() + 2
-        while token not in self.done and time.monotonic() < deadline:
-            time.sleep(0.001)
-        return self.done[token]
-
-    def stop(self) -> None:
-        self._stop.set()
+def written_at(store: Store, kind: str, name: str, token: str) -> float:
+    """When the controller wrote the status that completed the request ``token`` (store clock)."""
+    for change in store.changes_since(store.oldest_rv - 1):
+        obj = change.obj
+        mine = change.rtype.kind == kind and obj["metadata"]["name"] == name
+        if mine and progress(obj, token).state in ("ready", "failed"):
+            return change.at
+    raise AssertionError(f"no write completed {kind} {name} for {token}")
 
 
 def completion(sb: Sandbox) -> list[float]:
     cluster = connect(str(sb.kubeconfig))
-    probe = FinalWrite(sb.store, "Kustomization", "apps")
     delays = []
     for _ in range(RUNS):
         result = reconcile("ks", "apps", timeout="30s", client=cluster, reporter=SilentReporter())
         returned = time.perf_counter()
         assert result.ok
-        delays.append(returned - probe.when(result.target.requested_at))
-    probe.stop()
+        delays.append(returned - written_at(sb.store, "Kustomization", "apps", result.target.requested_at))
     return delays
 
 
 def failure(sb: Sandbox) -> float:
     cluster = connect(str(sb.kubeconfig))
-    probe = FinalWrite(sb.store, "HelmRelease", "kite")
     result = reconcile("hr", "kite", namespace="kube-system", timeout="5m", client=cluster,
                        reporter=SilentReporter())
     returned = time.perf_counter()
-    probe.stop()
     assert not result.ok
-    return returned - probe.when(result.target.requested_at)
+    return returned - written_at(sb.store, "HelmRelease", "kite", result.target.requested_at)
 
 
 def main() -> int:

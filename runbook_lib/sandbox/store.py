@@ -58,6 +58,8 @@ class Change:
     type: str  # ADDED, MODIFIED, DELETED
     rtype: ResourceType
     obj: Obj
+    #: time.perf_counter() when the write happened (benchmarks measure reaction times against it)
+    at: float = 0.0
 
 
 def now_rfc3339() -> str:
@@ -105,7 +107,7 @@ class Store:
     # -- internals --------------------------------------------------------------------------------
 
     def _record(self, rt: ResourceType, kind: str, obj: Obj) -> None:
-        self._history.append(Change(self._rv, kind, rt, obj))
+        self._history.append(Change(self._rv, kind, rt, obj, time.perf_counter()))
         self._cond.notify_all()
 
     def _next_rv(self) -> int:
