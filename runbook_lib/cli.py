@@ -8,9 +8,10 @@ included), 1 the runbook failed, 2 usage or parameter error.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 _ARGPARSE_DE = (
     ("the following arguments are required", "diese Argumente fehlen"),
@@ -150,8 +151,18 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     rows = [[p.name, p.type or "?", p.default, p.help] for p in book.parameters]
     print(text_table(["PARAMETER", "TYP", "STANDARD", "BESCHREIBUNG"], rows))
-    print(f"\nBeispiel: runbook run {book.name} -p {book.parameters[-1].name} WERT --kubeconfig PFAD")
+    print(f"\nBeispiel: {example(book)}")
     return 0
+
+
+def example(book: Any) -> str:
+    """A command line for ``runbook show``: the first own parameter that has a default, with that value."""
+    own = [p for p in book.parameters if p.name not in ("kubeconfig", "kube_context")]
+    with_default = [p for p in own if p.default not in ("None", "")]
+    shown = (with_default or own or [None])[0]
+    value = shown.default.strip("'\"") if shown and shown.default not in ("None", "") else "WERT"
+    pair = f" -p {shown.name} {shlex.quote(value)}" if shown else ""
+    return f"runbook run {book.name}{pair} --kubeconfig ~/.kube/config --context NAME"
 
 
 def _run(args: argparse.Namespace) -> int:

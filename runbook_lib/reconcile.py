@@ -253,7 +253,7 @@ def _watch_until_done(
 def _annotate(api: _Api, ref: Ref, obj: Obj, *, force: bool, reset: bool, rep: Reporter) -> tuple[str, Obj]:
     """Write the request as flux does (refusing a suspended object); returns the token and the object."""
     if (obj.get("spec") or {}).get("suspend"):
-        raise Suspended(f"{ref} ist angehalten (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
+        raise Suspended(f"{ref} ist ausgesetzt (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
     requested_at = rfc3339nano()
     annotations = {REQUESTED_AT: requested_at}
     if ref.kind.kind == "HelmRelease" and force:
@@ -294,7 +294,7 @@ def _chain(api: _Api, ref: Ref) -> list[Ref]:
     """
     obj = api.get(ref)
     if (obj.get("spec") or {}).get("suspend"):
-        raise Suspended(f"{ref} ist angehalten (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
+        raise Suspended(f"{ref} ist ausgesetzt (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
     link = source_ref(ref.kind, obj)
     if link is None:
         return [ref]
@@ -367,11 +367,11 @@ def _set_suspend(
     fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
     api, ref = _Api(default_cluster(client)), Ref(fk, name, namespace)
     api.get(ref)
-    verb = "halte an" if value else "setze fort"
+    verb = "setze aus" if value else "setze fort"
     rep.action(f"{verb}: {fk.human} {name} im Namespace {namespace}")
     # flux sends {"spec":{"suspend":null}} on resume (omitempty); null removes the field
     obj = api.patch(ref, {"spec": {"suspend": True if value else None}})
-    rep.success(f"{fk.human} {'angehalten' if value else 'fortgesetzt'}")
+    rep.success(f"{fk.human} {'ausgesetzt' if value else 'fortgesetzt'}")
     return api, ref, obj
 
 
@@ -385,7 +385,7 @@ def suspend(
 ) -> SuspendResult:
     """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed."""
     _api, ref, _obj = _set_suspend(kind, name, namespace, True, client, default_reporter(reporter))
-    return SuspendResult(str(ref), True, "angehalten; Flux gleicht es nicht mehr ab")
+    return SuspendResult(str(ref), True, "ausgesetzt; Flux gleicht es nicht mehr ab")
 
 
 def resume(

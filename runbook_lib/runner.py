@@ -325,6 +325,11 @@ def prepare(
             continue
         if runbook.parameter(name) is None:
             raise UsageError(f"Das Runbook '{runbook.name}' hat keinen Parameter '{name}' für {flag}.")
+        if name in values and values[name] != value:
+            raise UsageError(
+                f"{flag} {value} und -p {name} {values[name]} widersprechen sich.",
+                f"Nur eines angeben: {flag} ist die übliche Form.",
+            )
         values[name] = value
     target = kube_target(values.get("kubeconfig"), values.get("kube_context"))
     return values, target

@@ -133,3 +133,17 @@ def test_help_is_german_and_fast_imports() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Befehle:" in out and "ein Runbook ausführen" in out
     assert "HEAVY []" in out
+
+
+def test_show_example_uses_a_parameter_with_its_default(
+    books: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["show", "gut"]) == 0
+    assert "Beispiel: runbook run gut -p dry_run True --kubeconfig" in capsys.readouterr().out
+
+
+def test_kubeconfig_flag_and_parameter_that_disagree_exit_2(
+    books: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "gut", "--kubeconfig", "/a", "-p", "kubeconfig", "/b"]) == 2
+    assert "widersprechen sich" in capsys.readouterr().err
