@@ -143,19 +143,24 @@ def roll_out(
         kustomizations = [_Named("Kustomization", name, ns or "flux-system")]
     releases = [a for a in affected if a.kind == "HelmRelease"]
     if not wait:
+        notes = [
+            "Nicht geprüft (wait = False): Flux wurde nur um einen Abgleich gebeten. "
+            "Später mit dem Runbook `status` nachsehen."
+        ]
         for index, ks in enumerate(kustomizations):
-            request_reconcile(
-                ks.kind, ks.name, namespace=ks.namespace, with_source=index == 0, client=cluster, reporter=rep
-            )
-        return RolloutReport(
-            commit,
-            (),
-            (),
-            (
-                "Nicht geprüft (wait = False): Flux wurde nur um einen Abgleich "
-                "gebeten. Später mit dem Runbook `status` nachsehen.",
-            ),
-        )
+            try:
+                request_reconcile(
+                    ks.kind,
+                    ks.name,
+                    namespace=ks.namespace,
+                    with_source=index == 0,
+                    client=cluster,
+                    reporter=rep,
+                )
+            except RunbookError as exc:  # the push is done; say what could not be asked, do not raise
+                rep.failure(f"{ks.kind} {ks.namespace}/{ks.name}: {exc.message}")
+                notes.append(f"{ks.kind} {ks.namespace}/{ks.name}: {exc.message}")
+        return RolloutReport(commit, (), (), tuple(notes))
     # "before" is read now, before the source fetches the commit: once it has, the controllers start
     # applying it on their own and a reconcile step would already see the new revision
     before = _revisions(cluster, [*kustomizations, *releases])

@@ -212,3 +212,17 @@ def test_resume_does_not_wait_for_a_request_made_while_suspended(fresh):
     )
     done = resume("ks", "apps", timeout="15s", client=cluster)
     assert not done.suspended
+
+
+def test_rollout_without_waiting_reports_what_it_could_not_ask_instead_of_raising(make_sandbox):
+    from runbook_lib.rollout import roll_out
+
+    sb = make_sandbox("suspended")
+    cluster = connect(str(sb.kubeconfig))
+
+    class Ks:
+        kind, name, namespace = "Kustomization", "apps", "flux-system"
+
+    report = roll_out([Ks()], commit="0" * 40, wait=False, client=cluster)
+    assert report.check().startswith("◎")
+    assert any("ausgesetzt" in note for note in report.warnings)
