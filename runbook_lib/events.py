@@ -117,7 +117,10 @@ def to_row(event: dict) -> EventRow:
 def interpret(events: list[dict]) -> tuple[EventRow, ...]:
     """Flux kinds only, sorted by time (pure)."""
     rows = [to_row(e) for e in events if (e.get("involvedObject") or {}).get("kind") in FLUX_EVENT_KINDS]
-    return tuple(sorted(rows, key=lambda r: r.sort_time))
+    # flux sorts by the second-precision timestamps; eventTime (microseconds) breaks ties so that events
+    # of the same second keep the order in which they happened
+    earliest = datetime.min.replace(tzinfo=UTC)
+    return tuple(sorted(rows, key=lambda r: (r.sort_time, r.event_time or earliest)))
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,13 @@ def test_empty_result_and_note_in_german() -> None:
         "ℹ Keine Events zu HelmRelease kube-system/kite gefunden (Namespace kube-system).")
     noted = EventResult("-", "", (), NOW, note="kind angeben")
     assert str(noted) == "⚠ kind angeben" and "kind angeben" in noted._repr_html_()
+
+
+def test_events_of_the_same_second_keep_their_order_by_event_time() -> None:
+    def event(name: str, micro: str) -> dict:
+        return {"involvedObject": {"kind": "HelmRelease", "name": name, "namespace": "kube-system"},
+                "type": "Normal", "reason": "x", "message": name,
+                "lastTimestamp": "2024-05-01T12:00:00Z", "eventTime": f"2024-05-01T12:00:00.{micro}Z"}
+
+    rows = interpret([event("second", "500000"), event("first", "100000")])
+    assert [r.message for r in rows] == ["first", "second"]
