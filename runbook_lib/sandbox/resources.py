@@ -36,6 +36,8 @@ class ResourceType:
     categories: tuple[str, ...] = ()
     #: also served at these older versions (same storage)
     extra_versions: tuple[str, ...] = ()
+    #: priority of the Name column in tables (1 = only with `-o wide`, as the API server does for Events)
+    name_priority: int = 0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -125,6 +127,7 @@ CORE_TYPES: tuple[ResourceType, ...] = (
         True,
         ("ev",),
         (
+            Column("Last Seen", "date", ".lastTimestamp"),
             Column("Type", "string", ".type"),
             Column("Reason", "string", ".reason"),
             Column("Object", "string", ".involvedObject.name"),
@@ -132,6 +135,7 @@ CORE_TYPES: tuple[ResourceType, ...] = (
         ),
         status_subresource=False,
         generation=False,
+        name_priority=1,
     ),
     ResourceType(
         "apps",

@@ -155,7 +155,7 @@ class TableSpec:
     @classmethod
     def for_type(cls, rt: ResourceType) -> TableSpec:
         defs: list[Obj] = [{"name": "Name", "type": "string", "format": "name",
-                            "description": _NAME_DESCRIPTION, "priority": 0}]
+                            "description": _NAME_DESCRIPTION, "priority": rt.name_priority}]
         cols = []
         for col in rt.columns:
             desc = col.description or ("Custom resource definition column (in JSONPath format): "

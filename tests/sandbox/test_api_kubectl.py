@@ -141,7 +141,11 @@ def test_get_events_with_field_selector(kubectl: Kubectl) -> None:
     out = kubectl("get", "events", "-n", "flux-system",
                   "--field-selector", "involvedObject.kind=Kustomization")
     rows = _lines(out)
-    assert len(rows) == 2 and rows[1][0] == "apps.1" and "Failed" in rows[1]
+    # as on a real cluster: LAST SEEN TYPE REASON OBJECT MESSAGE, the event's name only with -o wide
+    assert rows[0][:2] == ["LAST", "SEEN"] and len(rows) == 2 and "Failed" in rows[1]
+    wide = _lines(kubectl("get", "events", "-n", "flux-system", "-o", "wide",
+                          "--field-selector", "involvedObject.kind=Kustomization"))
+    assert wide[1][0] == "apps.1"
 
 
 def test_create_apply_and_delete_from_files(kubectl: Kubectl, bare_api: BareApi) -> None:
