@@ -193,7 +193,8 @@ def test_new_commit_applied_only_after_requested_at(make_sandbox: Callable[..., 
         git["status"]["lastHandledReconcileAt"]
         == git["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
     )
-    assert ready(sb, "HelmRelease", "kube-system", "kite")["reason"] == "UpgradeSucceeded"
+    # the Deployment becomes ready before helm-controller writes the release's status: wait for it too
+    wait_for(lambda: ready(sb, "HelmRelease", "kube-system", "kite").get("reason") == "UpgradeSucceeded")
 
 
 def test_suspended_object_is_skipped(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -259,8 +260,12 @@ def test_bad_image_fails_stalls_then_good_commit_recovers(make_sandbox: Callable
     hr = get(sb, "HelmRelease", "kube-system", "kite")
     assert get_condition(hr["status"], "Stalled") is None
     assert hr["status"]["observedGeneration"] == hr["metadata"]["generation"]
-    pods, _ = sb.store.list(by_kind("Pod"), "kube-system", label_selector="app.kubernetes.io/name=kite")
-    assert [p["status"]["phase"] for p in pods] == ["Running"]
+
+    def running() -> bool:
+        pods, _ = sb.store.list(by_kind("Pod"), "kube-system", label_selector="app.kubernetes.io/name=kite")
+        return [p["status"]["phase"] for p in pods] == ["Running"]
+
+    wait_for(running)
 
 
 @pytest.mark.parametrize("name", [n for n in SCENARIOS if n != "healthy"])

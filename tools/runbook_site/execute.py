@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import FAILED_DIR, RUNBOOK_DOCS
-from .intro import INTRO_TAG, RunInfo, intro_markdown
+from .intro import INTRO_TAG, RunInfo, german_seconds, intro_markdown
 from .notebooks import Runbook, load, parameters_cell_index
 
 DEFAULT_SCENARIO = "healthy"
@@ -335,6 +335,6 @@ def execute_all(
             for rb in members:
                 report(f"► führe Runbook {rb.name} aus (Szenario {scenario})")
                 result = run_one(rb, sandboxes[scenario], scenario, workdir)
-                report(f"✔ {rb.name} in {result.duration_s:.1f} s")
+                report(f"✔ {rb.name} in {german_seconds(result.duration_s or 0.0)}")
                 done.append(result)
     return done

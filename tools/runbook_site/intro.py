@@ -40,6 +40,9 @@ def code_cell(text: str | None) -> str:
 
 
 def german_seconds(seconds: float) -> str:
+    """``0,8 s`` / ``45 ms``: short runs (in-process, against the sandbox) in milliseconds."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.1f}".replace(".", ",") + " s"
 
 
