@@ -299,8 +299,13 @@ class Controller:
 
     def progress(self, rc: Reconcile, status: Obj, message: str, *, ready_unknown: bool = True) -> None:
         """Mark Reconciling=True (Progressing) and write it, so watchers see the work start."""
-        set_condition(status, "Reconciling", "True", "Progressing", message, rc.gen)
-        if ready_unknown:
+        # a retry after a failure keeps Ready=False visible (reference section 2: a failing object shows
+        # Ready=False with Reconciling=True/ProgressingWithRetry), so a reader never sees it flip to Unknown
+        current = get_condition(status, "Ready") or {}
+        retrying = current.get("status") == "False"
+        set_condition(status, "Reconciling", "True", "ProgressingWithRetry" if retrying else "Progressing",
+                      message, rc.gen)
+        if ready_unknown and not retrying:
             set_condition(status, "Ready", "Unknown", "Progressing", message, rc.gen)
         self.write_status(rc.obj, status)
 
