@@ -17,8 +17,7 @@ from html import escape
 from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
 from .durations import human_duration, parse_time
 from .kinds import resolve
-from .kube import require_object
-from .logs import call_api
+from .kube import call_api, require_object
 from .masking import mask
 from .report import Rendered, html_table, text_table
 
@@ -172,7 +171,8 @@ class EventResult(Rendered):
         return summary + html_table(headers, self._cells(), row_classes=classes)
 
 
-def _list_events(cluster: Cluster, ref: Ref) -> list[dict]:
+def list_events(cluster: Cluster, ref: Ref) -> list[dict]:
+    """Every core/v1 Event whose involvedObject is ``ref`` (paginated as flux does, raw dicts)."""
     selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
     items: list[dict] = []
     token = None
@@ -206,7 +206,7 @@ def events_for(kind: str | None, name: str | None, *, namespace: str | None = "f
     cluster = default_cluster(client)
     obj = require_object(cluster, fk, namespace, name)
     refs = [Ref(fk.kind, name, namespace), *related_refs(fk.kind, obj, namespace)]
-    events = [e for ref in dict.fromkeys(refs) for e in _list_events(cluster, ref)]
+    events = [e for ref in dict.fromkeys(refs) for e in list_events(cluster, ref)]
     rows = interpret(events)
     if since is not None:
         cutoff = since.astimezone(UTC).replace(microsecond=0)

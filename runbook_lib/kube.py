@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from kubernetes.client import ApiException
+from urllib3.exceptions import HTTPError
 
 from .cluster import REQUEST_TIMEOUT, Cluster
 from .errors import ClusterUnreachable, NotFound, RunbookError, from_api_exception
@@ -135,6 +138,17 @@ def object_not_found(
         objs = []
     existing = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in objs]
     return not_found(kind.kind, name, namespace, existing, command or list_command(kind))
+
+
+def call_api(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call the API; convert its failures into project errors at this one boundary."""
+    try:
+        return fn(*args, **kwargs)
+    except ApiException as exc:
+        raise from_api_exception(exc, what) from exc
+    except (HTTPError, OSError) as exc:
+        raise ClusterUnreachable(f"Der Cluster antwortet nicht ({what}): {exc}",
+                                 "Läuft der Cluster? Kubeconfig und Kontext prüfen.") from exc
 
 
 def unreachable(cluster: Cluster) -> ClusterUnreachable:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.client import ApiException
 from urllib3.exceptions import HTTPError
 
 from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
 from .durations import format_duration, parse_duration
-from .errors import ClusterUnreachable, NotFound, RunbookError, UsageError, from_api_exception
+from .errors import NotFound, RunbookError, UsageError
+from .kube import call_api
 from .logparse import LogFilter, LogLine, filter_lines, make_filter, merge
 from .logview import LogResult, PlainLogs
 from .masking import mask
@@ -64,17 +64,6 @@ class ControllerPod:
     def has_logs(self) -> bool:
         """A container has started (Pending pods have no logs yet)."""
         return self.phase in ("Running", "Succeeded", "Failed")
-
-
-def call_api(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the API; convert its failures into project errors at this one boundary."""
-    try:
-        return fn(*args, **kwargs)
-    except ApiException as exc:
-        raise from_api_exception(exc, what) from exc
-    except (HTTPError, OSError) as exc:
-        raise ClusterUnreachable(f"Der Cluster antwortet nicht ({what}): {exc}",
-                                 "Läuft der Cluster? Kubeconfig und Kontext prüfen.") from exc
 
 
 def _list(cluster: Cluster, what: str, fn: Callable[..., Any], namespace: str, selector: str) -> list[dict]:

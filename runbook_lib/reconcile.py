@@ -189,6 +189,11 @@ class _Api:
             raise from_api_exception(exc, str(ref)) from exc
 
 
+def _kind(kind: str | FluxKind) -> FluxKind:
+    """What a user typed (``hr``, ``gitrepo``) or a FluxKind record."""
+    return kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+
+
 def _resume_hint(ref: Ref) -> str:
     """How to resume ``ref`` from a shell: the flux command and the kubectl patch that does the same."""
     short = ref.kind.aliases[0] if ref.kind.aliases and not ref.kind.is_source else ref.kind.human
@@ -320,7 +325,7 @@ def reconcile(
     A failed reconcile returns a result with ``ok == False`` (or raises ReconcileFailed with
     ``raise_on_failure``); a suspended object, a missing one and a timeout raise.
     """
-    fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+    fk = _kind(kind)
     limit = parse_duration(timeout, what="timeout")
     assert limit is not None
     api, rep = _Api(default_cluster(client)), default_reporter(reporter)
@@ -350,7 +355,7 @@ def request_reconcile(
     reporter: Reporter | None = None,
 ) -> str:
     """Only annotate (the source first with ``with_source``), do not wait; returns the request token."""
-    fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+    fk = _kind(kind)
     api, rep = _Api(default_cluster(client)), default_reporter(reporter)
     target = Ref(fk, name, namespace)
     token = ""
@@ -364,7 +369,7 @@ def request_reconcile(
 def _set_suspend(
     kind: str | FluxKind, name: str, namespace: str, value: bool, client: Cluster | None, rep: Reporter
 ) -> tuple[_Api, Ref, Obj]:
-    fk = kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
+    fk = _kind(kind)
     api, ref = _Api(default_cluster(client)), Ref(fk, name, namespace)
     api.get(ref)
     verb = "setze aus" if value else "setze fort"

@@ -51,10 +51,6 @@ def is_true(obj: Obj | None, ctype: str) -> bool:
     return condition(obj, ctype).get("status") == "True"
 
 
-def is_false(obj: Obj | None, ctype: str) -> bool:
-    return condition(obj, ctype).get("status") == "False"
-
-
 def cond_text(cond: Mapping[str, Any]) -> str:
     """``Ready=False (GitOperationFailed): <message>``, the evidence line of a condition."""
     if not cond:

@@ -13,6 +13,7 @@ from typing import Any
 from ..cluster import Cluster
 from ..durations import format_duration
 from ..errors import RunbookError, UsageError
+from ..events import Ref, list_events
 from ..kinds import FluxKind
 from ..kube import api_get, closest_names, get_object, list_objects, require_object
 from ..logs import read_logs
@@ -55,15 +56,8 @@ def secret_exists(cluster: Cluster, namespace: str, name: str) -> bool:
 
 
 def events_for(cluster: Cluster, kind: str, name: str, namespace: str) -> list[Obj]:
-    """Events whose involvedObject is this object (``kubectl describe`` shows the same)."""
-    selector = f"involvedObject.kind={kind},involvedObject.name={name}"
-    body = api_get(
-        cluster,
-        f"/api/v1/namespaces/{namespace}/events",
-        f"die Events von {kind} {namespace}/{name}",
-        {"fieldSelector": selector},
-    )
-    items = list((body or {}).get("items") or [])
+    """Events whose involvedObject is this object, oldest first (``kubectl describe`` shows the same)."""
+    items = list_events(cluster, Ref(kind, name, namespace))
     return sorted(items, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
 
 

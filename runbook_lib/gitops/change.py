@@ -23,8 +23,6 @@ from runbook_lib.gitops.push import push
 from runbook_lib.gitops.repo import (
     Checkout,
     Command,
-    NotPushed,
-    PushFailed,
     git_stderr,
     identity,
     open_repo,
@@ -193,18 +191,15 @@ def apply_change(plan: ChangePlan, *, reporter: Reporter | None = None) -> Chang
     identity(repo)
     commit = _commit(repo, plan, reporter)
     result = ChangeResult(plan, commit, pushed=False, remote_head=plan.checkout.remote_head)
-    try:
-        push(
-            repo,
-            plan.commands[-1],
-            checkout=plan.checkout,
-            kept_commit=commit,
-            what="Commit",
-            reporter=reporter,
-        )
-    except (NotPushed, PushFailed) as exc:
-        exc.result = result
-        raise
+    push(
+        repo,
+        plan.commands[-1],
+        checkout=plan.checkout,
+        kept_commit=commit,
+        what="Commit",
+        reporter=reporter,
+        result=result,
+    )
     return replace(result, pushed=True, remote_head=_remote_head(repo, plan.checkout))
 
 

@@ -53,18 +53,29 @@ def integrate_commands(checkout: Checkout) -> tuple[Command, ...]:
 
 
 def push(
-    repo: git.Repo, command: Command, *, checkout: Checkout, kept_commit: str, what: str, reporter: Reporter
+    repo: git.Repo,
+    command: Command,
+    *,
+    checkout: Checkout,
+    kept_commit: str,
+    what: str,
+    reporter: Reporter,
+    result: object = None,
 ) -> None:
     """Run ``command`` (a ``git push``); on failure raise NotPushed/PushFailed naming ``kept_commit``.
 
-    ``what`` is the German noun for the pushed thing (``Commit``, ``Revert-Commit``).
+    ``what`` is the German noun for the pushed thing (``Commit``, ``Revert-Commit``); ``result`` (the
+    "nicht gepusht" result of the caller) travels with a NotPushed/PushFailed as ``exc.result``.
     """
     reporter.action(f"pushe {what} {kept_commit[:7]} nach `{checkout.upstream}`: {shell(command)}")
     try:
         run_git(repo, command, network=True)
     except git.GitCommandError as exc:
         reporter.failure(f"Push nach `{checkout.upstream}` fehlgeschlagen")
-        raise push_error(git_stderr(exc), checkout=checkout, kept_commit=kept_commit, what=what) from exc
+        error = push_error(git_stderr(exc), checkout=checkout, kept_commit=kept_commit, what=what)
+        if isinstance(error, NotPushed | PushFailed):
+            error.result = result
+        raise error from exc
     reporter.success(f"{what} {kept_commit[:7]} ist auf `{checkout.upstream}`")
 
 

@@ -34,18 +34,15 @@ def apply_revert(plan: RollbackPlan, reporter: Reporter) -> RollbackResult:
     new_head = repo.head.commit.hexsha
     reporter.success(f"Revert-Commit {new_head[:7]} erstellt")
     result = RollbackResult(plan, new_head, False, plan.checkout.remote_head, "", ())
-    try:
-        push(
-            repo,
-            push_cmd,
-            checkout=plan.checkout,
-            kept_commit=new_head,
-            what="Revert-Commit",
-            reporter=reporter,
-        )
-    except (NotPushed, PushFailed) as exc:
-        exc.result = result
-        raise
+    push(
+        repo,
+        push_cmd,
+        checkout=plan.checkout,
+        kept_commit=new_head,
+        what="Revert-Commit",
+        reporter=reporter,
+        result=result,
+    )
     return RollbackResult(plan, new_head, True, repo.commit(plan.checkout.upstream).hexsha, "", ())
 
 
