@@ -18,8 +18,8 @@ import time
 from runbook_lib.cluster import connect
 from runbook_lib.reconcile import progress, reconcile
 from runbook_lib.report import SilentReporter
-from runbook_lib.sandbox import Sandbox
-from runbook_lib.sandbox.store import Store
+from flux_sandbox.sim import Sandbox
+from flux_sandbox.sim.store import Store
 
 RUNS = 50
 FLUX_POLL = 2.0

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from runbook_lib.sandbox import Sandbox
+from flux_sandbox.sim import Sandbox
 
 RUNS = 7
 BIN = Path(sys.executable).parent

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from runbook_lib import status
 from runbook_lib.cluster import connect
-from runbook_lib.sandbox.apiserver import ApiServer, write_kubeconfig
-from runbook_lib.sandbox.resources import by_kind
-from runbook_lib.sandbox.store import Store
+from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Store
 
 KINDS = "gitrepositories,helmrepositories,helmcharts,kustomizations,helmreleases"
 REPEAT = 5

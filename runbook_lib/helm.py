@@ -1,4 +1,4 @@
-"""Helm release storage (reference section 9): encode for the sandbox, decode for ``helm list -A``/history.
+"""Helm release storage: decode the release Secrets for ``helm list -A`` and ``helm history``.
 
 Helm stores each release revision in a Secret ``sh.helm.release.v1.<name>.v<revision>`` of type
 ``helm.sh/release.v1`` whose ``release`` key holds base64(gzip(JSON)). Secret ``data`` is base64 on the
@@ -37,17 +37,6 @@ class ReleaseDecodeError(RunbookError):
 # --- encode / decode --------------------------------------------------------------------------------
 
 
-def encode_release(release: dict[str, Any]) -> str:
-    """Helm's own payload: base64(gzip(json)), gzip at best compression (magic ``1f 8b 08``)."""
-    raw = json.dumps(release, separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode()
-
-
-def secret_data(release: dict[str, Any]) -> str:
-    """What ``data.release`` holds on the wire: base64 of Helm's payload."""
-    return base64.b64encode(encode_release(release).encode()).decode()
-
-
 def decode_release(value: str | bytes) -> dict[str, Any]:
     """Decode ``data.release`` as the REST API returns it (two base64 layers) or as Go sees it (one)."""
     data = value.encode() if isinstance(value, str) else value
@@ -69,33 +58,6 @@ def decode_release(value: str | bytes) -> dict[str, Any]:
 
 def secret_name(name: str, revision: int) -> str:
     return f"{STORAGE}.{name}.v{revision}"
-
-
-def release_secret(
-    release: dict[str, Any], *, created_at: int | None = None, modified_at: int | None = None
-) -> dict[str, Any]:
-    """The Secret Helm's secrets driver writes for ``release`` (wire form)."""
-    labels = {
-        "owner": "helm",
-        "name": release["name"],
-        "status": release["info"]["status"],
-        "version": str(release["version"]),
-    }
-    if created_at is not None:
-        labels["createdAt"] = str(created_at)
-    if modified_at is not None:
-        labels["modifiedAt"] = str(modified_at)
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": SECRET_TYPE,
-        "metadata": {
-            "name": secret_name(release["name"], release["version"]),
-            "namespace": release["namespace"],
-            "labels": labels,
-        },
-        "data": {"release": secret_data(release)},
-    }
 
 
 # --- time formats --------------------------------------------------------------------------------------
@@ -134,12 +96,6 @@ def ansic_time(ts: str) -> str:
         return "-"
     dt = parsed[0]
     return f"{dt.strftime('%a %b')} {dt.day:>2} {dt.strftime('%H:%M:%S %Y')}"
-
-
-def helm_now() -> str:
-    """A timestamp as Helm writes ``info.last_deployed`` (RFC 3339 with nanoseconds)."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
 
 
 # --- interpret ----------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from runbook_lib.errors import NotFound, RunbookError, UsageError
 from runbook_lib.events import events_for
 from runbook_lib.logs import PART_OF_FLUX, controller_pods, plain_logs, read_logs
 from runbook_lib.report import SilentReporter
-from runbook_lib.sandbox.apiserver import ApiServer, write_kubeconfig
-from runbook_lib.sandbox.resources import by_kind
-from runbook_lib.sandbox.store import Store
+from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Store
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "logs.ipynb"
 FLUX = "flux-system"

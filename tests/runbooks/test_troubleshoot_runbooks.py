@@ -16,7 +16,7 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from runbook_lib.sandbox import Sandbox, scenarios
+from flux_sandbox.sim import Sandbox, scenarios
 
 pytestmark = pytest.mark.runbook
 

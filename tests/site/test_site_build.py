@@ -153,9 +153,9 @@ def test_reference_has_a_page_per_module(built_site: BuiltSite) -> None:
 def test_exercises_cover_every_scenario(built_site: BuiltSite) -> None:
     html = built_site.text("uebungen/")
     try:
-        from runbook_lib.sandbox.scenarios import SCENARIOS
+        from flux_sandbox.sim.scenarios import SCENARIOS
     except ImportError:
-        pytest.skip("runbook_lib.sandbox.scenarios noch nicht verfügbar")
+        pytest.skip("flux_sandbox.sim.scenarios noch nicht verfügbar")
     for name in SCENARIOS:
         if name != "healthy":
             assert f"--scenario {name}" in html, name

@@ -26,7 +26,7 @@ from .notebooks import Runbook, load, parameters_cell_index
 
 DEFAULT_SCENARIO = "healthy"
 # Troubleshooting and rollback runbooks are more instructive against a broken sandbox. Used only when the
-# scenario exists in runbook_lib.sandbox.scenarios.SCENARIOS; the notebook's own
+# scenario exists in flux_sandbox.sim.scenarios.SCENARIOS; the notebook's own
 # metadata.runbook.site_scenario wins.
 SITE_SCENARIOS: dict[str, tuple[str, ...]] = {
     "troubleshoot-sync": ("git-auth-failure", "kustomization-build-failed"),
@@ -67,7 +67,7 @@ class SandboxHandle:
 def available_scenarios() -> set[str] | None:
     """Names in SCENARIOS, or None while the sandbox package does not provide them."""
     try:
-        from runbook_lib.sandbox.scenarios import SCENARIOS
+        from flux_sandbox.sim.scenarios import SCENARIOS
     except ImportError:
         return None
     return set(SCENARIOS)
@@ -94,10 +94,10 @@ def start_sandboxes(
 ) -> dict[str, SandboxHandle]:
     """Start one sandbox per scenario, concurrently (each takes about a second); `stack` stops them."""
     try:
-        from runbook_lib.sandbox import Sandbox
+        from flux_sandbox.sim import Sandbox
     except ImportError as exc:
         raise SiteBuildError(
-            "Die Sandbox (runbook_lib.sandbox.Sandbox) ist nicht verfügbar, die Runbooks können nicht "
+            "Die Sandbox (flux_sandbox.sim.Sandbox) ist nicht verfügbar, die Runbooks können nicht "
             f"ausgeführt werden ({exc}). Zum Entwickeln der Seite: tools/site.py build --no-execute"
         ) from exc
 

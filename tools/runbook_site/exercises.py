@@ -92,7 +92,7 @@ RUNBOOK_BY_KEYWORD = (
 
 def _scenarios() -> dict[str, Any] | None:
     try:
-        from runbook_lib.sandbox.scenarios import SCENARIOS
+        from flux_sandbox.sim.scenarios import SCENARIOS
     except ImportError:
         return None
     return dict(SCENARIOS)
@@ -103,7 +103,7 @@ def exercises(runbooks: dict[str, Runbook], page: str) -> str:
     if scenarios is None:
         return (
             '!!! note "Szenarien folgen"\n'
-            "    Die Szenarien der Sandbox (`runbook_lib.sandbox.scenarios`) sind noch nicht verfügbar.\n"
+            "    Die Szenarien der Sandbox (`flux_sandbox.sim.scenarios`) sind noch nicht verfügbar.\n"
         )
     out = []
     number = 0
