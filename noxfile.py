@@ -38,7 +38,17 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check style and common mistakes with ruff."""
     session.install(*[d for d in DEV if d.startswith("ruff")])
-    session.run("ruff", "check", "runbook_lib", "flux_sandbox", "tests", "tools", "bench", "noxfile.py", *session.posargs)
+    session.run(
+        "ruff",
+        "check",
+        "runbook_lib",
+        "flux_sandbox",
+        "tests",
+        "tools",
+        "bench",
+        "noxfile.py",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON)

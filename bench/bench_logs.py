@@ -2,7 +2,7 @@
 
 Run through ``nox -s bench`` (or directly: ``python bench/bench_logs.py [--lines N]``). It generates a
 realistic file (four controllers, a few hundred objects, every level, both key layouts) in a temporary
-folder, measures lines per second of :func:`runbook_lib.logparse.filter_stream` for
+folder, measures lines per second of :func:`runbook_lib.logs.parse.filter_stream` for
 ``kind=HelmRelease name=kite``, times ``jq -c 'select(.name=="kite")'`` on the same file, and prints
 the ratio. Memory: peak RSS growth of the filter in a fresh process for 250k and for 1M lines (flat
 growth means streaming). It only prints; it never fails the session.
@@ -21,41 +21,78 @@ import time
 import uuid
 from pathlib import Path
 
-from runbook_lib.logparse import filter_stream, make_filter
+from runbook_lib.logs.parse import filter_stream, make_filter
 
 JQ = "/usr/bin/jq"
 SEED = 20240501
 
 #: (controller, reconciler name, group, kind, messages per level)
 CONTROLLERS = (
-    ("source-controller", "gitrepository", "source.toolkit.fluxcd.io", "GitRepository", {
-        "info": ["no changes since last reconcilation: observed revision 'main@sha1:{sha}'",
-                 "stored artifact for commit 'Merge pull request #{n} from team/feature'"],
-        "debug": ["fetched artifact from 'ssh://git@github.com/team/fleet.git'"],
-        "error": ["failed to checkout and determine revision"]}),
-    ("source-controller", "helmchart", "source.toolkit.fluxcd.io", "HelmChart", {
-        "info": ["artifact up-to-date with remote revision: '0.6.{n}'",
-                 "pulled 'kite' chart with version '0.6.3'"],
-        "debug": ["chart version '0.6.3' resolved"],
-        "error": ["chart pull error: failed to get chart version for remote reference"]}),
-    ("kustomize-controller", "kustomization", "kustomize.toolkit.fluxcd.io", "Kustomization", {
-        "info": ["server-side apply completed", "Reconciliation finished in 1.{n}s, next run in 10m0s"],
-        "debug": ["Source is not ready, artifact not found"],
-        "error": ["Reconciliation failed after 3.{n}s, next try in 10m0s"]}),
-    ("helm-controller", "helmrelease", "helm.toolkit.fluxcd.io", "HelmRelease", {
-        "info": ["release in-sync with desired state", "running 'upgrade' action with timeout of 5m0s"],
-        "debug": ["reconcile request received"],
-        "error": ["Reconciler error"]}),
+    (
+        "source-controller",
+        "gitrepository",
+        "source.toolkit.fluxcd.io",
+        "GitRepository",
+        {
+            "info": [
+                "no changes since last reconcilation: observed revision 'main@sha1:{sha}'",
+                "stored artifact for commit 'Merge pull request #{n} from team/feature'",
+            ],
+            "debug": ["fetched artifact from 'ssh://git@github.com/team/fleet.git'"],
+            "error": ["failed to checkout and determine revision"],
+        },
+    ),
+    (
+        "source-controller",
+        "helmchart",
+        "source.toolkit.fluxcd.io",
+        "HelmChart",
+        {
+            "info": [
+                "artifact up-to-date with remote revision: '0.6.{n}'",
+                "pulled 'kite' chart with version '0.6.3'",
+            ],
+            "debug": ["chart version '0.6.3' resolved"],
+            "error": ["chart pull error: failed to get chart version for remote reference"],
+        },
+    ),
+    (
+        "kustomize-controller",
+        "kustomization",
+        "kustomize.toolkit.fluxcd.io",
+        "Kustomization",
+        {
+            "info": ["server-side apply completed", "Reconciliation finished in 1.{n}s, next run in 10m0s"],
+            "debug": ["Source is not ready, artifact not found"],
+            "error": ["Reconciliation failed after 3.{n}s, next try in 10m0s"],
+        },
+    ),
+    (
+        "helm-controller",
+        "helmrelease",
+        "helm.toolkit.fluxcd.io",
+        "HelmRelease",
+        {
+            "info": ["release in-sync with desired state", "running 'upgrade' action with timeout of 5m0s"],
+            "debug": ["reconcile request received"],
+            "error": ["Reconciler error"],
+        },
+    ),
 )
-ERRORS = ("install retries exhausted", "context deadline exceeded",
-          "authentication required: https://deploy:****@git.example.com/fleet.git")
+ERRORS = (
+    "install retries exhausted",
+    "context deadline exceeded",
+    "authentication required: https://deploy:****@git.example.com/fleet.git",
+)
 LEVEL_WEIGHTS = (("info", 80), ("debug", 15), ("error", 5))
 
 
 def _objects(rng: random.Random, count: int) -> list[tuple[str, str]]:
     namespaces = ["flux-system", "kube-system", "apps", "monitoring", "cert-manager", "team-a", "team-b"]
-    names = [f"{w}-{i}" for i, w in enumerate(rng.choices(["api", "web", "db", "cache", "podinfo", "ingress"],
-                                                            k=count))]
+    names = [
+        f"{w}-{i}"
+        for i, w in enumerate(rng.choices(["api", "web", "db", "cache", "podinfo", "ingress"], k=count))
+    ]
     return [("kube-system", "kite"), *((rng.choice(namespaces), n) for n in names)]
 
 
@@ -67,14 +104,18 @@ def _line(rng: random.Random, ts: float, ctrl: tuple, obj: tuple[str, str], old:
     ns, name = obj
     err = f',"error":"{rng.choice(ERRORS)}"' if level == "error" else ""
     if old:
-        return (f'{{"level":"{level}","ts":"{stamp}","logger":"controller.{reconciler}","msg":"{msg}",'
-                f'"reconciler group":"{group}","reconciler kind":"{kind}","name":"{name}",'
-                f'"namespace":"{ns}"{err}}}')
+        return (
+            f'{{"level":"{level}","ts":"{stamp}","logger":"controller.{reconciler}","msg":"{msg}",'
+            f'"reconciler group":"{group}","reconciler kind":"{kind}","name":"{name}",'
+            f'"namespace":"{ns}"{err}}}'
+        )
     nested = kind[0].lower() + kind[1:]
-    return (f'{{"level":"{level}","ts":"{stamp}","msg":"{msg}","controller":"{reconciler}",'
-            f'"controllerGroup":"{group}","controllerKind":"{kind}","{nested}":{{"name":"{name}",'
-            f'"namespace":"{ns}"}},"namespace":"{ns}","name":"{name}","reconcileID":"{uuid.UUID(int=rng.getrandbits(128))}"'
-            f"{err}}}")
+    return (
+        f'{{"level":"{level}","ts":"{stamp}","msg":"{msg}","controller":"{reconciler}",'
+        f'"controllerGroup":"{group}","controllerKind":"{kind}","{nested}":{{"name":"{name}",'
+        f'"namespace":"{ns}"}},"namespace":"{ns}","name":"{name}","reconcileID":"{uuid.UUID(int=rng.getrandbits(128))}"'
+        f"{err}}}"
+    )
 
 
 def generate(path: Path, lines: int) -> int:
@@ -87,8 +128,10 @@ def generate(path: Path, lines: int) -> int:
             ctrl = CONTROLLERS[i % len(CONTROLLERS)]
             obj = objects[0] if rng.random() < 0.02 else rng.choice(objects)
             if i % 500 == 0:
-                fh.write(f'{{"level":"info","ts":"{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))}",'
-                         f'"msg":"Starting workers","controller":"{ctrl[1]}","worker count":4}}\n')
+                fh.write(
+                    f'{{"level":"info","ts":"{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))}",'
+                    f'"msg":"Starting workers","controller":"{ctrl[1]}","worker count":4}}\n'
+                )
                 continue
             expected += obj == ("kube-system", "kite") and ctrl[3] == "HelmRelease"
             fh.write(_line(rng, ts, ctrl, obj, old=i % 10 == 0) + "\n")
@@ -112,8 +155,9 @@ def run_jq(path: Path) -> tuple[int, float]:
 
 def rss_growth(path: Path) -> tuple[int, int]:
     """(peak RSS growth, peak RSS) in KiB of filtering ``path`` in a fresh interpreter."""
-    out = subprocess.run([sys.executable, __file__, "--rss", str(path)], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss", str(path)], check=True, capture_output=True, text=True
+    )
     growth, peak = out.stdout.split()
     return int(growth), int(peak)
 
@@ -148,16 +192,20 @@ def main() -> None:
         size = big.stat().st_size / 1e6
         found, secs = run_filter(big)
         print(f"Datei: {args.lines:,} Zeilen, {size:.0f} MB; HelmRelease kite: {found} (erwartet {expected})")
-        print(f"runbook_lib.logparse: {secs:.2f} s = {args.lines / secs:,.0f} Zeilen/s")
+        print(f"runbook_lib.logs.parse: {secs:.2f} s = {args.lines / secs:,.0f} Zeilen/s")
         if shutil.which(JQ):
             jq_found, jq_secs = run_jq(big)
-            print(f"jq -c 'select(.name==\"kite\")': {jq_secs:.2f} s, {jq_found} Zeilen; "
-                  f"Verhältnis jq/runbook_lib = {jq_secs / secs:.1f}x")
+            print(
+                f"jq -c 'select(.name==\"kite\")': {jq_secs:.2f} s, {jq_found} Zeilen; "
+                f"Verhältnis jq/runbook_lib = {jq_secs / secs:.1f}x"
+            )
         else:
             print(f"{JQ} fehlt; kein Vergleich")
         (grow_small, peak_small), (grow_big, peak_big) = rss_growth(small), rss_growth(big)
-        print(f"Speicher, Zuwachs des Spitzen-RSS beim Filtern: {args.lines // 4:,} Zeilen {grow_small} KiB "
-              f"(Spitze {peak_small} KiB), {args.lines:,} Zeilen {grow_big} KiB (Spitze {peak_big} KiB)")
+        print(
+            f"Speicher, Zuwachs des Spitzen-RSS beim Filtern: {args.lines // 4:,} Zeilen {grow_small} KiB "
+            f"(Spitze {peak_small} KiB), {args.lines:,} Zeilen {grow_big} KiB (Spitze {peak_big} KiB)"
+        )
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
+from flux_sandbox.sim.store import Store
 from runbook_lib import status
 from runbook_lib.cluster import connect
-from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
-from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Store
 
 KINDS = "gitrepositories,helmrepositories,helmcharts,kustomizations,helmreleases"
 REPEAT = 5

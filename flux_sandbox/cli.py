@@ -20,7 +20,7 @@ ENGINES = ("sim",)
 def _build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="runbook sandbox",
-        description="Lokaler Kubernetes-Cluster mit Flux und GitOps-Repository: starten oder Szenarien zeigen.",
+        description="Lokaler Kubernetes-Cluster mit Flux und GitOps-Repository: starten, Szenarien zeigen.",
     )
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL", parser_class=Parser, title="Befehle")
     sub.required = True

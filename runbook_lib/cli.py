@@ -110,8 +110,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .report import text_table
-    from .runner import discover, notebooks_dir
+    from runbook_lib.report import text_table
+    from runbook_lib.runner import discover, notebooks_dir
 
     books = discover()
     if not books:
@@ -122,8 +122,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .report import text_table
-    from .runner import find
+    from runbook_lib.report import text_table
+    from runbook_lib.runner import find
 
     book = find(args.name)
     print(f"{book.name}: {book.title}\nDatei: {book.path}\n")
@@ -147,7 +147,7 @@ def example(book: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import find, prepare, run
+    from runbook_lib.runner import find, prepare, run
 
     given = [tuple(p) for p in args.parameter]
     # validate first: a usage error must not be announced as a run
@@ -170,7 +170,7 @@ SANDBOX_CLI = "flux_sandbox.cli"
 
 
 def _sandbox(argv: Sequence[str]) -> int:
-    from .errors import UsageError
+    from runbook_lib.errors import UsageError
 
     try:
         module = importlib.import_module(SANDBOX_CLI)
@@ -188,7 +188,7 @@ _COMMANDS = {"list": _list, "show": _show, "run": _run}
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``runbook`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .errors import RunbookError
+    from runbook_lib.errors import RunbookError
 
     try:
         if argv[:1] == ["sandbox"]:

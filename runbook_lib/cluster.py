@@ -19,7 +19,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from .errors import ClusterUnreachable, ConfigError, from_api_exception
+from runbook_lib.errors import ClusterUnreachable, ConfigError, from_api_exception
 
 #: seconds a single API request may take before the cluster counts as unreachable; an incident
 #: needs a fast "cannot reach it", not a hanging cell
@@ -104,8 +104,10 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     try:
         api_client = k8s_config.new_client_from_config(config_file=path, context=chosen)
     except (ConfigException, OSError) as exc:
-        raise ConfigError(f"Der Kontext '{chosen}' ist unvollständig: {exc}",
-                          "Cluster und Benutzer des Kontexts in der Kubeconfig prüfen.") from exc
+        raise ConfigError(
+            f"Der Kontext '{chosen}' ist unvollständig: {exc}",
+            "Cluster und Benutzer des Kontexts in der Kubeconfig prüfen.",
+        ) from exc
     server = api_client.configuration.host
     return Cluster(api_client=api_client, context=str(chosen), server=server, kubeconfig=path)
 

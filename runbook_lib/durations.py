@@ -11,14 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import durationpy
 
-from .errors import UsageError
+from runbook_lib.errors import UsageError
 
 #: shown in every error message; the same forms `flux` accepts
 EXAMPLES = "z. B. 90s, 5m, 1h30m"
 
 
-def parse_duration(value: str | timedelta | None, *, what: str = "Dauer", allow_zero: bool = False
-                   ) -> timedelta | None:
+def parse_duration(
+    value: str | timedelta | None, *, what: str = "Dauer", allow_zero: bool = False
+) -> timedelta | None:
     """``"1h30m"`` -> ``timedelta(hours=1, minutes=30)``; ``None`` stays ``None``.
 
     ``what`` names the parameter in the message (``since``, ``follow``). Negative durations are
@@ -95,3 +96,21 @@ def _human_hours(hours: int, minutes: int) -> str:
         days = (hours // 24) % 365
         return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
     return f"{hours // 24 // 365}y"
+
+
+def rounded(value: timedelta) -> str:
+    """A distance in time as a Go duration, to the second and without sign: ``5m0s``, ``1h2m3s``."""
+    return format_duration(timedelta(seconds=round(abs(value.total_seconds()))))
+
+
+def german_age(value: timedelta) -> str:
+    """German phrase for an age in findings: ``45 s``, ``3 Min.``, ``2 Std.``, ``4 Tagen`` (coarse on
+    purpose: a finding says "seit 3 Min.", not "seit 3m12s")."""
+    seconds = int(value.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} Min."
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} Std."
+    return f"{seconds // 86400} Tagen"

@@ -14,18 +14,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
-from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
-from .durations import human_duration, parse_time
-from .kinds import resolve
-from .kube import call_api, require_object
-from .masking import mask
-from .report import Rendered, html_table, text_table
+from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster, default_cluster
+from runbook_lib.durations import human_duration, parse_time
+from runbook_lib.kinds import resolve
+from runbook_lib.kube import call_api, require_object
+from runbook_lib.masking import mask
+from runbook_lib.report import Rendered, html_table, text_table
 
 #: the kinds `flux events` keeps (cmd/flux/events.go), ArtifactGenerator since 2.7
-FLUX_EVENT_KINDS = frozenset({
-    "Kustomization", "HelmRelease", "Alert", "Receiver", "Provider", "ImagePolicy", "HelmChart",
-    "GitRepository", "OCIRepository", "Bucket", "HelmRepository", "ImageUpdateAutomation", "ImageRepository",
-    "ArtifactGenerator"})
+FLUX_EVENT_KINDS = frozenset(
+    {
+        "Kustomization",
+        "HelmRelease",
+        "Alert",
+        "Receiver",
+        "Provider",
+        "ImagePolicy",
+        "HelmChart",
+        "GitRepository",
+        "OCIRepository",
+        "Bucket",
+        "HelmRepository",
+        "ImageUpdateAutomation",
+        "ImageRepository",
+        "ArtifactGenerator",
+    }
+)
 #: page size of the LIST, as the flux CLI uses
 PAGE = 500
 
@@ -142,8 +156,11 @@ class EventResult(Rendered):
         return any(r.namespace != self.namespace for r in self.rows)
 
     def _cells(self) -> list[list[str]]:
-        return [([r.namespace] if self.show_namespace else [])
-                + [r.last_seen(self.now), r.type, r.reason, r.object, mask(r.message)] for r in self.rows]
+        return [
+            ([r.namespace] if self.show_namespace else [])
+            + [r.last_seen(self.now), r.type, r.reason, r.object, mask(r.message)]
+            for r in self.rows
+        ]
 
     def __repr__(self) -> str:  # the plain-text output a notebook stores: masked
         return str(self)
@@ -153,20 +170,32 @@ class EventResult(Rendered):
             return f"⚠ {self.note}"
         if not self.rows:
             return f"ℹ Keine Events zu {self.subject} gefunden (Namespace {self.namespace})."
-        headers = (["NAMESPACE"] if self.show_namespace else []) + ["LAST SEEN", "TYPE", "REASON", "OBJECT",
-                                                                       "MESSAGE"]
+        headers = (["NAMESPACE"] if self.show_namespace else []) + [
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "MESSAGE",
+        ]
         return text_table(headers, self._cells())
 
     def _repr_html_(self) -> str:
-        summary = (f"<p><b>Events zu {escape(self.subject)}</b> — {len(self.rows)} Events, "
-                   f"davon {len(self.warnings)} Warning</p>")
+        summary = (
+            f"<p><b>Events zu {escape(self.subject)}</b> — {len(self.rows)} Events, "
+            f"davon {len(self.warnings)} Warning</p>"
+        )
         if self.note:
             return f"<p>⚠ {escape(self.note)}</p>"
         if not self.rows:
             none = f"ℹ Keine Events zu {self.subject} gefunden (Namespace {self.namespace})."
             return f"{summary}<p>{escape(none)}</p>"
-        headers = (["Namespace"] if self.show_namespace else []) + ["Zuletzt", "Typ", "Grund", "Objekt",
-                                                                       "Meldung"]
+        headers = (["Namespace"] if self.show_namespace else []) + [
+            "Zuletzt",
+            "Typ",
+            "Grund",
+            "Objekt",
+            "Meldung",
+        ]
         classes = ["failing" if r.type == "Warning" else "" for r in self.rows]
         return summary + html_table(headers, self._cells(), row_classes=classes)
 
@@ -177,10 +206,16 @@ def list_events(cluster: Cluster, ref: Ref) -> list[dict]:
     items: list[dict] = []
     token = None
     while True:
-        resp = call_api(f"Events zu {ref.kind} {ref.namespace}/{ref.name}",
-                        cluster.core.list_namespaced_event, ref.namespace, field_selector=selector,
-                        limit=PAGE, _continue=token, _preload_content=False,
-                        _request_timeout=REQUEST_TIMEOUT)
+        resp = call_api(
+            f"Events zu {ref.kind} {ref.namespace}/{ref.name}",
+            cluster.core.list_namespaced_event,
+            ref.namespace,
+            field_selector=selector,
+            limit=PAGE,
+            _continue=token,
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
         page = json.loads(resp.data)
         items += page.get("items") or []
         token = (page.get("metadata") or {}).get("continue")
@@ -188,8 +223,14 @@ def list_events(cluster: Cluster, ref: Ref) -> list[dict]:
             return items
 
 
-def events_for(kind: str | None, name: str | None, *, namespace: str | None = "flux-system",
-               since: datetime | None = None, client: Cluster | None = None) -> EventResult:
+def events_for(
+    kind: str | None,
+    name: str | None,
+    *,
+    namespace: str | None = "flux-system",
+    since: datetime | None = None,
+    client: Cluster | None = None,
+) -> EventResult:
     """``flux events --for Kind/name -n NAMESPACE``: the object's events and its source's.
 
     ``since`` keeps only events seen at or after that moment (to the second, as Event timestamps
@@ -199,9 +240,14 @@ def events_for(kind: str | None, name: str | None, *, namespace: str | None = "f
     whose log filter is "all objects" still runs to the end).
     """
     if not (kind and name and namespace):
-        return EventResult(subject="-", namespace=namespace or "", rows=(), now=datetime.now(UTC),
-                           note="Events gibt es nur zu einem bestimmten Objekt: kind, name und namespace "
-                                "angeben (z. B. HelmRelease, kite, kube-system).")
+        return EventResult(
+            subject="-",
+            namespace=namespace or "",
+            rows=(),
+            now=datetime.now(UTC),
+            note="Events gibt es nur zu einem bestimmten Objekt: kind, name und namespace "
+            "angeben (z. B. HelmRelease, kite, kube-system).",
+        )
     fk = resolve(kind)
     cluster = default_cluster(client)
     obj = require_object(cluster, fk, namespace, name)
@@ -211,5 +257,6 @@ def events_for(kind: str | None, name: str | None, *, namespace: str | None = "f
     if since is not None:
         cutoff = since.astimezone(UTC).replace(microsecond=0)
         rows = tuple(r for r in rows if r.sort_time >= cutoff)
-    return EventResult(subject=f"{fk.kind} {namespace}/{name}", namespace=namespace, rows=rows,
-                       now=datetime.now(UTC))
+    return EventResult(
+        subject=f"{fk.kind} {namespace}/{name}", namespace=namespace, rows=rows, now=datetime.now(UTC)
+    )

@@ -14,14 +14,14 @@ import gzip
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunbookError, from_api_exception
-from .report import Rendered, html_table
+from runbook_lib.errors import RunbookError, from_api_exception
+from runbook_lib.report import Rendered, html_table
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
+    from runbook_lib.cluster import Cluster
 
 STORAGE = "sh.helm.release.v1"
 SECRET_TYPE = "helm.sh/release.v1"
@@ -245,7 +245,7 @@ def gather_releases(*, namespace: str | None = None, client: Cluster | None = No
     """Read every Helm release Secret (``owner=helm``) of the cluster, or of one namespace, and decode it."""
     from kubernetes.client import ApiException
 
-    from .cluster import default_cluster
+    from runbook_lib.cluster import default_cluster
 
     cluster = default_cluster(client)
     resp: Any

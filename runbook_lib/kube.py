@@ -16,9 +16,9 @@ from typing import Any
 from kubernetes.client import ApiException
 from urllib3.exceptions import HTTPError
 
-from .cluster import REQUEST_TIMEOUT, Cluster
-from .errors import ClusterUnreachable, NotFound, RunbookError, from_api_exception
-from .kinds import FluxKind
+from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster
+from runbook_lib.errors import ClusterUnreachable, NotFound, RunbookError, from_api_exception
+from runbook_lib.kinds import FluxKind
 
 
 def where(namespace: str | None) -> str:
@@ -147,8 +147,10 @@ def call_api(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     except ApiException as exc:
         raise from_api_exception(exc, what) from exc
     except (HTTPError, OSError) as exc:
-        raise ClusterUnreachable(f"Der Cluster antwortet nicht ({what}): {exc}",
-                                 "Läuft der Cluster? Kubeconfig und Kontext prüfen.") from exc
+        raise ClusterUnreachable(
+            f"Der Cluster antwortet nicht ({what}): {exc}",
+            "Läuft der Cluster? Kubeconfig und Kontext prüfen.",
+        ) from exc
 
 
 def unreachable(cluster: Cluster) -> ClusterUnreachable:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .errors import UsageError
+from runbook_lib.errors import UsageError
 
 PARAMETERS_TAG = "parameters"
 _TRUE = frozenset({"true", "yes", "ja", "on", "1", "y", "j"})

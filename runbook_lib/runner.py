@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, RunbookError, UsageError
-from .params import Parameter, cell_source, parameters_cell, parse_parameters
+from runbook_lib.errors import ConfigError, RunbookError, UsageError
+from runbook_lib.params import Parameter, cell_source, parameters_cell, parse_parameters
 
 #: default engine of `runbook run`: in-process (no kernel start), see runbook_lib.engine
 DEFAULT_ENGINE = "inprocess"
@@ -314,7 +314,7 @@ def prepare(
     context: str | None = None,
 ) -> tuple[dict[str, Any], KubeTarget]:
     """Validate and convert parameters, fill kubeconfig/kube_context, check the context (no execution)."""
-    from .params import validate
+    from runbook_lib.params import validate
 
     values = validate(runbook.parameters, given, runbook.name)
     for flag, name, value in (
@@ -338,7 +338,7 @@ def prepare(
 def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str) -> Any:
     import papermill
 
-    from . import engine as inprocess
+    from runbook_lib import engine as inprocess
 
     if engine == DEFAULT_ENGINE:
         inprocess.register()

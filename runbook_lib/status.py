@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .cluster import Cluster, default_cluster
-from .kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
-from .kube import list_objects, object_not_found, where
-from .report import Rendered, html_table
+from runbook_lib.cluster import Cluster, default_cluster
+from runbook_lib.kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
+from runbook_lib.kube import list_objects, object_not_found, where
+from runbook_lib.objects import condition
+from runbook_lib.report import Rendered, html_table
 
 READY, FAILING, SUSPENDED, IN_PROGRESS = "ready", "failing", "suspended", "in progress"
 #: German labels of the states, in the order a summary lists them (problems first)
@@ -146,18 +147,6 @@ class ObjectStatus:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-def condition(obj: Mapping[str, Any] | None, ctype: str) -> Mapping[str, Any] | None:
-    """The status condition of type ``ctype`` (``Ready``, ``Stalled``, …), or None."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or ():
-        if cond.get("type") == ctype:
-            return cond
-    return None
-
-
-def ready_condition(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    return condition(obj, "Ready")
-
-
 def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
     """Turn one API object (a plain dict) into an :class:`ObjectStatus` (pure, no I/O)."""
     kind = kind or str(obj.get("kind", ""))
@@ -165,7 +154,7 @@ def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
-    cond = ready_condition(obj)
+    cond = condition(obj, "Ready")
     if rules.static_message or (kind == "HelmRepository" and spec.get("type") == "oci"):
         ready, message, reason, has_ready = (
             "True",
@@ -173,7 +162,7 @@ def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
             "",
             True,
         )
-    elif cond is None:
+    elif not cond:
         ready, message, reason, has_ready = "False", WAITING_MESSAGE, "", False
     else:
         ready = str(cond.get("status") or "Unknown")

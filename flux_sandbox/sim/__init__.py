@@ -26,13 +26,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from runbook_lib.errors import RunbookError, UsageError
-from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.controllers import Controllers, Env, Timing, flux_install
 from flux_sandbox.sim.controllers import start as start_controllers
 from flux_sandbox.sim.gitrepo import GitOpsRepo
 from flux_sandbox.sim.scenarios import SCENARIOS, fingerprint, healthy, not_ready, settled
+from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.store import Store
+from runbook_lib.errors import RunbookError, UsageError
 
 __all__ = ["SCENARIOS", "Sandbox", "Timing", "serve"]
 

@@ -167,8 +167,12 @@ def _kustomization_pending(store: Store, ks: Obj) -> bool:
             for dep in spec.get("dependsOn") or []
         )
     ref = spec.get("sourceRef") or {}
-    source = find(store, ref.get("kind", "GitRepository"), ref.get("namespace") or meta["namespace"],
-                  ref.get("name", ""))
+    source = find(
+        store,
+        ref.get("kind", "GitRepository"),
+        ref.get("namespace") or meta["namespace"],
+        ref.get("name", ""),
+    )
     fetched = (((source or {}).get("status") or {}).get("artifact") or {}).get("revision")
     seen = status.get("lastAppliedRevision" if ready.get("status") == "True" else "lastAttemptedRevision")
     return bool(fetched) and fetched != seen

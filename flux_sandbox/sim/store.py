@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flux_sandbox.sim.server.patch import PatchError, json_patch, merge_patch
 from flux_sandbox.sim.resources import ALL_TYPES, ResourceType
+from flux_sandbox.sim.server.patch import PatchError, json_patch, merge_patch
 from flux_sandbox.sim.server.selectors import SelectorError, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
@@ -48,8 +48,12 @@ def _qualified(rt: ResourceType) -> str:
 
 
 def not_found(rt: ResourceType, name: str) -> StoreError:
-    return StoreError(404, "NotFound", f'{_qualified(rt)} "{name}" not found',
-                      {"name": name, "group": rt.group, "kind": rt.plural})
+    return StoreError(
+        404,
+        "NotFound",
+        f'{_qualified(rt)} "{name}" not found',
+        {"name": name, "group": rt.group, "kind": rt.plural},
+    )
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,12 @@ class Store:
         if not namespace:
             raise StoreError(400, "BadRequest", "the namespace of the object must be given")
         if ("", namespace) not in self._objects[("", "namespaces")]:
-            raise StoreError(404, "NotFound", f'namespaces "{namespace}" not found',
-                             {"name": namespace, "kind": "namespaces"})
+            raise StoreError(
+                404,
+                "NotFound",
+                f'namespaces "{namespace}" not found',
+                {"name": namespace, "kind": "namespaces"},
+            )
 
     # -- CRUD -------------------------------------------------------------------------------------
 
@@ -130,8 +138,11 @@ class Store:
         meta = obj.setdefault("metadata", {})
         ns = (meta.get("namespace") or namespace or "") if rt.namespaced else ""
         if namespace and meta.get("namespace") and meta["namespace"] != namespace:
-            raise StoreError(400, "BadRequest", "the namespace of the provided object does not match the "
-                             "namespace sent on the request")
+            raise StoreError(
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent on the request",
+            )
         if not meta.get("name"):
             if meta.get("generateName"):
                 meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
@@ -141,8 +152,12 @@ class Store:
             self._check_namespace(rt, ns)
             bucket = self._objects[rt.key]
             if (ns, meta["name"]) in bucket:
-                raise StoreError(409, "AlreadyExists", f"{_qualified(rt)} \"{meta['name']}\" already exists",
-                                 {"name": meta["name"], "group": rt.group, "kind": rt.plural})
+                raise StoreError(
+                    409,
+                    "AlreadyExists",
+                    f'{_qualified(rt)} "{meta["name"]}" already exists',
+                    {"name": meta["name"], "group": rt.group, "kind": rt.plural},
+                )
             if rt.namespaced:
                 meta["namespace"] = ns
             else:
@@ -194,7 +209,8 @@ class Store:
             raise StoreError(400, "BadRequest", str(exc)) from exc
         with self._lock:
             items = [
-                o for (ns, _n), o in sorted(self._objects[rt.key].items())
+                o
+                for (ns, _n), o in sorted(self._objects[rt.key].items())
                 if (not namespace or ns == namespace) and lsel(o) and fsel(o)
             ]
             return items, self._rv
@@ -209,10 +225,12 @@ class Store:
             want_rv = meta.get("resourceVersion")
             if want_rv and want_rv != old["metadata"]["resourceVersion"]:
                 raise StoreError(
-                    409, "Conflict",
+                    409,
+                    "Conflict",
                     f'Operation cannot be fulfilled on {_qualified(rt)} "{key[1]}": the object has been '
                     "modified; please apply your changes to the latest version and try again",
-                    {"name": key[1], "group": rt.group, "kind": rt.plural})
+                    {"name": key[1], "group": rt.group, "kind": rt.plural},
+                )
             return self._write(rt, key, old, copy.deepcopy(obj), subresource)
 
     def patch(
@@ -236,14 +254,19 @@ class Store:
                 raise StoreError(422, "Invalid", f"the patch could not be applied: {exc}") from exc
             want_rv = (new.get("metadata") or {}).get("resourceVersion")
             if want_rv and want_rv != old["metadata"]["resourceVersion"]:
-                raise StoreError(409, "Conflict", f'Operation cannot be fulfilled on {_qualified(rt)} '
-                                 f'"{name}": the object has been modified; please apply your changes to the '
-                                 "latest version and try again",
-                                 {"name": name, "group": rt.group, "kind": rt.plural})
+                raise StoreError(
+                    409,
+                    "Conflict",
+                    f"Operation cannot be fulfilled on {_qualified(rt)} "
+                    f'"{name}": the object has been modified; please apply your changes to the '
+                    "latest version and try again",
+                    {"name": name, "group": rt.group, "kind": rt.plural},
+                )
             return self._write(rt, key, old, new, subresource)
 
-    def _write(self, rt: ResourceType, key: tuple[str, str], old: Obj, new: Obj,
-               subresource: str | None) -> Obj:
+    def _write(
+        self, rt: ResourceType, key: tuple[str, str], old: Obj, new: Obj, subresource: str | None
+    ) -> Obj:
         if subresource == "status":
             merged = dict(old)
             if "status" in new:
@@ -340,8 +363,9 @@ class Store:
         except SelectorError as exc:
             raise StoreError(400, "BadRequest", str(exc)) from exc
         if resource_version in (None, "", "0"):
-            items, start = self.list(rt, namespace, label_selector=label_selector,
-                                     field_selector=field_selector)
+            items, start = self.list(
+                rt, namespace, label_selector=label_selector, field_selector=field_selector
+            )
             initial = items
         else:
             try:
@@ -374,8 +398,9 @@ class Store:
 
     # -- pod logs ---------------------------------------------------------------------------------
 
-    def append_log(self, namespace: str, pod: str, container: str, line: str,
-                   ts: float | None = None) -> None:
+    def append_log(
+        self, namespace: str, pod: str, container: str, line: str, ts: float | None = None
+    ) -> None:
         with self._cond:
             self._logs.setdefault((namespace, pod, container), []).append((ts or time.time(), line))
             self._cond.notify_all()
@@ -384,8 +409,9 @@ class Store:
         with self._lock:
             return list(self._logs.get((namespace, pod, container), []))
 
-    def follow_log(self, namespace: str, pod: str, container: str, start: int,
-                   timeout: float) -> builtins.list[tuple[float, str]]:
+    def follow_log(
+        self, namespace: str, pod: str, container: str, start: int, timeout: float
+    ) -> builtins.list[tuple[float, str]]:
         """Lines from index ``start`` on, waiting up to ``timeout`` for new ones."""
         deadline = time.monotonic() + timeout
         with self._cond:

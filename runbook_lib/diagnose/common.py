@@ -10,9 +10,9 @@ from typing import Any
 
 import durationpy
 
-from ..errors import ClusterUnreachable, RunbookError, UsageError
-from ..masking import mask
-from ..status import condition as status_condition
+from runbook_lib.errors import ClusterUnreachable, RunbookError, UsageError
+from runbook_lib.masking import mask
+from runbook_lib.objects import meta
 
 Obj = Mapping[str, Any]
 
@@ -42,15 +42,6 @@ def attempt(read: Callable[[], Any]) -> Slot:
         return Slot(error=exc.message)
 
 
-def condition(obj: Obj | None, ctype: str) -> Mapping[str, Any]:
-    """The condition of that type, or ``{}``."""
-    return status_condition(obj, ctype) or {}
-
-
-def is_true(obj: Obj | None, ctype: str) -> bool:
-    return condition(obj, ctype).get("status") == "True"
-
-
 def cond_text(cond: Mapping[str, Any]) -> str:
     """``Ready=False (GitOperationFailed): <message>``, the evidence line of a condition."""
     if not cond:
@@ -59,18 +50,6 @@ def cond_text(cond: Mapping[str, Any]) -> str:
         f"{cond.get('type')}={cond.get('status')} ({cond.get('reason', '')}): "
         + dedupe(str(cond.get("message", "")))
     )
-
-
-def meta(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("metadata") or {}
-
-
-def spec(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("spec") or {}
-
-
-def status(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("status") or {}
 
 
 def ref(kind: str, obj: Obj | None) -> str:
@@ -88,18 +67,6 @@ def parse_interval(text: object) -> timedelta | None:
         return durationpy.from_str(str(text))
     except (durationpy.DurationError, ValueError):
         return None
-
-
-def ago(delta: timedelta) -> str:
-    """German phrase for an age: ``3 Min.``, ``2 Std.``, ``4 Tagen`` (coarse on purpose)."""
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} Min."
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} Std."
-    return f"{seconds // 86400} Tagen"
 
 
 def log_error_lines(records: Iterable[Obj]) -> list[Obj]:
@@ -159,7 +126,7 @@ def event_text(event: Obj) -> str:
 
 def slot_finding(what: str, slot: Slot, command: str = "", subject: str = "") -> list[Any]:
     """A hint that one link could not be read; the other findings still stand (cmctl's error slot)."""
-    from .model import INFO, Finding
+    from runbook_lib.diagnose.model import INFO, Finding
 
     if slot.ok:
         return []

@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..cluster import Cluster
-from ..durations import format_duration
-from ..errors import RunbookError, UsageError
-from ..events import Ref, list_events
-from ..kinds import FluxKind
-from ..kube import api_get, closest_names, get_object, list_objects, require_object
-from ..logs import read_logs
-from ..report import SilentReporter
-from .common import attempt
+from runbook_lib.cluster import Cluster
+from runbook_lib.diagnose.common import attempt
+from runbook_lib.durations import format_duration
+from runbook_lib.errors import RunbookError, UsageError
+from runbook_lib.events import Ref, list_events
+from runbook_lib.kinds import FluxKind
+from runbook_lib.kube import api_get, closest_names, get_object, list_objects, require_object
+from runbook_lib.logs.read import read_logs
+from runbook_lib.report import SilentReporter
 
 Obj = dict[str, Any]
 #: logs are read at least this far back; enough to see the last fetches of a 1m..20m interval

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from ..report import Rendered, html_table, text_table
+from runbook_lib.report import Rendered, html_table, text_table
 
 #: severities, most severe first; the number is the sort key
 ERROR, WARNING, INFO = 0, 1, 2

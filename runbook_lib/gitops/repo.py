@@ -7,7 +7,6 @@ Every git call goes through :func:`run_git` with an argument list (never a shell
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import git
 
 from runbook_lib.errors import GitError, PreflightError, PushRejected
-from runbook_lib.masking import MASK, mask
+from runbook_lib.masking import mask
 from runbook_lib.report import Reporter
 
 Command = tuple[str, ...]
@@ -24,13 +23,11 @@ Command = tuple[str, ...]
 # visibly; two minutes covers slow remotes with large packs.
 NETWORK_TIMEOUT = 120
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-
 
 def mask_secrets(text: str) -> str:
-    """Mask the whole user-info of every URL (``https://user:token@host``, ``https://token@host``),
-    then everything else :func:`runbook_lib.masking.mask` recognises (tokens, key=value secrets)."""
-    return mask(_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", text))
+    """:func:`runbook_lib.masking.mask` with the whole user-info of every URL masked
+    (``https://user:token@host`` and ``https://token@host`` become ``https://****@host``)."""
+    return mask(text, hide_user=True)
 
 
 def shell(command: Command) -> str:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from flux_sandbox.sim import Timing
 from runbook_lib.cluster import connect
 from runbook_lib.errors import NotFound, ReconcileFailed, Suspended, UsageError, WaitTimeout
-from runbook_lib.reconcile import REQUESTED_AT, reconcile, resume, suspend
+from runbook_lib.reconcile.actions import REQUESTED_AT, reconcile, resume, suspend
 from runbook_lib.report import RecordingReporter
-from flux_sandbox.sim import Timing
 
 pytestmark = pytest.mark.sandbox
 
@@ -207,7 +207,11 @@ def test_resume_does_not_wait_for_a_request_made_while_suspended(fresh):
     suspend("ks", "apps", client=cluster)
     # a webhook receiver (or kubectl annotate) asks for a reconcile while the object is suspended
     cluster.custom.patch_namespaced_custom_object(
-        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps",
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "flux-system",
+        "kustomizations",
+        "apps",
         {"metadata": {"annotations": {REQUESTED_AT: "by-receiver-1"}}},
     )
     done = resume("ks", "apps", timeout="15s", client=cluster)
@@ -215,7 +219,7 @@ def test_resume_does_not_wait_for_a_request_made_while_suspended(fresh):
 
 
 def test_rollout_without_waiting_reports_what_it_could_not_ask_instead_of_raising(make_sandbox):
-    from runbook_lib.rollout import roll_out
+    from runbook_lib.reconcile.rollout import roll_out
 
     sb = make_sandbox("suspended")
     cluster = connect(str(sb.kubeconfig))

@@ -137,8 +137,13 @@ def test_rollback_of_the_bad_commit_makes_kite_ready_again(make_sandbox, tmp_pat
     assert git(sb.remote, "merge-base", "--is-ancestor", bad, new_head) == ""  # history kept (revert)
     assert "Image-Tag existiert nicht" in git(sb.remote, "log", "-1", "--format=%B", "main")
     assert ready(hr_status(str(sb.kubeconfig))) == "True"
-    rollout = next(o for c in nb["cells"] if "roll_out(" in "".join(c["source"]) for o in c["outputs"]
-                   if "text/plain" in o.get("data", {}))
+    rollout = next(
+        o
+        for c in nb["cells"]
+        if "roll_out(" in "".join(c["source"])
+        for o in c["outputs"]
+        if "text/plain" in o.get("data", {})
+    )
     table = "".join(rollout["data"]["text/plain"])
     assert "ist im Cluster angekommen" in table
     apps = next(line for line in table.splitlines() if line.startswith("Kustomization flux-system/apps"))

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.store import Store
 
 #: namespaces every real cluster has, plus Flux's
@@ -33,8 +33,9 @@ class BareApi:
     def url(self) -> str:
         return self.server.url
 
-    def request(self, path: str, *, method: str = "GET", body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, path: str, *, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """A raw HTTP request: (status, headers, body); error statuses are returned, not raised."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})

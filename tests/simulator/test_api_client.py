@@ -13,10 +13,10 @@ import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from flux_sandbox.sim.server.apiserver import ApiServer
 from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Store
+from flux_sandbox.sim.server.apiserver import ApiServer
 from flux_sandbox.sim.server.streams import rfc3339_nano
+from flux_sandbox.sim.store import Store
 
 if TYPE_CHECKING:  # test directories are not packages; pytest provides the fixtures
     from conftest import ApiFactory, BareApi
@@ -28,16 +28,25 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 def helmrelease(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "metadata": {"name": name, "namespace": "flux-system", "labels": labels or {}},
-            "spec": {"interval": "5m", "chart": {"spec": {"chart": name}}}}
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": name, "namespace": "flux-system", "labels": labels or {}},
+        "spec": {"interval": "5m", "chart": {"spec": {"chart": name}}},
+    }
 
 
 def ready(store: Store, name: str, status: str = "True") -> None:
-    cond = {"type": "Ready", "status": status, "reason": "InstallSucceeded", "message": f"installed {name}",
-            "lastTransitionTime": "2025-01-01T00:00:00Z"}
-    store.patch(by_kind("HelmRelease"), "flux-system", name, {"status": {"conditions": [cond]}},
-                subresource="status")
+    cond = {
+        "type": "Ready",
+        "status": status,
+        "reason": "InstallSucceeded",
+        "message": f"installed {name}",
+        "lastTransitionTime": "2025-01-01T00:00:00Z",
+    }
+    store.patch(
+        by_kind("HelmRelease"), "flux-system", name, {"status": {"conditions": [cond]}}, subresource="status"
+    )
 
 
 def api_exception(call: Any, *args: Any, **kwargs: Any) -> tuple[ApiException, dict[str, Any]]:
@@ -86,7 +95,8 @@ def test_create_answers_201_with_the_object(api_client: client.ApiClient) -> Non
     assert created["metadata"]["uid"] and created["metadata"]["generation"] == 1
     core = client.CoreV1Api(api_client)
     data, status, _headers = core.create_namespaced_config_map_with_http_info(
-        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings"), data={"a": "1"}))
+        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings"), data={"a": "1"})
+    )
     assert status == 201
     assert data.metadata.name == "settings" and data.data == {"a": "1"}
 
@@ -105,9 +115,15 @@ def test_get_and_list_with_label_and_field_selectors(api_client: client.ApiClien
     assert [o["metadata"]["name"] for o in by_name["items"]] == ["owl"]
     core = client.CoreV1Api(api_client)
     for i, kind in enumerate(("HelmRelease", "Kustomization", "HelmRelease")):
-        core.create_namespaced_event("flux-system", client.CoreV1Event(
-            metadata=client.V1ObjectMeta(name=f"ev{i}"), involved_object=client.V1ObjectReference(
-                kind=kind, name="kite", namespace="flux-system"), reason="Progressing", type="Normal"))
+        core.create_namespaced_event(
+            "flux-system",
+            client.CoreV1Event(
+                metadata=client.V1ObjectMeta(name=f"ev{i}"),
+                involved_object=client.V1ObjectReference(kind=kind, name="kite", namespace="flux-system"),
+                reason="Progressing",
+                type="Normal",
+            ),
+        )
     events = core.list_namespaced_event("flux-system", field_selector="involvedObject.kind=HelmRelease")
     assert [e.metadata.name for e in events.items] == ["ev0", "ev2"]
 
@@ -129,13 +145,17 @@ def test_list_pages_with_limit_and_continue(api_client: client.ApiClient) -> Non
 def test_merge_json_and_strategic_patch(api_client: client.ApiClient) -> None:
     custom = client.CustomObjectsApi(api_client)
     custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite"))
-    merged = custom.patch_namespaced_custom_object(*HR[:2], "flux-system", HR[2], "kite",
-                                                   {"spec": {"suspend": True, "interval": None}})
+    merged = custom.patch_namespaced_custom_object(
+        *HR[:2], "flux-system", HR[2], "kite", {"spec": {"suspend": True, "interval": None}}
+    )
     assert merged["spec"] == {"suspend": True, "chart": {"spec": {"chart": "kite"}}}
-    ops = [{"op": "replace", "path": "/spec/suspend", "value": False},
-           {"op": "add", "path": "/metadata/labels/tier", "value": "web"}]
-    patched = custom.patch_namespaced_custom_object(*HR[:2], "flux-system", HR[2], "kite", ops,
-                                                    _content_type="application/json-patch+json")
+    ops = [
+        {"op": "replace", "path": "/spec/suspend", "value": False},
+        {"op": "add", "path": "/metadata/labels/tier", "value": "web"},
+    ]
+    patched = custom.patch_namespaced_custom_object(
+        *HR[:2], "flux-system", HR[2], "kite", ops, _content_type="application/json-patch+json"
+    )
     assert patched["spec"]["suspend"] is False and patched["metadata"]["labels"] == {"tier": "web"}
     core = client.CoreV1Api(api_client)
     core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c")))
@@ -147,8 +167,15 @@ def test_unsupported_patch_types_answer_415(api_client: client.ApiClient) -> Non
     custom = client.CustomObjectsApi(api_client)
     custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite"))
     for content_type in ("application/strategic-merge-patch+json", "application/apply-patch+yaml"):
-        exc, body = api_exception(custom.patch_namespaced_custom_object, *HR[:2], "flux-system", HR[2],
-                                  "kite", {"spec": {"suspend": True}}, _content_type=content_type)
+        exc, body = api_exception(
+            custom.patch_namespaced_custom_object,
+            *HR[:2],
+            "flux-system",
+            HR[2],
+            "kite",
+            {"spec": {"suspend": True}},
+            _content_type=content_type,
+        )
         assert exc.status == 415 and body["reason"] == "UnsupportedMediaType"
     spec = custom.get_namespaced_custom_object(*HR[:2], "flux-system", HR[2], "kite")["spec"]
     assert "suspend" not in spec
@@ -163,8 +190,9 @@ def test_generation_counts_spec_changes_only(api_client: client.ApiClient) -> No
 
     annotated = patch({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}})
     assert annotated["metadata"]["generation"] == 1
-    status = custom.patch_namespaced_custom_object_status(*HR[:2], "flux-system", HR[2], "kite",
-                                                          {"status": {"observedGeneration": 1}})
+    status = custom.patch_namespaced_custom_object_status(
+        *HR[:2], "flux-system", HR[2], "kite", {"status": {"observedGeneration": 1}}
+    )
     assert status["metadata"]["generation"] == 1
     assert int(status["metadata"]["resourceVersion"]) > int(annotated["metadata"]["resourceVersion"])
     assert patch({"spec": {"suspend": True}})["metadata"]["generation"] == 2
@@ -176,8 +204,9 @@ def test_status_subresource_leaves_spec_alone(api_client: client.ApiClient) -> N
     both = {"spec": {"interval": "1h"}, "status": {"observedGeneration": 1}}
     after = custom.patch_namespaced_custom_object_status(*HR[:2], "flux-system", HR[2], "kite", both)
     assert after["spec"]["interval"] == "5m" and after["status"] == {"observedGeneration": 1}
-    main = custom.patch_namespaced_custom_object(*HR[:2], "flux-system", HR[2], "kite",
-                                                 {"status": {"observedGeneration": 7}})
+    main = custom.patch_namespaced_custom_object(
+        *HR[:2], "flux-system", HR[2], "kite", {"status": {"observedGeneration": 7}}
+    )
     assert main["status"] == {"observedGeneration": 1}
     current = custom.get_namespaced_custom_object_status(*HR[:2], "flux-system", HR[2], "kite")
     current["status"]["lastAttemptedRevision"] = "1.0.0"
@@ -195,8 +224,9 @@ def test_status_bodies_for_404_and_409(api_client: client.ApiClient) -> None:
     assert body["message"] == 'helmreleases.helm.toolkit.fluxcd.io "nope" not found'
     assert body["details"] == {"name": "nope", "group": "helm.toolkit.fluxcd.io", "kind": "helmreleases"}
     custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite"))
-    exc, body = api_exception(custom.create_namespaced_custom_object, *HR[:2], "flux-system", HR[2],
-                              helmrelease("kite"))
+    exc, body = api_exception(
+        custom.create_namespaced_custom_object, *HR[:2], "flux-system", HR[2], helmrelease("kite")
+    )
     assert exc.status == 409 and body["reason"] == "AlreadyExists" and body["details"]["name"] == "kite"
     exc, body = api_exception(client.CoreV1Api(api_client).read_namespaced_pod, "nope", "default")
     assert exc.status == 404 and body["message"] == 'pods "nope" not found'
@@ -217,14 +247,17 @@ def test_delete_answers_object_or_status_like_the_real_registries(api_client: cl
 def test_extra_versions_and_cluster_scope(api_client: client.ApiClient, bare_api: BareApi) -> None:
     custom = client.CustomObjectsApi(api_client)
     body = {"metadata": {"name": "podinfo"}, "spec": {"url": "oci://ghcr.io/stefanprodan/manifests/podinfo"}}
-    created = custom.create_namespaced_custom_object("source.toolkit.fluxcd.io", "v1", "flux-system",
-                                                     "ocirepositories", body)
-    old = custom.get_namespaced_custom_object("source.toolkit.fluxcd.io", "v1beta2", "flux-system",
-                                              "ocirepositories", "podinfo")
+    created = custom.create_namespaced_custom_object(
+        "source.toolkit.fluxcd.io", "v1", "flux-system", "ocirepositories", body
+    )
+    old = custom.get_namespaced_custom_object(
+        "source.toolkit.fluxcd.io", "v1beta2", "flux-system", "ocirepositories", "podinfo"
+    )
     assert old["apiVersion"] == "source.toolkit.fluxcd.io/v1beta2"
     assert old["metadata"]["uid"] == created["metadata"]["uid"]
-    issuer = custom.create_cluster_custom_object("cert-manager.io", "v1", "clusterissuers",
-                                                 {"metadata": {"name": "letsencrypt"}, "spec": {}})
+    issuer = custom.create_cluster_custom_object(
+        "cert-manager.io", "v1", "clusterissuers", {"metadata": {"name": "letsencrypt"}, "spec": {}}
+    )
     assert "namespace" not in issuer["metadata"]
     status, _, _ = bare_api.request("/apis/cert-manager.io/v1/namespaces/default/clusterissuers/letsencrypt")
     assert status == 404
@@ -276,8 +309,9 @@ def test_table_output(bare_api: BareApi) -> None:
 # -- watch ----------------------------------------------------------------------------------------
 
 
-def test_watch_from_resource_version_sees_later_changes(api_client: client.ApiClient,
-                                                        bare_api: BareApi) -> None:
+def test_watch_from_resource_version_sees_later_changes(
+    api_client: client.ApiClient, bare_api: BareApi
+) -> None:
     custom = client.CustomObjectsApi(api_client)
     custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite"))
     rv = custom.list_namespaced_custom_object(*HR[:2], "flux-system", HR[2])["metadata"]["resourceVersion"]
@@ -292,8 +326,14 @@ def test_watch_from_resource_version_sees_later_changes(api_client: client.ApiCl
     threading.Thread(target=later, daemon=True).start()
     seen = []
     w = watch.Watch()
-    for event in w.stream(custom.list_namespaced_custom_object, *HR[:2], "flux-system", HR[2],
-                          resource_version=rv, timeout_seconds=5):
+    for event in w.stream(
+        custom.list_namespaced_custom_object,
+        *HR[:2],
+        "flux-system",
+        HR[2],
+        resource_version=rv,
+        timeout_seconds=5,
+    ):
         seen.append((event["type"], event["object"]["metadata"]["generation"]))
         if event["type"] == "DELETED":
             w.stop()
@@ -316,16 +356,21 @@ def test_watch_on_an_expired_resource_version_raises_410(make_api: ApiFactory) -
     with config.new_client_from_config(config_file=str(api.kubeconfig)) as api_client:
         core = client.CoreV1Api(api_client)
         with pytest.raises(ApiException) as info:
-            list(watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version="2",
-                                      timeout_seconds=2))
+            list(
+                watch.Watch().stream(
+                    core.list_namespaced_config_map, "default", resource_version="2", timeout_seconds=2
+                )
+            )
     assert info.value.status == 410 and "too old resource version" in info.value.reason
 
 
 def test_legacy_watch_path_with_label_selector(bare_api: BareApi) -> None:
     bare_api.store.create(by_kind("HelmRelease"), helmrelease("kite", {"team": "a"}))
     bare_api.store.create(by_kind("HelmRelease"), helmrelease("owl", {"team": "b"}))
-    path = ("/apis/helm.toolkit.fluxcd.io/v2/watch/namespaces/flux-system/helmreleases"
-            "?labelSelector=team%3Db&timeoutSeconds=1")
+    path = (
+        "/apis/helm.toolkit.fluxcd.io/v2/watch/namespaces/flux-system/helmreleases"
+        "?labelSelector=team%3Db&timeoutSeconds=1"
+    )
     status, headers, raw = bare_api.request(path)
     events = [json.loads(line) for line in raw.splitlines()]
     assert status == 200 and headers["Transfer-Encoding"] == "chunked"
@@ -352,8 +397,13 @@ def test_stop_closes_streaming_watches_promptly(api_client: client.ApiClient, ba
 
 
 def _pod(store: Store, name: str, containers: list[str]) -> None:
-    store.create(by_kind("Pod"), {"metadata": {"name": name, "namespace": "flux-system"},
-                                  "spec": {"containers": [{"name": c, "image": "x"} for c in containers]}})
+    store.create(
+        by_kind("Pod"),
+        {
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {"containers": [{"name": c, "image": "x"} for c in containers]},
+        },
+    )
 
 
 def test_pod_logs_with_tail_since_and_timestamps(api_client: client.ApiClient, bare_api: BareApi) -> None:

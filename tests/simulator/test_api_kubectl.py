@@ -22,45 +22,78 @@ from flux_sandbox.sim.store import Store
 if TYPE_CHECKING:  # test directories are not packages; pytest provides the fixtures
     from conftest import BareApi
 
-KUBECTL = shutil.which("kubectl", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                         os.environ.get("PATH", "")]))
+KUBECTL = shutil.which(
+    "kubectl", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+)
 pytestmark = [pytest.mark.sandbox, pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
 
 Kubectl = Callable[..., str]
 
 
 def _condition(status: str, message: str) -> dict[str, str]:
-    return {"type": "Ready", "status": status, "reason": "Succeeded" if status == "True" else "Failed",
-            "message": message, "lastTransitionTime": "2025-01-01T00:00:00Z"}
+    return {
+        "type": "Ready",
+        "status": status,
+        "reason": "Succeeded" if status == "True" else "Failed",
+        "message": message,
+        "lastTransitionTime": "2025-01-01T00:00:00Z",
+    }
 
 
 def _seed(store: Store) -> None:
     """A small Flux installation: a ready HelmRelease, a failing Kustomization, a source, a controller pod
     with logs and an event about the HelmRelease."""
     hr, ks = by_kind("HelmRelease"), by_kind("Kustomization")
-    kite = store.create(hr, {"metadata": {"name": "kite", "namespace": "flux-system"},
-                             "spec": {"interval": "5m", "chart": {"spec": {"chart": "kite"}}}})
+    kite = store.create(
+        hr,
+        {
+            "metadata": {"name": "kite", "namespace": "flux-system"},
+            "spec": {"interval": "5m", "chart": {"spec": {"chart": "kite"}}},
+        },
+    )
     ok = {"status": {"conditions": [_condition("True", "Helm install succeeded")]}}
     store.patch(hr, "flux-system", "kite", ok, subresource="status")
     store.create(ks, {"metadata": {"name": "apps", "namespace": "flux-system"}, "spec": {"path": "./apps"}})
     failed = {"status": {"conditions": [_condition("False", "kustomize build failed")]}}
     store.patch(ks, "flux-system", "apps", failed, subresource="status")
-    store.create(by_kind("GitRepository"), {"metadata": {"name": "flux-system", "namespace": "flux-system"},
-                                            "spec": {"url": "ssh://git@example.com/fleet.git"}})
+    store.create(
+        by_kind("GitRepository"),
+        {
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"url": "ssh://git@example.com/fleet.git"},
+        },
+    )
     pod = "helm-controller-5d8c"
-    store.create(by_kind("Pod"), {"metadata": {"name": pod, "namespace": "flux-system"},
-                                  "spec": {"containers": [{"name": "manager", "image": "helm-controller"}]},
-                                  "status": {"phase": "Running"}})
+    store.create(
+        by_kind("Pod"),
+        {
+            "metadata": {"name": pod, "namespace": "flux-system"},
+            "spec": {"containers": [{"name": "manager", "image": "helm-controller"}]},
+            "status": {"phase": "Running"},
+        },
+    )
     for i in range(4):
         store.append_log("flux-system", pod, "manager", f'{{"level":"info","msg":"step {i}"}}')
-    ref = {"kind": "HelmRelease", "name": "kite", "namespace": "flux-system", "uid": kite["metadata"]["uid"],
-           "apiVersion": "helm.toolkit.fluxcd.io/v2"}
+    ref = {
+        "kind": "HelmRelease",
+        "name": "kite",
+        "namespace": "flux-system",
+        "uid": kite["metadata"]["uid"],
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+    }
     events = (("kite.1", "HelmRelease", "InstallSucceeded"), ("apps.1", "Kustomization", "Failed"))
     for name, kind, reason in events:
-        store.create(by_kind("Event"), {"metadata": {"name": name, "namespace": "flux-system"},
-                                        "involvedObject": {**ref, "kind": kind}, "type": "Normal",
-                                        "reason": reason, "message": f"{reason} for {kind}",
-                                        "source": {"component": "helm-controller"}})
+        store.create(
+            by_kind("Event"),
+            {
+                "metadata": {"name": name, "namespace": "flux-system"},
+                "involvedObject": {**ref, "kind": kind},
+                "type": "Normal",
+                "reason": reason,
+                "message": f"{reason} for {kind}",
+                "source": {"component": "helm-controller"},
+            },
+        )
 
 
 @pytest.fixture
@@ -71,8 +104,15 @@ def kubectl(bare_api: BareApi, tmp_path: Path) -> Kubectl:
     assert KUBECTL is not None
 
     def run(*args: str, stdin: str | None = None) -> str:
-        proc = subprocess.run([KUBECTL, "--cache-dir", str(tmp_path / "cache"), *args], input=stdin,
-                              capture_output=True, text=True, env=env, timeout=60, check=False)
+        proc = subprocess.run(
+            [KUBECTL, "--cache-dir", str(tmp_path / "cache"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -122,10 +162,18 @@ def test_describe_shows_spec_status_and_events(kubectl: Kubectl) -> None:
 
 
 def test_annotate_and_merge_patch(kubectl: Kubectl, bare_api: BareApi) -> None:
-    kubectl("annotate", "hr", "kite", "-n", "flux-system", "--overwrite",
-            "reconcile.fluxcd.io/requestedAt=2025-01-01T00:00:00Z")
-    out = kubectl("patch", "hr", "kite", "-n", "flux-system", "--type", "merge",
-                  "-p", '{"spec":{"suspend":true}}')
+    kubectl(
+        "annotate",
+        "hr",
+        "kite",
+        "-n",
+        "flux-system",
+        "--overwrite",
+        "reconcile.fluxcd.io/requestedAt=2025-01-01T00:00:00Z",
+    )
+    out = kubectl(
+        "patch", "hr", "kite", "-n", "flux-system", "--type", "merge", "-p", '{"spec":{"suspend":true}}'
+    )
     assert "patched" in out
     stored = bare_api.store.get(by_kind("HelmRelease"), "flux-system", "kite")
     assert stored["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"] == "2025-01-01T00:00:00Z"
@@ -138,21 +186,34 @@ def test_logs_with_tail(kubectl: Kubectl) -> None:
 
 
 def test_get_events_with_field_selector(kubectl: Kubectl) -> None:
-    out = kubectl("get", "events", "-n", "flux-system",
-                  "--field-selector", "involvedObject.kind=Kustomization")
+    out = kubectl(
+        "get", "events", "-n", "flux-system", "--field-selector", "involvedObject.kind=Kustomization"
+    )
     rows = _lines(out)
     # as on a real cluster: LAST SEEN TYPE REASON OBJECT MESSAGE, the event's name only with -o wide
     assert rows[0][:2] == ["LAST", "SEEN"] and len(rows) == 2 and "Failed" in rows[1]
-    wide = _lines(kubectl("get", "events", "-n", "flux-system", "-o", "wide",
-                          "--field-selector", "involvedObject.kind=Kustomization"))
+    wide = _lines(
+        kubectl(
+            "get",
+            "events",
+            "-n",
+            "flux-system",
+            "-o",
+            "wide",
+            "--field-selector",
+            "involvedObject.kind=Kustomization",
+        )
+    )
     assert wide[1][0] == "apps.1"
 
 
 def test_create_apply_and_delete_from_files(kubectl: Kubectl, bare_api: BareApi) -> None:
-    manifest = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, namespace: default}\n"
-                "data: {a: '1'}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
-                "metadata: {name: podinfo, namespace: default}\nspec: {url: 'https://example.com/podinfo', "
-                "interval: 1m}\n")
+    manifest = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, namespace: default}\n"
+        "data: {a: '1'}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+        "metadata: {name: podinfo, namespace: default}\nspec: {url: 'https://example.com/podinfo', "
+        "interval: 1m}\n"
+    )
     assert "configmap/demo created" in kubectl("create", "-f", "-", stdin=manifest)
     out = kubectl("apply", "-f", "-", stdin=manifest.replace("'1'", "'2'").replace("1m", "5m"))
     assert "configmap/demo configured" in out

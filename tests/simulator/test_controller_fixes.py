@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from runbook_lib.errors import RunbookError
 from flux_sandbox.sim import Sandbox, Timing
 from flux_sandbox.sim.controllers.base import REQUESTED_AT, get_condition
 from flux_sandbox.sim.controllers.recording import redact
 from flux_sandbox.sim.gitrepo import HELMRELEASE
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.scenarios import CERTIFICATE, MISSING_CHART, edit_yaml, request_reconcile
+from runbook_lib.errors import RunbookError
 
 SandboxFactory = Callable[..., Sandbox]
 #: a reused repository is decided within a few seconds (fast timing needs about one); generous for CI
@@ -72,8 +72,10 @@ def test_helmrelease_recovers_when_its_chart_becomes_ready(make_sandbox: Sandbox
     assert ready["observedGeneration"] == 3
     assert get_condition(hr["status"], "Reconciling") is None
     assert "reconcile.fluxcd.io/forceAt" not in (hr["metadata"].get("annotations") or {})
-    assert any("release in-sync with desired state" in line for line in log_lines(sb, "flux-system",
-                                                                                  "helm-controller"))
+    assert any(
+        "release in-sync with desired state" in line
+        for line in log_lines(sb, "flux-system", "helm-controller")
+    )
 
 
 def test_kustomization_recovers_when_its_dependency_becomes_ready(make_sandbox: SandboxFactory) -> None:
@@ -171,14 +173,20 @@ def test_source_urls_with_credentials_are_masked_everywhere(make_sandbox: Sandbo
     wait_for(lambda: cond(sb, "GitRepository", "flux-system", "privat").get("status") == "False")
     wait_for(lambda: cond(sb, "HelmRepository", "flux-system", "privat").get("status") == "False")
     wait_for(
-        lambda: sum('"name":"privat"' in line and '"error"' in line
-                    for line in log_lines(sb, "flux-system", "source-controller")) >= 2
+        lambda: (
+            sum(
+                '"name":"privat"' in line and '"error"' in line
+                for line in log_lines(sb, "flux-system", "source-controller")
+            )
+            >= 2
+        )
     )
 
     git_ready = cond(sb, "GitRepository", "flux-system", "privat")
     assert "https://***@git.beispiel.de/plattform/privat.git" in git_ready["message"]
-    statuses = json.dumps([get(sb, k, "flux-system", "privat")["status"]
-                           for k in ("GitRepository", "HelmRepository")])
+    statuses = json.dumps(
+        [get(sb, k, "flux-system", "privat")["status"] for k in ("GitRepository", "HelmRepository")]
+    )
     events, _ = sb.store.list(by_kind("Event"), "flux-system")
     mine = [e for e in events if e["involvedObject"]["name"] == "privat"]
     assert {e["involvedObject"]["kind"] for e in mine} == {"GitRepository", "HelmRepository"}

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import pytest
 from kubernetes.client import ApiClient
 
-from runbook_lib import helm
 from flux_sandbox.sim import SCENARIOS, Sandbox
 from flux_sandbox.sim.controllers.base import get_condition, is_ready
 from flux_sandbox.sim.gitrepo import HELMRELEASE
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.scenarios import MISSING_TAG, edit_yaml, request_reconcile
+from runbook_lib import helm
 
 ZAP_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

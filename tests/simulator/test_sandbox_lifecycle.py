@@ -13,9 +13,9 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from runbook_lib.errors import RunbookError, UsageError
 from flux_sandbox.sim import Sandbox, Timing
 from flux_sandbox.sim.gitrepo import git
+from runbook_lib.errors import RunbookError, UsageError
 
 USER = ("Test User", "test@example.org")
 

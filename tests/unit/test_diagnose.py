@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from runbook_lib import certs
 from runbook_lib.diagnose import ERROR, INFO, WARNING, Diagnosis, Finding, SyncState, common, diagnose_sync
-from runbook_lib.diagnose import certs as dc
-from runbook_lib.diagnose import helmrelease as dh
-from runbook_lib.diagnose import helmstorage as hs
-from runbook_lib.diagnose import kustomize as dk
-from runbook_lib.diagnose import sync as ds
-from runbook_lib.diagnose import workload as dw
+from runbook_lib.diagnose import certificates as certs
 from runbook_lib.diagnose.common import Slot, attempt
-from runbook_lib.diagnose.helm_run import HelmReleaseState, diagnose_helmrelease
+from runbook_lib.diagnose.helmrelease import HelmReleaseState, diagnose_helmrelease
 from runbook_lib.diagnose.model import Evidence, evidence
+from runbook_lib.diagnose.rules import certificates as dc
+from runbook_lib.diagnose.rules import gitrepository as ds
+from runbook_lib.diagnose.rules import helmrelease as dh
+from runbook_lib.diagnose.rules import helmstorage as hs
+from runbook_lib.diagnose.rules import kustomization as dk
+from runbook_lib.diagnose.rules import workload as dw
 from runbook_lib.errors import ClusterUnreachable, NotFound, RunbookError, UsageError
 from runbook_lib.kube import not_found
 

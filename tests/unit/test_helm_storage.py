@@ -139,9 +139,18 @@ def test_a_secret_that_does_not_decode_is_skipped_and_named() -> None:
 def _secret_for_skip_test(version: int) -> dict:
     from flux_sandbox.sim.controllers.helm_storage import release_secret
 
-    release = {"name": "kite", "namespace": "kube-system", "version": version,
-               "info": {"status": "deployed", "first_deployed": "2026-01-01T00:00:00Z",
-                        "last_deployed": "2026-01-01T00:00:00Z", "description": "Install complete"},
-               "chart": {"metadata": {"name": "kite", "version": "0.6.3", "appVersion": "v0.6.3"}},
-               "manifest": "", "config": {}}
+    release = {
+        "name": "kite",
+        "namespace": "kube-system",
+        "version": version,
+        "info": {
+            "status": "deployed",
+            "first_deployed": "2026-01-01T00:00:00Z",
+            "last_deployed": "2026-01-01T00:00:00Z",
+            "description": "Install complete",
+        },
+        "chart": {"metadata": {"name": "kite", "version": "0.6.3", "appVersion": "v0.6.3"}},
+        "manifest": "",
+        "config": {},
+    }
     return release_secret(release)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runbook_lib import logparse
 from runbook_lib.errors import UsageError
-from runbook_lib.logparse import (
+from runbook_lib.logs import parse as logparse
+from runbook_lib.logs.parse import (
     LogFilter,
     filter_lines,
     filter_stream,
@@ -20,7 +20,7 @@ from runbook_lib.logparse import (
     parse_line,
     split_stamp,
 )
-from runbook_lib.logview import LogResult
+from runbook_lib.logs.view import LogResult
 
 # Current layout (controller-runtime >= 0.12): controllerKind, nested object, reconcileID.
 HR_KITE = (
@@ -55,18 +55,36 @@ HR_NESTED_ONLY = (
     b'{"level":"info","ts":"2024-05-01T12:36:00.000Z","msg":"nested only","controllerKind":"HelmRelease",'
     b'"helmRelease":{"name":"kite","namespace":"kube-system"}}'
 )
-STARTUP = (b'{"level":"info","ts":"2024-05-01T12:00:00.000Z","msg":"Starting workers",'
-           b'"controller":"helmrelease","worker count":4}')
+STARTUP = (
+    b'{"level":"info","ts":"2024-05-01T12:00:00.000Z","msg":"Starting workers",'
+    b'"controller":"helmrelease","worker count":4}'
+)
 PANIC = b"panic: runtime error: invalid memory address or nil pointer dereference"
 TRUNCATED = b'{"level":"info","ts":"2024-05-01T12:3'
-EPOCH_TS = (b'{"level":"info","ts":1714566896.789,"msg":"epoch","controllerKind":"HelmRelease",'
-            b'"name":"kite","namespace":"kube-system"}')
-SECRET = (b'{"level":"error","ts":"2024-05-01T12:37:00.000Z","msg":"Reconciler error",'
-          b'"controllerKind":"GitRepository","name":"fleet","namespace":"flux-system",'
-          b'"error":"failed to clone https://deploy:hunter2secret@git.example.com/fleet.git"}')
+EPOCH_TS = (
+    b'{"level":"info","ts":1714566896.789,"msg":"epoch","controllerKind":"HelmRelease",'
+    b'"name":"kite","namespace":"kube-system"}'
+)
+SECRET = (
+    b'{"level":"error","ts":"2024-05-01T12:37:00.000Z","msg":"Reconciler error",'
+    b'"controllerKind":"GitRepository","name":"fleet","namespace":"flux-system",'
+    b'"error":"failed to clone https://deploy:hunter2secret@git.example.com/fleet.git"}'
+)
 
-ALL = [STARTUP, GIT_OLD, HR_KITE, KS_DEBUG, PANIC, HR_KITE_ERROR, HR_OTHER_NS, HR_PODINFO, TRUNCATED,
-       HR_NESTED_ONLY, b"", SECRET]
+ALL = [
+    STARTUP,
+    GIT_OLD,
+    HR_KITE,
+    KS_DEBUG,
+    PANIC,
+    HR_KITE_ERROR,
+    HR_OTHER_NS,
+    HR_PODINFO,
+    TRUNCATED,
+    HR_NESTED_ONLY,
+    b"",
+    SECRET,
+]
 
 
 def kept(lines: list[bytes], **filters: object) -> list[logparse.LogLine]:
@@ -76,7 +94,12 @@ def kept(lines: list[bytes], **filters: object) -> list[logparse.LogLine]:
 def test_current_layout_fields() -> None:
     line = parse_line(HR_KITE, controller="helm-controller")
     assert (line.ts, line.level, line.kind, line.name, line.namespace) == (
-        "2024-05-01T12:34:56.789Z", "info", "HelmRelease", "kite", "kube-system")
+        "2024-05-01T12:34:56.789Z",
+        "info",
+        "HelmRelease",
+        "kite",
+        "kube-system",
+    )
     assert line.msg == "release in-sync with desired state"
     assert line.controller == "helm-controller" and line.parsed and line.error == ""
 
@@ -107,8 +130,11 @@ def test_not_json_is_kept_and_marked(raw: bytes) -> None:
 def test_filter_kind_name_namespace_like_flux_logs() -> None:
     lines = kept(ALL, kind="hr", name="kite", namespace="kube-system")
     parsed = [line for line in lines if line.parsed]
-    assert [line.msg for line in parsed] == ["release in-sync with desired state", "Reconciler error",
-                                             "nested only"]
+    assert [line.msg for line in parsed] == [
+        "release in-sync with desired state",
+        "Reconciler error",
+        "nested only",
+    ]
     # the panic line stays visible; the truncated one cannot be about kite and is skipped by the needle
     assert [line.msg for line in lines if not line.parsed] == [PANIC.decode()]
 
@@ -137,11 +163,14 @@ def test_since_time_drops_older_lines() -> None:
     assert [line.level for line in lines] == ["error"]
 
 
-@pytest.mark.parametrize(("filters", "hint"), [
-    ({"kind": "helmrelase"}, "helmrelease"),
-    ({"level": "warn"}, "debug, info, error"),
-    ({"since_time": "gestern"}, "RFC 3339"),
-])
+@pytest.mark.parametrize(
+    ("filters", "hint"),
+    [
+        ({"kind": "helmrelase"}, "helmrelease"),
+        ({"level": "warn"}, "debug, info, error"),
+        ({"since_time": "gestern"}, "RFC 3339"),
+    ],
+)
 def test_bad_filter_input_is_a_german_usage_error(filters: dict, hint: str) -> None:
     with pytest.raises(UsageError) as info:
         make_filter(**filters)
@@ -152,7 +181,10 @@ def test_bad_filter_input_is_a_german_usage_error(filters: dict, hint: str) -> N
 
 def test_needles_are_quoted_and_most_selective_first() -> None:
     assert LogFilter(kind="HelmRelease", name="kite", namespace="kube-system").needles() == (
-        b'"kite"', b'"kube-system"', b'"HelmRelease"')
+        b'"kite"',
+        b'"kube-system"',
+        b'"HelmRelease"',
+    )
 
 
 def test_filter_stream_equals_filter_lines_across_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,8 +206,11 @@ def test_stamped_lines_take_the_api_time_when_not_json() -> None:
 
 
 def test_merge_orders_by_time_and_keeps_untimed_lines_next_to_their_predecessor() -> None:
-    helm = [parse_line(HR_KITE, "helm-controller"), parse_line(PANIC, "helm-controller"),
-            parse_line(HR_KITE_ERROR, "helm-controller")]
+    helm = [
+        parse_line(HR_KITE, "helm-controller"),
+        parse_line(PANIC, "helm-controller"),
+        parse_line(HR_KITE_ERROR, "helm-controller"),
+    ]
     kustomize = [parse_line(KS_DEBUG, "kustomize-controller")]
     merged = merge([helm, kustomize])
     assert [line.msg for line in merged] == [helm[0].msg, PANIC.decode(), kustomize[0].msg, helm[2].msg]
@@ -183,7 +218,8 @@ def test_merge_orders_by_time_and_keeps_untimed_lines_next_to_their_predecessor(
 
 def test_format_line_is_the_flux_logs_template() -> None:
     assert format_line(parse_line(HR_KITE)) == (
-        "2024-05-01T12:34:56.789Z info HelmRelease/kite.kube-system - release in-sync with desired state ")
+        "2024-05-01T12:34:56.789Z info HelmRelease/kite.kube-system - release in-sync with desired state "
+    )
     assert format_line(parse_line(HR_KITE_ERROR)).endswith("- Reconciler error install retries exhausted")
     assert format_line(parse_line(STARTUP)) == "2024-05-01T12:00:00.000Z info  - Starting workers "
 

@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib import kinds
 from runbook_lib.errors import UsageError
-from runbook_lib.reconcile_rules import progress, rfc3339nano, source_ref
+from runbook_lib.reconcile.rules import progress, rfc3339nano, source_ref
 
 REQ = "2026-11-26T10:20:30.123456789+01:00"
 

@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from runbook_lib.health import (
-    SyncReport,
-    deployment_status,
-    fetch_schedule,
-    interpret_check,
-    next_tick,
-    version_satisfies,
-)
+from runbook_lib.check import deployment_status, interpret_check, version_satisfies
+from runbook_lib.sources import SyncReport, fetch_schedule, next_tick
 from runbook_lib.status import (
     FAILING,
     IN_PROGRESS,
@@ -414,8 +408,14 @@ def test_fetch_schedule_of_a_failing_source_is_not_shown_as_healthy() -> None:
     repo = gitrepo("flux-system", "ok")
     repo["spec"] = {"interval": "1m", "url": "ssh://git@example/repo"}
     repo["status"]["artifact"]["lastUpdateTime"] = "2026-01-01T12:00:00Z"
-    repo["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "GitOperationFailed",
-                                     "message": "authentication required"}]
+    repo["status"]["conditions"] = [
+        {
+            "type": "Ready",
+            "status": "False",
+            "reason": "GitOperationFailed",
+            "message": "authentication required",
+        }
+    ]
     sched = fetch_schedule(repo, now)
     assert sched.failing
     assert sched.due(now) == "Wiederholung mit Backoff (Quelle fehlerhaft)"

@@ -23,7 +23,7 @@ EXERCISES: dict[str, dict[str, str]] = {
             "secret git flux-system --url=<Repository-URL> --username=git --password=<neues "
             "Token>`. In der Sandbox liegt das gültige Token in `.sandbox/git-token`; tragen Sie "
             "es ins Secret ein: `kubectl -n flux-system patch secret flux-system --type merge -p "
-            "\"{\\\"data\\\":{\\\"password\\\":\\\"$(base64 -w0 .sandbox/git-token)\\\"}}\"`. "
+            '"{\\"data\\":{\\"password\\":\\"$(base64 -w0 .sandbox/git-token)\\"}}"`. '
             "Danach holt `runbook run sync -p kind gitrepo -p name flux-system` (bzw. `flux "
             "reconcile source git flux-system`) sofort neu, und `runbook run troubleshoot-sync` "
             "meldet keine Probleme mehr."

@@ -12,8 +12,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.controllers.base import Obj, Reconcile, set_condition
+from flux_sandbox.sim.resources import by_kind
 
 CM = "cert-manager.io"
 PUBLIC_ZONE = "beispiel.de"

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from flux_sandbox.sim.controllers.recording import EventRecorder, PodLogger, lower_camel, now_iso, redact
 from flux_sandbox.sim.resources import ResourceType, by_kind
 from flux_sandbox.sim.store import Change, Store, StoreError
-from flux_sandbox.sim.controllers.recording import EventRecorder, PodLogger, lower_camel, now_iso, redact
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -303,8 +303,14 @@ class Controller:
         # Ready=False with Reconciling=True/ProgressingWithRetry), so a reader never sees it flip to Unknown
         current = get_condition(status, "Ready") or {}
         retrying = current.get("status") == "False"
-        set_condition(status, "Reconciling", "True", "ProgressingWithRetry" if retrying else "Progressing",
-                      message, rc.gen)
+        set_condition(
+            status,
+            "Reconciling",
+            "True",
+            "ProgressingWithRetry" if retrying else "Progressing",
+            message,
+            rc.gen,
+        )
         if ready_unknown and not retrying:
             set_condition(status, "Ready", "Unknown", "Progressing", message, rc.gen)
         self.write_status(rc.obj, status)

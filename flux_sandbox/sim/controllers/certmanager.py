@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Change, Store
 from flux_sandbox.sim.controllers.acme import AcmeFlow
 from flux_sandbox.sim.controllers.base import (
     Controller,
@@ -32,6 +30,8 @@ from flux_sandbox.sim.controllers.base import (
     set_condition,
 )
 from flux_sandbox.sim.controllers.recording import redact
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Change, Store
 
 CM = "cert-manager.io"
 SECRET = by_kind("Secret")

@@ -15,13 +15,13 @@ from typing import Any
 
 import yaml
 
-from runbook_lib.kinds import ALL_KINDS, FluxKind
-from flux_sandbox.sim.gitrepo import GitOpsRepo
-from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Store, StoreError
 from flux_sandbox.sim.controllers import catalog
 from flux_sandbox.sim.controllers.recording import zap_ts
 from flux_sandbox.sim.controllers.workload import deployment, rollout
+from flux_sandbox.sim.gitrepo import GitOpsRepo
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Store, StoreError
+from runbook_lib.kinds import ALL_KINDS, FluxKind
 
 Obj = dict[str, Any]
 FLUX_VERSION = "v2.7.0"

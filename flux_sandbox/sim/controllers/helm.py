@@ -12,8 +12,6 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Change
 from flux_sandbox.sim.controllers import helm_actions as actions
 from flux_sandbox.sim.controllers.base import (
     FORCE_AT,
@@ -30,6 +28,8 @@ from flux_sandbox.sim.controllers.base import (
     is_ready,
     set_condition,
 )
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Change
 
 HELMCHART = by_kind("HelmChart")
 TIMEOUT = "5m0s"

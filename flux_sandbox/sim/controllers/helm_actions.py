@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
-from flux_sandbox.sim.controllers import helm_storage as helmlib
-from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Store, StoreError
 from flux_sandbox.sim.controllers import catalog
+from flux_sandbox.sim.controllers import helm_storage as helmlib
 from flux_sandbox.sim.controllers.recording import EventRecorder
 from flux_sandbox.sim.controllers.workload import rollout
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Store, StoreError
 
 Obj = dict[str, Any]
 SECRET = by_kind("Secret")

@@ -15,8 +15,6 @@ from typing import Any
 
 import yaml
 
-from flux_sandbox.sim.resources import by_kind
-from flux_sandbox.sim.store import Change, StoreError
 from flux_sandbox.sim.controllers.base import (
     Controller,
     Key,
@@ -28,6 +26,8 @@ from flux_sandbox.sim.controllers.base import (
     parse_duration,
     set_condition,
 )
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.store import Change, StoreError
 
 KS = "kustomize.toolkit.fluxcd.io"
 KFILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")

@@ -10,9 +10,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from runbook_lib.masking import mask
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.store import Store, StoreError
+from runbook_lib.masking import mask
 
 Obj = dict[str, Any]
 

@@ -14,12 +14,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from runbook_lib.errors import GitError
+from flux_sandbox.sim.controllers import catalog
+from flux_sandbox.sim.controllers.base import (
+    Controller,
+    Key,
+    Obj,
+    Reconcile,
+    delete_condition,
+    finalize_status,
+    now_iso,
+    set_condition,
+)
 from flux_sandbox.sim.gitrepo import GitOpsRepo
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.store import Change
-from flux_sandbox.sim.controllers import catalog
-from flux_sandbox.sim.controllers.base import Controller, Key, Obj, Reconcile, delete_condition, finalize_status, now_iso, set_condition
+from runbook_lib.errors import GitError
 
 STORAGE = "http://source-controller.flux-system.svc.cluster.local."
 SECRET = by_kind("Secret")

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flux_sandbox.sim.controllers.recording import EventRecorder, now_iso
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.store import Store, StoreError
-from flux_sandbox.sim.controllers.recording import EventRecorder, now_iso
 
 Obj = dict[str, Any]
 DEPLOY = by_kind("Deployment")

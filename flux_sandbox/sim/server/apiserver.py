@@ -25,12 +25,21 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
+from flux_sandbox.sim.resources import ResourceType
 from flux_sandbox.sim.server import discovery, streams
 from flux_sandbox.sim.server.patch import strip_directives
-from flux_sandbox.sim.resources import ResourceType
-from flux_sandbox.sim.store import Obj, Store, StoreError, not_found
 from flux_sandbox.sim.server.tables import TableSpec, to_table, wanted_table_version
-from flux_sandbox.sim.server.wire import Route, dumps, not_allowed, paginate, parse_object, parse_route, status_body, unsupported
+from flux_sandbox.sim.server.wire import (
+    Route,
+    dumps,
+    not_allowed,
+    paginate,
+    parse_object,
+    parse_route,
+    status_body,
+    unsupported,
+)
+from flux_sandbox.sim.store import Obj, Store, StoreError, not_found
 
 _log = logging.getLogger(__name__)
 
@@ -38,8 +47,11 @@ _log = logging.getLogger(__name__)
 _CACHE_LIMIT = 100_000
 #: types whose DELETE answers the deleted object rather than a Status (as their real registries do)
 _DELETE_RETURNS_OBJECT = {"Pod", "Service", "ServiceAccount", "Namespace", "CustomResourceDefinition"}
-_PATCH_TYPES = {"application/merge-patch+json": "merge", "application/json-patch+json": "json",
-                "application/strategic-merge-patch+json": "strategic"}
+_PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+    "application/strategic-merge-patch+json": "strategic",
+}
 _HEALTH = {"healthz", "readyz", "livez"}
 
 
@@ -123,8 +135,9 @@ class _HttpServer(ThreadingHTTPServer):
 class ApiServer:
     """The sandbox API server: ``ApiServer(store).start()`` serves in a daemon thread until ``stop()``."""
 
-    def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None) -> None:
+    def __init__(
+        self, store: Store, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+    ) -> None:
         resolved = "127.0.0.1" if host == "localhost" else host
         try:
             loopback = ipaddress.ip_address(resolved).is_loopback
@@ -154,8 +167,12 @@ class ApiServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         self._httpd = _HttpServer((self.host, self.port), self, family)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"sandbox-apiserver-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-apiserver-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -274,9 +291,15 @@ class ApiServer:
             return streams.watch(self, h, route, query)
         if route.sub == "log":
             raise not_allowed()
-        handlers = {("GET", False): self._list, ("GET", True): self._get, ("POST", False): self._create,
-                    ("PUT", True): self._replace, ("PATCH", True): self._patch,
-                    ("DELETE", True): self._delete, ("DELETE", False): self._delete_collection}
+        handlers = {
+            ("GET", False): self._list,
+            ("GET", True): self._get,
+            ("POST", False): self._create,
+            ("PUT", True): self._replace,
+            ("PATCH", True): self._patch,
+            ("DELETE", True): self._delete,
+            ("DELETE", False): self._delete_collection,
+        }
         handler = handlers.get((method, route.name is not None))
         if handler is None or (route.sub and method not in ("GET", "PUT", "PATCH")):
             raise not_allowed()
@@ -285,13 +308,23 @@ class ApiServer:
     # -- verbs ------------------------------------------------------------------------------------
 
     def _list(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
-        items, rv = self.store.list(route.rt, route.namespace, label_selector=query.get("labelSelector"),
-                                    field_selector=query.get("fieldSelector"))
+        items, rv = self.store.list(
+            route.rt,
+            route.namespace,
+            label_selector=query.get("labelSelector"),
+            field_selector=query.get("fieldSelector"),
+        )
         items, list_meta = paginate(items, rv, query.get("limit"), query.get("continue"))
         table_version = wanted_table_version(h.headers.get("Accept", ""))
         if table_version:
-            table = to_table(self.table_spec(route.rt), items, list_meta, api_version=route.api_version,
-                             include=query.get("includeObject") or "Metadata", table_version=table_version)
+            table = to_table(
+                self.table_spec(route.rt),
+                items,
+                list_meta,
+                api_version=route.api_version,
+                include=query.get("includeObject") or "Metadata",
+                table_version=table_version,
+            )
             return h.send_bytes(200, dumps(table))
         head = dumps({"kind": f"{route.rt.kind}List", "apiVersion": route.api_version, "metadata": list_meta})
         encoded = b",".join(self.encode(o, route.api_version) for o in items)
@@ -308,16 +341,25 @@ class ApiServer:
         table_version = wanted_table_version(h.headers.get("Accept", ""))
         if table_version:
             meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-            table = to_table(self.table_spec(route.rt), [obj], meta, api_version=route.api_version,
-                             include=query.get("includeObject") or "Metadata", table_version=table_version)
+            table = to_table(
+                self.table_spec(route.rt),
+                [obj],
+                meta,
+                api_version=route.api_version,
+                include=query.get("includeObject") or "Metadata",
+                table_version=table_version,
+            )
             return h.send_bytes(code, dumps(table))
         h.send_bytes(code, self.encode(obj, route.api_version))
 
     def _create(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         obj = parse_object(h.headers.get("Content-Type", ""), body)
         if obj.get("kind") not in (None, route.rt.kind):
-            raise StoreError(400, "BadRequest", f"the kind in the data ({obj['kind']}) does not match the "
-                             f"expected kind ({route.rt.kind})")
+            raise StoreError(
+                400,
+                "BadRequest",
+                f"the kind in the data ({obj['kind']}) does not match the expected kind ({route.rt.kind})",
+            )
         created = self.store.create(route.rt, obj, namespace=route.namespace)
         self._send_object(h, 201, route, created, query)
 
@@ -325,11 +367,18 @@ class ApiServer:
         obj = parse_object(h.headers.get("Content-Type", ""), body)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") != route.name:
-            raise StoreError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match "
-                             f"the name on the URL ({route.name})")
+            raise StoreError(
+                400,
+                "BadRequest",
+                f"the name of the object ({meta.get('name')}) does not match "
+                f"the name on the URL ({route.name})",
+            )
         if route.rt.namespaced and meta.setdefault("namespace", route.namespace) != route.namespace:
-            raise StoreError(400, "BadRequest", "the namespace of the provided object does not match the "
-                             "namespace sent on the request")
+            raise StoreError(
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent on the request",
+            )
         replaced = self.store.replace(route.rt, obj, subresource=route.sub)
         self._send_object(h, 200, route, replaced, query)
 
@@ -346,8 +395,9 @@ class ApiServer:
             raise StoreError(400, "BadRequest", f"error decoding patch: {exc}") from exc
         if patch_type == "strategic":
             patch, patch_type = strip_directives(patch), "merge"
-        patched = self.store.patch(route.rt, route.namespace, route.name, patch, patch_type,
-                                   subresource=route.sub)
+        patched = self.store.patch(
+            route.rt, route.namespace, route.name, patch, patch_type, subresource=route.sub
+        )
         self._send_object(h, 200, route, patched, query)
 
     def _delete(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
@@ -355,28 +405,47 @@ class ApiServer:
         gone = self.store.delete(route.rt, route.namespace, route.name)
         if route.rt.custom or route.rt.kind in _DELETE_RETURNS_OBJECT:
             return self._send_object(h, 200, route, gone, query)
-        details = {"name": route.name, "group": route.rt.group, "kind": route.rt.plural,
-                   "uid": gone["metadata"].get("uid")}
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {k: v for k, v in details.items() if v}}
+        details = {
+            "name": route.name,
+            "group": route.rt.group,
+            "kind": route.rt.plural,
+            "uid": gone["metadata"].get("uid"),
+        }
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {k: v for k, v in details.items() if v},
+        }
         h.send_bytes(200, dumps(body))
 
     def _delete_collection(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
-        items, _rv = self.store.list(route.rt, route.namespace, label_selector=query.get("labelSelector"),
-                                     field_selector=query.get("fieldSelector"))
+        items, _rv = self.store.list(
+            route.rt,
+            route.namespace,
+            label_selector=query.get("labelSelector"),
+            field_selector=query.get("fieldSelector"),
+        )
         gone = []
         for obj in list(items):
             meta = obj["metadata"]
             with contextlib.suppress(StoreError):
                 gone.append(self.store.delete(route.rt, meta.get("namespace"), meta["name"]))
-        head = dumps({"kind": f"{route.rt.kind}List", "apiVersion": route.api_version,
-                      "metadata": {"resourceVersion": str(self.store.resource_version)}})
+        head = dumps(
+            {
+                "kind": f"{route.rt.kind}List",
+                "apiVersion": route.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+            }
+        )
         encoded = b",".join(self.encode(o, route.api_version) for o in gone)
         h.send_bytes(200, head[:-1] + b',"items":[' + encoded + b"]}")
 
 
-def write_kubeconfig(path: str | os.PathLike[str], url: str, token: str | None,
-                     context: str = "runbook-sandbox") -> Path:
+def write_kubeconfig(
+    path: str | os.PathLike[str], url: str, token: str | None, context: str = "runbook-sandbox"
+) -> Path:
     """Write a kubeconfig for the sandbox (mode 0600, it may hold the token) and return its path."""
     user: Obj = {"token": token} if token else {}
     config = {

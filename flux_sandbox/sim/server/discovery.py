@@ -87,8 +87,15 @@ def resource_list(types: Iterable[ResourceType], group: str, version: str) -> di
             continue
         resources.append(_legacy_resource(rt))
         for sub, kind, verbs in _subresources(rt):
-            resources.append({"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced,
-                              "kind": kind, "verbs": verbs})
+            resources.append(
+                {
+                    "name": f"{rt.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": kind,
+                    "verbs": verbs,
+                }
+            )
     if not resources:
         return None
     gv = f"{group}/{version}" if group else version
@@ -96,8 +103,11 @@ def resource_list(types: Iterable[ResourceType], group: str, version: str) -> di
 
 
 def api_versions(server_address: str) -> dict[str, Any]:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
 
 
 def _api_group(name: str, versions: list[str]) -> dict[str, Any]:
@@ -130,8 +140,10 @@ def _aggregated_resource(rt: ResourceType, version: str) -> dict[str, Any]:
         entry["shortNames"] = list(rt.short_names)
     if rt.categories:
         entry["categories"] = list(rt.categories)
-    subs = [{"subresource": sub, "responseKind": {**kind, "kind": sub_kind}, "verbs": verbs}
-            for sub, sub_kind, verbs in _subresources(rt)]
+    subs = [
+        {"subresource": sub, "responseKind": {**kind, "kind": sub_kind}, "verbs": verbs}
+        for sub, sub_kind, verbs in _subresources(rt)
+    ]
     if subs:
         entry["subresources"] = subs
     return entry
@@ -146,21 +158,31 @@ def aggregated(types: Iterable[ResourceType], *, core: bool) -> dict[str, Any]:
             continue
         version_docs = []
         for v in versions:
-            resources = [_aggregated_resource(rt, v) for rt in types
-                         if rt.group == group and v in served_versions(rt)]
+            resources = [
+                _aggregated_resource(rt, v) for rt in types if rt.group == group and v in served_versions(rt)
+            ]
             version_docs.append({"version": v, "resources": resources, "freshness": "Current"})
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": version_docs})
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
-            "items": items}
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }
 
 
 def wants_aggregated(accept: str) -> bool:
     """True when the Accept header asks for aggregated discovery v2 before plain JSON."""
     for part in accept.split(","):
-        params = {p.split("=", 1)[0].strip(): p.split("=", 1)[1].strip()
-                  for p in part.split(";")[1:] if "=" in p}
-        if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2" \
-                and params.get("as") == "APIGroupDiscoveryList" and "profile" not in params:
+        params = {
+            p.split("=", 1)[0].strip(): p.split("=", 1)[1].strip() for p in part.split(";")[1:] if "=" in p
+        }
+        if (
+            params.get("g") == "apidiscovery.k8s.io"
+            and params.get("v") == "v2"
+            and params.get("as") == "APIGroupDiscoveryList"
+            and "profile" not in params
+        ):
             return True
         if part.split(";")[0].strip() in ("application/json", "*/*") and not params:
             return False
@@ -197,16 +219,26 @@ def openapi_group_version(types: Iterable[ResourceType], group: str, version: st
         if rt.group != group or version not in served_versions(rt):
             continue
         base = "/" + _gv_path(group, version) + ("/namespaces/{namespace}" if rt.namespaced else "")
-        params = [{"name": p, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-                  for p in _QUERY_PARAMS]
+        params = [
+            {"name": p, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+            for p in _QUERY_PARAMS
+        ]
         gvk = {"group": group, "version": version, "kind": rt.kind}
         for suffix in ("/{name}", "/{name}/status") if rt.status_subresource else ("/{name}",):
             paths[f"{base}/{rt.plural}{suffix}"] = {
-                "patch": {"operationId": f"patch{rt.kind}", "parameters": params,
-                          "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
-                          "responses": {"200": {"description": "OK"}}},
+                "patch": {
+                    "operationId": f"patch{rt.kind}",
+                    "parameters": params,
+                    "x-kubernetes-action": "patch",
+                    "x-kubernetes-group-version-kind": gvk,
+                    "responses": {"200": {"description": "OK"}},
+                },
             }
     if not paths:
         return None
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION_INFO["gitVersion"]},
-            "paths": paths, "components": {"schemas": {}}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": VERSION_INFO["gitVersion"]},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from flux_sandbox.sim.resources import ResourceType
 from flux_sandbox.sim.server.selectors import SelectorError, parse_field_selector, parse_label_selector
-from flux_sandbox.sim.store import Obj, StoreError, not_found
 from flux_sandbox.sim.server.tables import to_table, wanted_table_version
 from flux_sandbox.sim.server.wire import dumps, status_body
+from flux_sandbox.sim.store import Obj, StoreError, not_found
 
 if TYPE_CHECKING:
     from flux_sandbox.sim.server.apiserver import ApiServer, _Handler
@@ -56,9 +56,15 @@ class _WatchEncoder:
         if self.table_version is None:
             return _event(kind, self.api.encode(obj, self.route.api_version))
         meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-        table = to_table(self.api.table_spec(self.route.rt), [obj], meta, include=self.include,
-                         api_version=self.route.api_version, table_version=self.table_version,
-                         headers=self.headers)
+        table = to_table(
+            self.api.table_spec(self.route.rt),
+            [obj],
+            meta,
+            include=self.include,
+            api_version=self.route.api_version,
+            table_version=self.table_version,
+            headers=self.headers,
+        )
         self.headers = False
         return _event(kind, dumps(table))
 
@@ -101,8 +107,9 @@ def watch(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -> N
     timeout = _positive(query, "timeoutSeconds") or _WATCH_TIMEOUT
     bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
     if rv_param in (None, "", "0") or query.get("sendInitialEvents") == "true":
-        initial, rv = store.list(rt, route.namespace, label_selector=query.get("labelSelector"),
-                                 field_selector=fields)
+        initial, rv = store.list(
+            rt, route.namespace, label_selector=query.get("labelSelector"), field_selector=fields
+        )
     else:
         initial = []
         try:
@@ -126,9 +133,17 @@ def watch(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -> N
         h.close_connection = True
 
 
-def _follow_changes(api: ApiServer, h: _Handler, rt: ResourceType, namespace: str | None,
-                    sels: tuple[Any, Any], rv: int, timeout: float, encoder: _WatchEncoder,
-                    bookmarks: bool) -> bool:
+def _follow_changes(
+    api: ApiServer,
+    h: _Handler,
+    rt: ResourceType,
+    namespace: str | None,
+    sels: tuple[Any, Any],
+    rv: int,
+    timeout: float,
+    encoder: _WatchEncoder,
+    bookmarks: bool,
+) -> bool:
     """Stream changes until the timeout (True) or until stop/disconnect (False)."""
     store = api.store
     deadline = time.monotonic() + timeout
@@ -179,8 +194,9 @@ def _container(pod: Obj, name: str, wanted: str | None) -> str:
     if not wanted:
         if len(containers) == 1:
             return containers[0]
-        message = (f"a container name must be specified for pod {name}, "
-                   f"choose one of: [{' '.join(containers)}]")
+        message = (
+            f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+        )
         if inits:
             message += f" or one of the init containers: [{' '.join(inits)}]"
         raise StoreError(400, "BadRequest", message)
@@ -219,7 +235,7 @@ def pod_logs(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -
     lines = [entry for entry in everything if since is None or entry[0] >= since]
     tail = _positive(query, "tailLines")
     if tail is not None:
-        lines = lines[len(lines) - int(tail):] if int(tail) > 0 else []
+        lines = lines[len(lines) - int(tail) :] if int(tail) > 0 else []
     timestamps = query.get("timestamps") in ("true", "1")
     limit = _positive(query, "limitBytes")
     budget = int(limit) if limit is not None else None
@@ -236,8 +252,15 @@ def pod_logs(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -
         h.close_connection = True
 
 
-def _follow_log(api: ApiServer, h: _Handler, route: Route, container: str, start: int, timestamps: bool,
-                budget: int | None) -> bool:
+def _follow_log(
+    api: ApiServer,
+    h: _Handler,
+    route: Route,
+    container: str,
+    start: int,
+    timestamps: bool,
+    budget: int | None,
+) -> bool:
     """Stream new log lines until the pod is gone or the byte limit is reached (True), or until
     stop/disconnect (False)."""
     assert route.name is not None and route.namespace is not None

@@ -20,10 +20,12 @@ from flux_sandbox.sim.resources import ResourceType
 Obj = dict[str, Any]
 PathFn = Callable[[Any], list[Any]]
 
-_NAME_DESCRIPTION = ("Name must be unique within a namespace. Is required when creating resources, although "
-                     "some resources may allow a client to request the generation of an appropriate name "
-                     "automatically. Name is primarily intended for creation idempotence and configuration "
-                     "definition. Cannot be updated.")
+_NAME_DESCRIPTION = (
+    "Name must be unique within a namespace. Is required when creating resources, although "
+    "some resources may allow a client to request the generation of an appropriate name "
+    "automatically. Name is primarily intended for creation idempotence and configuration "
+    "definition. Cannot be updated."
+)
 _TOKEN = re.compile(
     r"""\.(?P<field>[A-Za-z0-9_$-]+)
       | \[(?P<index>-?\d+)\]
@@ -154,14 +156,29 @@ class TableSpec:
 
     @classmethod
     def for_type(cls, rt: ResourceType) -> TableSpec:
-        defs: list[Obj] = [{"name": "Name", "type": "string", "format": "name",
-                            "description": _NAME_DESCRIPTION, "priority": rt.name_priority}]
+        defs: list[Obj] = [
+            {
+                "name": "Name",
+                "type": "string",
+                "format": "name",
+                "description": _NAME_DESCRIPTION,
+                "priority": rt.name_priority,
+            }
+        ]
         cols = []
         for col in rt.columns:
-            desc = col.description or ("Custom resource definition column (in JSONPath format): "
-                                       + col.json_path)
-            defs.append({"name": col.name, "type": col.type, "format": "", "description": desc,
-                         "priority": col.priority})
+            desc = col.description or (
+                "Custom resource definition column (in JSONPath format): " + col.json_path
+            )
+            defs.append(
+                {
+                    "name": col.name,
+                    "type": col.type,
+                    "format": "",
+                    "description": desc,
+                    "priority": col.priority,
+                }
+            )
             cols.append((col.type, compile_path(col.json_path)))
         return cls(tuple(defs), tuple(cols))
 
@@ -182,8 +199,16 @@ def row_object(obj: Obj, include: str, api_version: str) -> Obj | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
 
 
-def to_table(spec: TableSpec, objs: Iterable[Obj], list_meta: Obj, *, include: str = "Metadata",
-             api_version: str, table_version: str = "v1", headers: bool = True) -> Obj:
+def to_table(
+    spec: TableSpec,
+    objs: Iterable[Obj],
+    list_meta: Obj,
+    *,
+    include: str = "Metadata",
+    api_version: str,
+    table_version: str = "v1",
+    headers: bool = True,
+) -> Obj:
     now = time.time()
     rows = []
     for obj in objs:
@@ -204,8 +229,11 @@ def wanted_table_version(accept: str) -> str | None:
     for part in accept.split(","):
         fields = [f.strip() for f in part.split(";")]
         params = dict(f.split("=", 1) for f in fields[1:] if "=" in f)
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and \
-                params.get("v") in ("v1", "v1beta1"):
+        if (
+            params.get("as") == "Table"
+            and params.get("g") == "meta.k8s.io"
+            and params.get("v") in ("v1", "v1beta1")
+        ):
             return params["v"]
         if fields[0] in ("application/json", "*/*") and "as" not in params:
             return None

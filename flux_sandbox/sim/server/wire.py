@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from flux_sandbox.sim.server import discovery
 from flux_sandbox.sim.resources import ResourceType
+from flux_sandbox.sim.server import discovery
 from flux_sandbox.sim.store import Obj, StoreError
 
 
@@ -23,19 +23,31 @@ def dumps(obj: Any) -> bytes:
 
 def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> Obj:
     """A Failure ``Status`` as the API server sends it (empty detail fields left out)."""
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason, "details": {k: v for k, v in (details or {}).items() if v not in ("", None)},
-            "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "details": {k: v for k, v in (details or {}).items() if v not in ("", None)},
+        "code": code,
+    }
 
 
 def not_allowed() -> StoreError:
-    return StoreError(405, "MethodNotAllowed",
-                      "the server does not allow this method on the requested resource")
+    return StoreError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+    )
 
 
 def unsupported(accepted: list[str]) -> StoreError:
-    return StoreError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                      f"accepted media types include: {', '.join(accepted)}")
+    return StoreError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - "
+        f"accepted media types include: {', '.join(accepted)}",
+    )
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,7 @@ def paginate(items: list[Obj], rv: int, limit: str | None, token: str | None) ->
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(400, "BadRequest", f"continue key is not valid: {exc}") from exc
         keys = [(o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in items]
-        items = items[bisect.bisect_right(keys, tuple(start)):]
+        items = items[bisect.bisect_right(keys, tuple(start)) :]
     try:
         size = int(limit or 0)
     except ValueError as exc:

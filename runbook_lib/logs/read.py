@@ -3,7 +3,7 @@
 Gathering (reference section 6): Deployments labelled ``app.kubernetes.io/part-of=flux`` in the Flux
 namespace, pods by each Deployment's template labels, one pod per Deployment chosen like kubectl's
 ``podutils.ByLogging``, container ``manager``. Lines are read with ``timestamps=true`` (so lines that
-are not JSON still have a time), parsed and filtered by :mod:`runbook_lib.logparse` while streaming, and
+are not JSON still have a time), parsed and filtered by :mod:`runbook_lib.logs.parse` while streaming, and
 merged across controllers in time order (``flux logs`` prints them per controller instead).
 
 Differences from ``flux logs``, on purpose: ``namespace=None`` means every namespace (the CLI's
@@ -26,14 +26,14 @@ from typing import Any
 
 from urllib3.exceptions import HTTPError
 
-from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
-from .durations import format_duration, parse_duration
-from .errors import NotFound, RunbookError, UsageError
-from .kube import call_api
-from .logparse import LogFilter, LogLine, filter_lines, make_filter, merge
-from .logview import LogResult, PlainLogs
-from .masking import mask
-from .report import Reporter, default_reporter
+from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster, default_cluster
+from runbook_lib.durations import format_duration, parse_duration
+from runbook_lib.errors import NotFound, RunbookError, UsageError
+from runbook_lib.kube import call_api
+from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge
+from runbook_lib.logs.view import LogResult, PlainLogs
+from runbook_lib.masking import mask
+from runbook_lib.report import Reporter, default_reporter
 
 #: where `flux install` puts the controllers (`flux logs --flux-namespace` default)
 FLUX_NAMESPACE = "flux-system"
@@ -67,8 +67,9 @@ class ControllerPod:
 
 
 def _list(cluster: Cluster, what: str, fn: Callable[..., Any], namespace: str, selector: str) -> list[dict]:
-    resp = call_api(what, fn, namespace, label_selector=selector, _preload_content=False,
-                 _request_timeout=REQUEST_TIMEOUT)
+    resp = call_api(
+        what, fn, namespace, label_selector=selector, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+    )
     return list(json.loads(resp.data).get("items") or [])
 
 
@@ -81,8 +82,14 @@ def _by_logging_key(pod: dict) -> tuple:
     """kubectl ``podutils.ByLogging``: assigned, Running (< Unknown < Pending), ready, ready longest,
     most restarts, oldest."""
     status = pod.get("status") or {}
-    ready_since = next((c.get("lastTransitionTime") or "~" for c in status.get("conditions") or []
-                        if c.get("type") == "Ready" and c.get("status") == "True"), "~")
+    ready_since = next(
+        (
+            c.get("lastTransitionTime") or "~"
+            for c in status.get("conditions") or []
+            if c.get("type") == "Ready" and c.get("status") == "True"
+        ),
+        "~",
+    )
     restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
     return (
         not (pod.get("spec") or {}).get("nodeName"),
@@ -114,25 +121,42 @@ def _no_pods(namespace: str, selector: str) -> NotFound:
     )
 
 
-def controller_pods(*, namespace: str = FLUX_NAMESPACE, client: Cluster | None = None
-                    ) -> tuple[ControllerPod, ...]:
+def controller_pods(
+    *, namespace: str = FLUX_NAMESPACE, client: Cluster | None = None
+) -> tuple[ControllerPod, ...]:
     """One pod per Flux controller Deployment, as ``flux logs`` finds them (sorted by controller)."""
     cluster = default_cluster(client)
-    deployments = _list(cluster, f"Deployments im Namespace {namespace}",
-                        cluster.apps.list_namespaced_deployment, namespace, PART_OF_FLUX)
+    deployments = _list(
+        cluster,
+        f"Deployments im Namespace {namespace}",
+        cluster.apps.list_namespaced_deployment,
+        namespace,
+        PART_OF_FLUX,
+    )
     chosen = []
     for dep in sorted(deployments, key=lambda d: d["metadata"]["name"]):
         selector = _template_selector(dep)
         if not selector:
             continue
-        pods = _list(cluster, f"Pods im Namespace {namespace} ({selector})",
-                     cluster.core.list_namespaced_pod, namespace, selector)
+        pods = _list(
+            cluster,
+            f"Pods im Namespace {namespace} ({selector})",
+            cluster.core.list_namespaced_pod,
+            namespace,
+            selector,
+        )
         if pods:
             best = min(pods, key=_by_logging_key)
-            chosen.append(ControllerPod(
-                controller=dep["metadata"]["name"], namespace=namespace, pod=best["metadata"]["name"],
-                container=_container(best), phase=(best.get("status") or {}).get("phase", "Unknown"),
-                ready=_pod_is_ready(best)))
+            chosen.append(
+                ControllerPod(
+                    controller=dep["metadata"]["name"],
+                    namespace=namespace,
+                    pod=best["metadata"]["name"],
+                    container=_container(best),
+                    phase=(best.get("status") or {}).get("phase", "Unknown"),
+                    ready=_pod_is_ready(best),
+                )
+            )
     if not chosen:
         raise _no_pods(namespace, PART_OF_FLUX)
     return tuple(chosen)
@@ -144,19 +168,23 @@ def _select(pods: tuple[ControllerPod, ...], controller: str | None) -> tuple[Co
     wanted = controller.strip().lower()
     found = tuple(p for p in pods if p.controller in (wanted, f"{wanted}-controller"))
     if not found:
-        raise UsageError(f"Unbekannter Controller '{controller}'.",
-                         f"Vorhanden sind: {', '.join(p.controller for p in pods)}.")
+        raise UsageError(
+            f"Unbekannter Controller '{controller}'.",
+            f"Vorhanden sind: {', '.join(p.controller for p in pods)}.",
+        )
     return found
 
 
-def _usable(pods: tuple[ControllerPod, ...], reporter: Reporter
-            ) -> tuple[tuple[ControllerPod, ...], tuple[str, ...]]:
+def _usable(
+    pods: tuple[ControllerPod, ...], reporter: Reporter
+) -> tuple[tuple[ControllerPod, ...], tuple[str, ...]]:
     """Pods to read, and German warnings; an error only when no pod has logs to read."""
     warnings = []
     for p in pods:
         if not p.ready:
-            text = (f"Pod {p.namespace}/{p.pod} ({p.controller}) ist nicht bereit (Phase {p.phase})"
-                    + ("; Logs werden trotzdem gelesen." if p.has_logs else "; er hat noch keine Logs."))
+            text = f"Pod {p.namespace}/{p.pod} ({p.controller}) ist nicht bereit (Phase {p.phase})" + (
+                "; Logs werden trotzdem gelesen." if p.has_logs else "; er hat noch keine Logs."
+            )
             warnings.append(text)
             reporter.warning(text)
     # a crash-looping controller is exactly the one whose logs an incident needs: read every pod
@@ -172,14 +200,30 @@ def _usable(pods: tuple[ControllerPod, ...], reporter: Reporter
     return usable, tuple(warnings)
 
 
-def _open(cluster: Cluster, pod: ControllerPod, *, since_seconds: int | None, tail: int | None,
-          follow_seconds: float | None) -> Any:
-    timeout: Any = REQUEST_TIMEOUT if follow_seconds is None else (REQUEST_TIMEOUT,
-                                                                   follow_seconds + FOLLOW_GRACE)
-    return call_api(f"Logs von Pod {pod.namespace}/{pod.pod}", cluster.core.read_namespaced_pod_log,
-                 pod.pod, pod.namespace, container=pod.container, since_seconds=since_seconds,
-                 tail_lines=tail, timestamps=True, follow=follow_seconds is not None,
-                 _preload_content=False, _request_timeout=timeout)
+def _open(
+    cluster: Cluster,
+    pod: ControllerPod,
+    *,
+    since_seconds: int | None,
+    tail: int | None,
+    follow_seconds: float | None,
+) -> Any:
+    timeout: Any = (
+        REQUEST_TIMEOUT if follow_seconds is None else (REQUEST_TIMEOUT, follow_seconds + FOLLOW_GRACE)
+    )
+    return call_api(
+        f"Logs von Pod {pod.namespace}/{pod.pod}",
+        cluster.core.read_namespaced_pod_log,
+        pod.pod,
+        pod.namespace,
+        container=pod.container,
+        since_seconds=since_seconds,
+        tail_lines=tail,
+        timestamps=True,
+        follow=follow_seconds is not None,
+        _preload_content=False,
+        _request_timeout=timeout,
+    )
 
 
 def _lines(resp: Any, *, tolerant: bool) -> Iterator[bytes]:
@@ -203,22 +247,37 @@ def _shutdown(resp: Any) -> None:
         resp.shutdown()
 
 
-def _read_all(cluster: Cluster, pods: tuple[ControllerPod, ...], flt: LogFilter, *,
-              since_seconds: int | None, tail: int | None) -> list[list[LogLine]]:
+def _read_all(
+    cluster: Cluster,
+    pods: tuple[ControllerPod, ...],
+    flt: LogFilter,
+    *,
+    since_seconds: int | None,
+    tail: int | None,
+) -> list[list[LogLine]]:
     streams = []
     for p in pods:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
-        streams.append(list(filter_lines(_lines(resp, tolerant=False), flt, controller=p.controller,
-                                         stamped=True)))
+        streams.append(
+            list(filter_lines(_lines(resp, tolerant=False), flt, controller=p.controller, stamped=True))
+        )
     return streams
 
 
-def _follow_all(cluster: Cluster, pods: tuple[ControllerPod, ...], flt: LogFilter, *,
-                since_seconds: int | None, tail: int | None, seconds: float) -> list[list[LogLine]]:
+def _follow_all(
+    cluster: Cluster,
+    pods: tuple[ControllerPod, ...],
+    flt: LogFilter,
+    *,
+    since_seconds: int | None,
+    tail: int | None,
+    seconds: float,
+) -> list[list[LogLine]]:
     """Stream every pod in parallel until the deadline, then shut the sockets."""
     deadline = time.monotonic() + seconds
-    responses = [_open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=seconds)
-                 for p in pods]
+    responses = [
+        _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=seconds) for p in pods
+    ]
 
     def collect(resp: Any, pod: ControllerPod) -> list[LogLine]:
         return list(filter_lines(_lines(resp, tolerant=True), flt, controller=pod.controller, stamped=True))
@@ -247,19 +306,36 @@ def _check_tail(tail: int | None) -> int | None:
     return tail
 
 
-def read_logs(*, controller: str | None = None, kind: str | None = None, name: str | None = None,
-              namespace: str | None = None, all_namespaces: bool = False, level: str | None = None,
-              since: str | None = None, since_time: datetime | str | None = None, tail: int | None = None,
-              follow: str | None = None, flux_namespace: str = FLUX_NAMESPACE,
-              client: Cluster | None = None, reporter: Reporter | None = None) -> LogResult:
+def read_logs(
+    *,
+    controller: str | None = None,
+    kind: str | None = None,
+    name: str | None = None,
+    namespace: str | None = None,
+    all_namespaces: bool = False,
+    level: str | None = None,
+    since: str | None = None,
+    since_time: datetime | str | None = None,
+    tail: int | None = None,
+    follow: str | None = None,
+    flux_namespace: str = FLUX_NAMESPACE,
+    client: Cluster | None = None,
+    reporter: Reporter | None = None,
+) -> LogResult:
     """``flux logs --kind=KIND --name=NAME -n NAMESPACE …`` merged across controllers in time order.
 
     ``since``/``follow`` are Go durations (``5m``, ``1h30m``); ``follow`` streams for that long, then
     returns. ``tail`` is per controller, as in ``flux logs``. Input is checked before the cluster is
     asked.
     """
-    flt = make_filter(kind=kind, name=name, namespace=namespace, all_namespaces=all_namespaces,
-                      level=level, since_time=since_time)
+    flt = make_filter(
+        kind=kind,
+        name=name,
+        namespace=namespace,
+        all_namespaces=all_namespaces,
+        level=level,
+        since_time=since_time,
+    )
     since_td = parse_duration(since, what="since")
     follow_td = parse_duration(follow, what="follow")
     if since_td is not None and flt.since_time is not None:
@@ -267,22 +343,33 @@ def read_logs(*, controller: str | None = None, kind: str | None = None, name: s
     tail_lines = _check_tail(tail)
     rep = default_reporter(reporter)
     cluster = default_cluster(client)
-    pods, warnings = _usable(_select(controller_pods(namespace=flux_namespace, client=cluster), controller),
-                             reporter=rep)
+    pods, warnings = _usable(
+        _select(controller_pods(namespace=flux_namespace, client=cluster), controller), reporter=rep
+    )
     seconds = _since_seconds(since_td, flt.since_time)
     if follow_td is None:
         streams = _read_all(cluster, pods, flt, since_seconds=seconds, tail=tail_lines)
     else:
         rep.waiting(f"Verfolge die Logs von {len(pods)} Controller(n) für {format_duration(follow_td)} …")
-        streams = _follow_all(cluster, pods, flt, since_seconds=seconds, tail=tail_lines,
-                              seconds=follow_td.total_seconds())
-    return LogResult(lines=tuple(merge(streams)), description=flt.describe(),
-                     pods=tuple(f"{p.namespace}/{p.pod}" for p in pods), warnings=warnings)
+        streams = _follow_all(
+            cluster, pods, flt, since_seconds=seconds, tail=tail_lines, seconds=follow_td.total_seconds()
+        )
+    return LogResult(
+        lines=tuple(merge(streams)),
+        description=flt.describe(),
+        pods=tuple(f"{p.namespace}/{p.pod}" for p in pods),
+        warnings=warnings,
+    )
 
 
-def plain_logs(label_selector: str = "app=helm-controller", *, controller: str | None = None,
-               namespace: str = FLUX_NAMESPACE, tail: int | None = 10, client: Cluster | None = None
-               ) -> PlainLogs:
+def plain_logs(
+    label_selector: str = "app=helm-controller",
+    *,
+    controller: str | None = None,
+    namespace: str = FLUX_NAMESPACE,
+    tail: int | None = 10,
+    client: Cluster | None = None,
+) -> PlainLogs:
     """``kubectl logs -n NAMESPACE -l SELECTOR``: raw lines of every matching pod, secrets masked.
 
     ``controller`` (``helm`` or ``helm-controller``) replaces the selector by ``app=<controller>``.
@@ -293,16 +380,28 @@ def plain_logs(label_selector: str = "app=helm-controller", *, controller: str |
         label_selector = f"app={wanted if wanted.endswith('-controller') else wanted + '-controller'}"
     tail_lines = _check_tail(tail)
     cluster = default_cluster(client)
-    pods = _list(cluster, f"Pods im Namespace {namespace} ({label_selector})",
-                 cluster.core.list_namespaced_pod, namespace, label_selector)
+    pods = _list(
+        cluster,
+        f"Pods im Namespace {namespace} ({label_selector})",
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector,
+    )
     if not pods:
         raise _no_pods(namespace, label_selector)
     lines: list[str] = []
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
         name = pod["metadata"]["name"]
-        resp = call_api(f"Logs von Pod {namespace}/{name}", cluster.core.read_namespaced_pod_log, name,
-                        namespace, container=_container(pod), tail_lines=tail_lines, _preload_content=False,
-                        _request_timeout=REQUEST_TIMEOUT)
+        resp = call_api(
+            f"Logs von Pod {namespace}/{name}",
+            cluster.core.read_namespaced_pod_log,
+            name,
+            namespace,
+            container=_container(pod),
+            tail_lines=tail_lines,
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
         lines.extend(mask(raw.decode("utf-8", "replace")) for raw in _lines(resp, tolerant=False))
     tail_flag = "" if tail_lines == 10 else f" --tail={-1 if tail_lines is None else tail_lines}"
     command = f"kubectl logs -n {namespace} -l {label_selector}{tail_flag}"

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .cluster import Cluster, default_cluster
-from .diagnose import gather
-from .diagnose.certs import is_earlier_attempt
-from .diagnose.common import Slot, attempt, cond_text, condition, meta, spec, status
-from .diagnose.model import Evidence, EvidenceGroup, evidence
-from .kinds import by_kind
-from .kube import list_objects, not_found
+from runbook_lib.cluster import Cluster, default_cluster
+from runbook_lib.diagnose import gather
+from runbook_lib.diagnose.common import Slot, attempt, cond_text
+from runbook_lib.diagnose.model import Evidence, EvidenceGroup, evidence
+from runbook_lib.diagnose.rules.certificates import is_earlier_attempt
+from runbook_lib.kinds import by_kind
+from runbook_lib.kube import list_objects, not_found
+from runbook_lib.objects import condition, meta, spec, status
 
 Obj = dict[str, Any]
 CERTIFICATE, REQUEST, ISSUER, CLUSTER_ISSUER, ORDER, CHALLENGE = (

@@ -24,13 +24,13 @@ from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from . import kinds
-from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
-from .durations import parse_duration
-from .errors import ReconcileFailed, Suspended, WaitTimeout, from_api_exception
-from .kinds import FluxKind
-from .kube import object_not_found
-from .reconcile_rules import (
+from runbook_lib import kinds
+from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster, default_cluster
+from runbook_lib.durations import parse_duration
+from runbook_lib.errors import ReconcileFailed, Suspended, WaitTimeout, from_api_exception
+from runbook_lib.kinds import FluxKind
+from runbook_lib.kube import object_not_found
+from runbook_lib.reconcile.rules import (
     DEFAULT_TIMEOUT,
     FORCE_AT,
     REQUESTED_AT,
@@ -44,7 +44,7 @@ from .reconcile_rules import (
     rfc3339nano,
     source_ref,
 )
-from .report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
 
 # --- results -------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Result types of :mod:`runbook_lib.logs`: a table in notebooks, ``flux logs`` lines in terminals.
+"""Result types of :mod:`runbook_lib.logs.read`: a table in notebooks, ``flux logs`` lines in terminals.
 
 Every message and error is masked (:func:`runbook_lib.masking.mask`) when it is rendered.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from .logparse import NOT_JSON, LogLine, format_line, level_counts
-from .masking import mask
-from .report import Rendered, html_table
+from runbook_lib.logs.parse import NOT_JSON, LogLine, format_line, level_counts
+from runbook_lib.masking import mask
+from runbook_lib.report import Rendered, html_table
 
 #: rows shown in a notebook table; the newest are kept. Thousands of rows make a notebook slow to open
 #: and the site page heavy; `tail`/`since` narrow the query instead
@@ -61,13 +61,17 @@ class LogResult(Rendered):
 
     def _repr_html_(self) -> str:
         shown = self.lines[-MAX_HTML_ROWS:]
-        rows = [[line.ts, line.level or NOT_JSON, line.controller, line.object, mask(line.msg),
-                 mask(line.error)] for line in shown]
+        rows = [
+            [line.ts, line.level or NOT_JSON, line.controller, line.object, mask(line.msg), mask(line.error)]
+            for line in shown
+        ]
         warn = "".join(f"<p>⚠ {escape(w)}</p>" for w in self.warnings)
         cut = len(self.lines) - len(shown)
         note = f"<p>… {cut} ältere Zeilen ausgelassen (mit tail oder since eingrenzen).</p>" if cut else ""
-        summary = (f"<p><b>{escape(self.description)}</b> — {len(self.lines)} Zeilen "
-                   f"({escape(_counts_text(self.counts))}); Pods: {escape(', '.join(self.pods) or '-')}</p>")
+        summary = (
+            f"<p><b>{escape(self.description)}</b> — {len(self.lines)} Zeilen "
+            f"({escape(_counts_text(self.counts))}); Pods: {escape(', '.join(self.pods) or '-')}</p>"
+        )
         if not self.lines:
             return f"{warn}{summary}<p>✗ Keine passenden Log-Zeilen.</p>"
         table = html_table(HEADERS, rows, row_classes=[_row_class(line) for line in shown])
@@ -90,5 +94,7 @@ class PlainLogs(Rendered):
 
     def _repr_html_(self) -> str:
         body = escape("\n".join(self.lines)) or "(keine Ausgabe)"
-        return (f"<p><code>{escape(self.command)}</code> — Pods: {escape(', '.join(self.pods))}</p>"
-                f'<pre style="white-space:pre-wrap">{body}</pre>')
+        return (
+            f"<p><code>{escape(self.command)}</code> — Pods: {escape(', '.join(self.pods))}</p>"
+            f'<pre style="white-space:pre-wrap">{body}</pre>'
+        )

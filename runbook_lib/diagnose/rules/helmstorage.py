@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .common import Obj, dedupe, is_true, meta, seconds, spec, status
-from .model import ERROR, WARNING, Finding
+from runbook_lib.diagnose.common import Obj, dedupe, seconds
+from runbook_lib.diagnose.model import ERROR, WARNING, Finding
+from runbook_lib.objects import is_true, meta, spec, status
 
 GOOD_STATES = ("deployed", "superseded")
 #: why `helm rollback` is not the fix under GitOps (shown with every failing release)

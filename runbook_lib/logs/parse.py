@@ -24,15 +24,17 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
 
-from .durations import parse_time
-from .errors import UsageError
-from .kinds import FLUX_KINDS, resolve
-from .masking import mask
+from runbook_lib.durations import parse_time
+from runbook_lib.errors import UsageError
+from runbook_lib.kinds import FLUX_KINDS, resolve
+from runbook_lib.masking import mask
 
 #: the levels ``flux logs --level`` accepts
 LEVELS = ("debug", "info", "error")
 #: how a line that is not JSON is marked (German, user-facing)
 NOT_JSON = "kein JSON"
+
+
 class Readable(Protocol):
     """A binary stream that reads into a buffer: an ``open(path, "rb")`` file, ``io.BytesIO``."""
 
@@ -101,9 +103,15 @@ class LogFilter:
         return ", ".join(parts)
 
 
-def make_filter(*, kind: str | None = None, name: str | None = None, namespace: str | None = None,
-                all_namespaces: bool = False, level: str | None = None,
-                since_time: datetime | str | None = None) -> LogFilter:
+def make_filter(
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    namespace: str | None = None,
+    all_namespaces: bool = False,
+    level: str | None = None,
+    since_time: datetime | str | None = None,
+) -> LogFilter:
     """Validate user input into a :class:`LogFilter`; German :class:`UsageError` on bad values.
 
     ``kind`` goes through :func:`runbook_lib.kinds.resolve` (``hr``, ``ks``, ``helmrelease``).
@@ -126,8 +134,10 @@ def _since_time(value: datetime | str | None) -> datetime | None:
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     parsed = parse_time(value)
     if parsed is None:
-        raise UsageError(f"Ungültiger Zeitpunkt '{value}' für since_time.",
-                         "Zeitpunkt nach RFC 3339 angeben, z. B. 2024-05-01T12:00:00Z.")
+        raise UsageError(
+            f"Ungültiger Zeitpunkt '{value}' für since_time.",
+            "Zeitpunkt nach RFC 3339 angeben, z. B. 2024-05-01T12:00:00Z.",
+        )
     return parsed
 
 
@@ -160,8 +170,9 @@ def parse_record(record: dict, controller: str = "", stamp: str = "") -> LogLine
 
 def unparsed(text: str, controller: str = "", stamp: str = "") -> LogLine:
     """A line that is not a JSON object, kept visible."""
-    return LogLine(ts=stamp, level="", controller=controller, kind="", name="", namespace="",
-                   msg=text, parsed=False)
+    return LogLine(
+        ts=stamp, level="", controller=controller, kind="", name="", namespace="", msg=text, parsed=False
+    )
 
 
 def parse_line(raw: bytes | str, controller: str = "", stamp: str = "") -> LogLine:
@@ -204,8 +215,9 @@ def matches(line: LogLine, flt: LogFilter) -> bool:
     return True
 
 
-def filter_lines(raw_lines: Iterable[bytes], flt: LogFilter, *, controller: str = "",
-                 stamped: bool = False) -> Iterator[LogLine]:
+def filter_lines(
+    raw_lines: Iterable[bytes], flt: LogFilter, *, controller: str = "", stamped: bool = False
+) -> Iterator[LogLine]:
     """Stream the matching lines of ``raw_lines`` (bytes, as read from a file or the API).
 
     ``stamped``: every line starts with the API server's timestamp (``timestamps=true``).
@@ -223,8 +235,11 @@ def filter_lines(raw_lines: Iterable[bytes], flt: LogFilter, *, controller: str 
                 record = loads(raw)
             except ValueError:
                 record = None
-            line = (parse_record(record, controller, stamp) if isinstance(record, dict)
-                    else unparsed(raw.decode("utf-8", "replace").rstrip("\r\n"), controller, stamp))
+            line = (
+                parse_record(record, controller, stamp)
+                if isinstance(record, dict)
+                else unparsed(raw.decode("utf-8", "replace").rstrip("\r\n"), controller, stamp)
+            )
         elif raw.strip():
             line = parse_line(raw, controller, stamp)
         else:
@@ -233,8 +248,9 @@ def filter_lines(raw_lines: Iterable[bytes], flt: LogFilter, *, controller: str 
             yield line
 
 
-def filter_stream(stream: Readable, flt: LogFilter, *, controller: str = "", stamped: bool = False
-                  ) -> Iterator[LogLine]:
+def filter_stream(
+    stream: Readable, flt: LogFilter, *, controller: str = "", stamped: bool = False
+) -> Iterator[LogLine]:
     """Like :func:`filter_lines`, reading ``stream`` (a binary file: ``.readinto``) in blocks.
 
     With a name, namespace or kind to look for, whole blocks are searched for the first needle, so

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..health import deployment_status
-from .common import Obj, cond_text, condition, meta, ref, spec, status
-from .model import ERROR, Finding
+from runbook_lib.check import deployment_status
+from runbook_lib.diagnose.common import Obj, cond_text, ref
+from runbook_lib.diagnose.model import ERROR, Finding
+from runbook_lib.objects import condition, meta, spec, status
 
 #: the controllers a Git sync needs (Deployment names in the Flux namespace)
 CONTROLLERS = ("source-controller", "kustomize-controller")

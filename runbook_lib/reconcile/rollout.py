@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from .cluster import Cluster, default_cluster
-from .durations import parse_duration
-from .errors import ReconcileFailed, RunbookError
-from .kinds import by_kind
-from .kube import get_object
-from .reconcile import DEFAULT_TIMEOUT, ReconcileResult, Step, reconcile, request_reconcile
-from .reconcile_rules import revision_of
-from .report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.cluster import Cluster, default_cluster
+from runbook_lib.durations import parse_duration
+from runbook_lib.errors import ReconcileFailed, RunbookError
+from runbook_lib.kinds import by_kind
+from runbook_lib.kube import get_object
+from runbook_lib.reconcile.actions import DEFAULT_TIMEOUT, ReconcileResult, Step, reconcile, request_reconcile
+from runbook_lib.reconcile.rules import revision_of
+from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
 
 
 class Affected(Protocol):

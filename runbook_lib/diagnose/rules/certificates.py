@@ -1,7 +1,7 @@
 """Interpretation for "Zertifikats-Probleme": the cert-manager chain of each Certificate.
 
 Pure functions from gathered plain dicts (reference section 10) to :class:`Finding` lists, and
-:func:`diagnose_certificates` over a gathered :class:`runbook_lib.certs.CertificatesState`.
+:func:`diagnose_certificates` over a gathered :class:`runbook_lib.diagnose.certificates.CertificatesState`.
 """
 
 from __future__ import annotations
@@ -10,24 +10,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..durations import parse_time
-from .common import (
-    ago,
-    cond_text,
-    condition,
-    event_text,
-    is_true,
-    meta,
-    ref,
-    slot_finding,
-    spec,
-    status,
-    warning_events,
-)
-from .model import ERROR, INFO, WARNING, Diagnosis, Finding
+from runbook_lib.diagnose.common import cond_text, event_text, ref, slot_finding, warning_events
+from runbook_lib.diagnose.model import ERROR, INFO, WARNING, Diagnosis, Finding
+from runbook_lib.durations import german_age, parse_time
+from runbook_lib.objects import condition, is_true, meta, spec, status
 
 if TYPE_CHECKING:
-    from ..certs import CertChain, CertificatesState
+    from runbook_lib.diagnose.certificates import CertChain, CertificatesState
 
 TITLE = "Zertifikats-Probleme"
 #: warn this long before notAfter: two weeks leave time to fix an ACME problem before the outage
@@ -236,7 +225,7 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
             Finding(
                 ERROR,
                 "Zertifikat abgelaufen",
-                f"Seit {ago(now - not_after)} abgelaufen.",
+                f"Seit {german_age(now - not_after)} abgelaufen.",
                 evidence,
                 "Kette prüfen. " + renew_step(cert),
                 renew_cmd,
@@ -247,7 +236,7 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
         return [
             Finding(
                 WARNING,
-                f"Zertifikat läuft in {ago(not_after - now)} ab",
+                f"Zertifikat läuft in {german_age(not_after - now)} ab",
                 "Die Erneuerung hätte längst stattfinden sollen; bleibt sie aus, fällt TLS aus.",
                 evidence,
                 "Erneuerung prüfen bzw. mit `cmctl renew` oder `kubectl cert-manager renew` anstoßen.",
@@ -260,7 +249,7 @@ def expiry_findings(cert: Mapping[str, Any], *, now: datetime) -> list[Finding]:
             Finding(
                 WARNING,
                 "Erneuerung überfällig",
-                f"renewalTime ist seit {ago(now - renewal)} vorbei, aber keine Ausstellung läuft.",
+                f"renewalTime ist seit {german_age(now - renewal)} vorbei, aber keine Ausstellung läuft.",
                 evidence,
                 "cert-manager-Logs prüfen; Erneuerung mit `cmctl renew` oder `kubectl cert-manager renew` "
                 "anstoßen.",
@@ -510,7 +499,7 @@ def chain_findings(chain: CertChain, *, now: datetime) -> list[Finding]:
 
 
 def diagnose_certificates(state: CertificatesState) -> Diagnosis:
-    """Interpret a gathered :class:`~runbook_lib.certs.CertificatesState` (pure)."""
+    """Interpret a gathered :class:`~runbook_lib.diagnose.certificates.CertificatesState` (pure)."""
     if not state.installed:
         finding = Finding(
             ERROR,

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import kinds
-from .errors import UsageError
-from .kinds import FluxKind
-from .status import condition, rules_for
+from runbook_lib import kinds
+from runbook_lib.errors import UsageError
+from runbook_lib.kinds import FluxKind
+from runbook_lib.objects import condition
+from runbook_lib.status import rules_for
 
 Obj = dict[str, Any]
 
@@ -30,7 +31,6 @@ PROGRESS_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "Reconcilia
 WAITING_REASONS = frozenset({"DependencyNotReady", "SourceNotReady"})
 #: the flux CLI's default --timeout
 DEFAULT_TIMEOUT = "5m"
-
 
 
 def rfc3339nano(ts: float | None = None) -> str:
@@ -71,12 +71,12 @@ def progress(obj: Obj, requested_at: str | None) -> Progress:
         return Progress("pending", "Anfrage noch nicht bearbeitet")
     stalled = condition(obj, "Stalled")
     ready = condition(obj, "Ready")
-    if stalled and stalled.get("status") == "True":
+    if stalled.get("status") == "True":
         message = stalled.get("message", "")
-        if ready and ready.get("status") == "False" and ready.get("message"):
+        if ready.get("status") == "False" and ready.get("message"):
             message = f"{message}; letzter Fehler: {ready['message']}"
         return Progress("failed", message, stalled.get("reason", "Stalled"))
-    if ready is None:
+    if not ready:
         return Progress("progressing", "wartet auf den Controller")
     generation = (obj.get("metadata") or {}).get("generation")
     observed = ready.get("observedGeneration") or status.get("observedGeneration")

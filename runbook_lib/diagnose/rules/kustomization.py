@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .common import Obj, cond_text, condition, is_true, meta, ref, resume_commands, resume_step, spec, status
-from .model import ERROR, WARNING, Finding
+from runbook_lib.diagnose.common import Obj, cond_text, ref, resume_commands, resume_step
+from runbook_lib.diagnose.model import ERROR, WARNING, Finding
+from runbook_lib.objects import condition, is_true, meta, spec, status
 
 _DEPENDENCY = re.compile(r"dependency '([^']+)'")
 
