@@ -14,17 +14,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 
 from flux_sandbox.sim.controllers.base import REQUESTED_AT, get_condition, is_ready
-from flux_sandbox.sim.gitrepo import HELMRELEASE
+from flux_sandbox.sim.gitrepo import HELMRELEASE, GitOpsRepo
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.store import Store
 
-if TYPE_CHECKING:
-    from flux_sandbox.sim import Sandbox
+
+class Sandbox(Protocol):
+    """What a scenario's setup changes: the GitOps repository and the cluster's store (a
+    :class:`flux_sandbox.sim.Sandbox`; a Protocol here, so scenarios do not import the lifecycle)."""
+
+    repo: GitOpsRepo
+
+    @property
+    def store(self) -> Store: ...
+
 
 Obj = dict[str, Any]
 CERTIFICATE = "clusters/orbstack/apps/kite/certificate.yaml"

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flux_sandbox.sim.patch import PatchError, json_patch, merge_patch
 from flux_sandbox.sim.resources import ALL_TYPES, ResourceType
-from flux_sandbox.sim.server.patch import PatchError, json_patch, merge_patch
-from flux_sandbox.sim.server.selectors import SelectorError, parse_field_selector, parse_label_selector
+from flux_sandbox.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import link
 from .notebooks import Runbook
-from .pages import link
 
 # Exercises: which runbook finds the cause of a scenario, and how to fix it. A Scenario object may
 # carry `runbook` and `fix` itself; these entries fill in where it does not.

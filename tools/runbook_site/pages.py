@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import ast
 import json
-import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from . import DOCS, RUNBOOK_DOCS
+from . import DOCS, RUNBOOK_DOCS, link
+from .exercises import exercises
 from .intro import code_cell, german_seconds, table_cell
 from .notebooks import Runbook
 
 LIBRARY = DOCS.parent / "runbook_lib"
 MARKER = re.compile(r"<!--\s*([a-z-]+)(?::\s*([^>]*?))?\s*-->")
 MISSING = "Dieses Runbook gibt es noch nicht"
-
-
-def link(target_doc: str, from_page: str, text: str) -> str:
-    rel = posixpath.relpath(target_doc, posixpath.dirname(from_page) or ".")
-    return f"[{text}]({rel})"
 
 
 def runbook_box(names: list[str], runbooks: dict[str, Runbook], page: str) -> str:
@@ -211,8 +206,6 @@ def expand(
         if kind == "guide-table":
             return guide_table(runbooks, page)
         if kind == "exercises":
-            from .exercises import exercises
-
             return exercises(runbooks, page)
         if kind == "reference-modules":
             return reference_table(page, has_page)

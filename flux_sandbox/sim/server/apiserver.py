@@ -25,9 +25,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
+from flux_sandbox.sim.patch import strip_directives
 from flux_sandbox.sim.resources import ResourceType
 from flux_sandbox.sim.server import discovery, streams
-from flux_sandbox.sim.server.patch import strip_directives
 from flux_sandbox.sim.server.tables import TableSpec, to_table, wanted_table_version
 from flux_sandbox.sim.server.wire import (
     Route,

@@ -10,17 +10,13 @@ import select
 import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flux_sandbox.sim.resources import ResourceType
-from flux_sandbox.sim.server.selectors import SelectorError, parse_field_selector, parse_label_selector
+from flux_sandbox.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
 from flux_sandbox.sim.server.tables import to_table, wanted_table_version
-from flux_sandbox.sim.server.wire import dumps, status_body
+from flux_sandbox.sim.server.wire import Connection, Route, Server, dumps, status_body
 from flux_sandbox.sim.store import Obj, StoreError, not_found
-
-if TYPE_CHECKING:
-    from flux_sandbox.sim.server.apiserver import ApiServer, _Handler
-    from flux_sandbox.sim.server.wire import Route
 
 #: how often an idle stream checks for stop and client disconnect (seconds)
 _TICK = 0.25
@@ -46,7 +42,7 @@ def _event(kind: str, obj_json: bytes) -> bytes:
 class _WatchEncoder:
     """Encodes watch events as JSON objects or, when kubectl asks for them, as one-row Tables."""
 
-    def __init__(self, api: ApiServer, route: Route, query: dict[str, str], accept: str) -> None:
+    def __init__(self, api: Server, route: Route, query: dict[str, str], accept: str) -> None:
         self.api, self.route = api, route
         self.table_version = wanted_table_version(accept)
         self.include = query.get("includeObject") or "Metadata"
@@ -99,7 +95,7 @@ def _positive(query: dict[str, str], key: str) -> float | None:
         raise StoreError(400, "BadRequest", f"invalid {key} {query[key]!r}") from exc
 
 
-def watch(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -> None:
+def watch(api: Server, h: Connection, route: Route, query: dict[str, str]) -> None:
     """``?watch=true``: newline-delimited JSON events from a resourceVersion on."""
     store, rt = api.store, route.rt
     lsel, fsel, fields = _selectors(route, query)
@@ -134,8 +130,8 @@ def watch(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -> N
 
 
 def _follow_changes(
-    api: ApiServer,
-    h: _Handler,
+    api: Server,
+    h: Connection,
     rt: ResourceType,
     namespace: str | None,
     sels: tuple[Any, Any],
@@ -223,7 +219,7 @@ def _render(lines: list[tuple[float, str]], timestamps: bool) -> bytes:
     return "".join(f"{line}\n" for _ts, line in lines).encode()
 
 
-def pod_logs(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -> None:
+def pod_logs(api: Server, h: Connection, route: Route, query: dict[str, str]) -> None:
     """``pods/log``: text/plain with tailLines, sinceSeconds/sinceTime, timestamps, limitBytes, follow."""
     assert route.name is not None and route.namespace is not None
     pod = api.store.peek(route.rt, route.namespace, route.name)
@@ -253,8 +249,8 @@ def pod_logs(api: ApiServer, h: _Handler, route: Route, query: dict[str, str]) -
 
 
 def _follow_log(
-    api: ApiServer,
-    h: _Handler,
+    api: Server,
+    h: Connection,
     route: Route,
     container: str,
     start: int,

@@ -6,14 +6,41 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+import socket
+import threading
 from dataclasses import dataclass
-from typing import Any
+from email.message import Message
+from typing import Any, Protocol
 
 import yaml
 
 from flux_sandbox.sim.resources import ResourceType
 from flux_sandbox.sim.server import discovery
-from flux_sandbox.sim.store import Obj, StoreError
+from flux_sandbox.sim.server.tables import TableSpec
+from flux_sandbox.sim.store import Obj, Store, StoreError
+
+
+class Connection(Protocol):
+    """What a streaming response (watch, ``logs?follow``) needs from the HTTP handler."""
+
+    headers: Message
+    connection: socket.socket
+    close_connection: bool
+
+    def send_bytes(self, code: int, body: bytes, content_type: str = ...) -> None: ...
+    def start_chunked(self, content_type: str) -> None: ...
+    def write_chunk(self, data: bytes) -> None: ...
+    def end_chunked(self) -> None: ...
+
+
+class Server(Protocol):
+    """What a streaming response needs from the API server."""
+
+    store: Store
+    stopping: threading.Event
+
+    def encode(self, obj: Obj, api_version: str) -> bytes: ...
+    def table_spec(self, rt: ResourceType) -> TableSpec: ...
 
 
 def dumps(obj: Any) -> bytes:
