@@ -13,15 +13,12 @@ from pathlib import Path
 
 import git
 
-from runbook_lib.errors import GitError, PreflightError, PushRejected
+from runbook_lib.errors import GitError, PreflightError
 from runbook_lib.masking import mask
 from runbook_lib.report import Reporter
+from runbook_lib.settings import settings
 
 Command = tuple[str, ...]
-
-# Seconds a network operation (fetch, push) may take: during an incident a hanging fetch must fail
-# visibly; two minutes covers slow remotes with large packs.
-NETWORK_TIMEOUT = 120
 
 
 def mask_secrets(text: str) -> str:
@@ -35,27 +32,7 @@ def shell(command: Command) -> str:
     return mask_secrets(shlex.join(command))
 
 
-class NotPushed(PushRejected):
-    """The remote refused the push; the local commit ``kept_commit`` is kept."""
-
-    def __init__(self, message: str, hint: str, *, kept_commit: str, cause: str) -> None:
-        super().__init__(message, hint)
-        self.kept_commit = kept_commit
-        self.cause = cause
-        self.result: object | None = None
-
-
-class PushFailed(GitError):
-    """The push did not reach the remote (unreachable, other failure); the local commit is kept."""
-
-    def __init__(self, message: str, hint: str, *, kept_commit: str, cause: str) -> None:
-        super().__init__(message, hint)
-        self.kept_commit = kept_commit
-        self.cause = cause
-        self.result: object | None = None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Checkout:
     """The checked state of a checkout after a successful preflight."""
 
@@ -97,8 +74,11 @@ def open_repo(path: str | Path) -> git.Repo:
 
 
 def run_git(repo: git.Repo, command: Command, *, network: bool = False) -> str:
-    """Run ``command`` (``("git", ...)``) in the working tree and return its stdout."""
-    timeout = NETWORK_TIMEOUT if network else None
+    """Run ``command`` (``("git", ...)``) in the working tree and return its stdout.
+
+    A ``network`` command (fetch, push) is killed after ``settings().network_timeout`` seconds.
+    """
+    timeout = settings().network_timeout if network else None
     out = repo.git.execute(list(command), kill_after_timeout=timeout)
     return str(out)
 
