@@ -1,13 +1,14 @@
 """Troubleshooting: gathered state in, findings (cause, evidence, next step, command) out.
 
 The guide's three troubleshooting cases, each as gather -> interpret -> render, one module per case
-for gathering and state (:mod:`.sync`, :mod:`.helmrelease`, :mod:`.certificates`) and the pure rules
-in :mod:`.rules` (one module per thing that can be wrong). Shared pieces: :mod:`.gather` (reads with
-an error slot per link), :mod:`.common` (slots, small helpers), :mod:`.model` (:class:`Finding`,
-:class:`Diagnosis`, :class:`Summary`, :class:`Evidence`). Gathering only reads; it never changes the
-cluster.
+for gathering, state and ``diagnose_*`` (:mod:`.sync`, :mod:`.helmrelease`, :mod:`.certificates`) and
+the pure rules in :mod:`.rules` (one module per thing that can be wrong; they never import a case
+module). Shared pieces: :mod:`.gather` (reads with an error slot per link), :mod:`.common` (slots,
+evidence lines, commands), :mod:`.model` (:class:`Finding`, :class:`FindingText`, :class:`Diagnosis`,
+:class:`Summary`, :class:`Evidence`). Gathering only reads; it never changes the cluster.
 """
 
+from runbook_lib.diagnose.certificates import CertificatesState, diagnose_certificates, gather_certificates
 from runbook_lib.diagnose.helmrelease import (
     HelmReleaseState,
     diagnose_helmrelease,
@@ -24,7 +25,6 @@ from runbook_lib.diagnose.model import (
     Finding,
     Summary,
 )
-from runbook_lib.diagnose.rules.certificates import diagnose_certificates
 from runbook_lib.diagnose.sync import SyncState, diagnose_sync, gather_sync, troubleshoot_sync
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "INFO",
     "NO_PROBLEMS",
     "WARNING",
+    "CertificatesState",
     "Diagnosis",
     "Evidence",
     "Finding",
@@ -41,6 +42,7 @@ __all__ = [
     "diagnose_certificates",
     "diagnose_helmrelease",
     "diagnose_sync",
+    "gather_certificates",
     "gather_helmrelease",
     "gather_sync",
     "troubleshoot_helmrelease",

@@ -1,24 +1,43 @@
-"""cert-manager chain: Certificate -> CertificateRequest -> Order -> Challenge, plus Issuer and Secret.
+"""troubleshoot-certificates: gather each Certificate's cert-manager chain, then interpret it.
 
-Gathered like ``cmctl status certificate`` does it (reference section 10): every link has its own
-error slot, so a link that cannot be read does not hide the others. The matching functions
-(:func:`find_request`, :func:`find_order`, :func:`find_challenges`) are pure. Everything here only
-reads; a Secret's data is never kept, only whether it exists.
+The chain is Certificate -> CertificateRequest -> Order -> Challenge, plus Issuer and Secret, gathered
+like ``cmctl status certificate`` does it (reference section 10): every link has its own error slot,
+so a link that cannot be read does not hide the others. ``state = gather_certificates(...)`` only
+reads (a Secret's data is never kept, only whether it exists); the state shows each step
+(``state.certificates()``, ``state.chain_tables()``, ``state.requests()``), and
+``diagnose_certificates(state)`` is the pure interpretation. The matching functions
+(:func:`find_request`, :func:`find_order`, :func:`find_challenges`) are pure as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.diagnose import gather
-from runbook_lib.diagnose.common import Slot, attempt, cond_text
-from runbook_lib.diagnose.model import Evidence, EvidenceGroup, evidence
-from runbook_lib.diagnose.rules.certificates import is_earlier_attempt
-from runbook_lib.kinds import by_kind
+from runbook_lib.diagnose.common import AboutObject, Slot, attempt, cond_text, object_ref, slot_finding
+from runbook_lib.diagnose.model import ERROR, INFO, Diagnosis, Evidence, EvidenceGroup, Finding, evidence
+from runbook_lib.diagnose.rules.certificates import (
+    TITLE,
+    cert_commands,
+    certificate_findings,
+    history_finding,
+    is_earlier_attempt,
+    is_settled,
+    issuer_ref,
+    request_revision,
+    secret_finding,
+)
+from runbook_lib.diagnose.rules.issuance import (
+    challenge_findings,
+    issuer_findings,
+    order_findings,
+    request_findings,
+)
+from runbook_lib.kinds import ObjectRef, by_kind
 from runbook_lib.kube import list_objects, not_found
 from runbook_lib.objects import condition, meta, spec, status
 
@@ -26,7 +45,7 @@ Obj = dict[str, Any]
 CERTIFICATE, REQUEST, ISSUER, CLUSTER_ISSUER, ORDER, CHALLENGE = (
     by_kind(k) for k in ("Certificate", "CertificateRequest", "Issuer", "ClusterIssuer", "Order", "Challenge")
 )
-REVISION_ANNOTATION = "cert-manager.io/certificate-revision"
+#: the Certificate a CertificateRequest belongs to, when it has no ownerReference
 NAME_ANNOTATION = "cert-manager.io/certificate-name"
 
 
@@ -40,17 +59,10 @@ def owned_by(obj: Mapping[str, Any], kind: str, name: str) -> bool:
     )
 
 
-def _revision(obj: Mapping[str, Any]) -> int:
-    try:
-        return int((meta(obj).get("annotations") or {}).get(REVISION_ANNOTATION, 0))
-    except (TypeError, ValueError):
-        return 0
-
-
 def _newest(items: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     if not items:
         return None
-    return max(items, key=lambda o: (_revision(o), str(meta(o).get("creationTimestamp", ""))))
+    return max(items, key=lambda o: (request_revision(o) or 0, str(meta(o).get("creationTimestamp", ""))))
 
 
 def find_request(cert: Mapping[str, Any], requests: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -66,7 +78,7 @@ def find_request(cert: Mapping[str, Any], requests: Iterable[Mapping[str, Any]])
         )
     ]
     next_revision = int(status(cert).get("revision") or 0) + 1
-    upcoming = [r for r in mine if _revision(r) == next_revision]
+    upcoming = [r for r in mine if request_revision(r) == next_revision]
     return _newest(upcoming) or _newest(mine)
 
 
@@ -88,17 +100,11 @@ def find_challenges(order: Mapping[str, Any] | None, challenges: Iterable[Mappin
     return [dict(c) for c in challenges if meta(c).get("namespace") == ns and owned_by(c, "Order", name)]
 
 
-def issuer_ref(cert: Mapping[str, Any]) -> tuple[str, str]:
-    """(kind, name) of the issuer; the kind defaults to Issuer as in cert-manager."""
-    ref = spec(cert).get("issuerRef") or {}
-    return str(ref.get("kind") or "Issuer"), str(ref.get("name") or "")
-
-
 # --- state -------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class CertChain:
+class CertChain(AboutObject):
     """One Certificate and its chain; each link is a :class:`Slot` (value or error)."""
 
     cert: Obj
@@ -110,23 +116,16 @@ class CertChain:
     events: Slot = field(default_factory=Slot)
 
     @property
-    def name(self) -> str:
-        return str(meta(self.cert).get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str(meta(self.cert).get("namespace", ""))
-
-    @property
-    def ref(self) -> str:
-        return f"{meta(self.cert).get('namespace')}/{meta(self.cert).get('name')}"
+    def ref(self) -> ObjectRef:
+        return object_ref(CERTIFICATE, self.cert)
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(link, name, state, message) per link, like the sections of ``cmctl status certificate``."""
         ikind, iname = issuer_ref(self.cert)
         secret = spec(self.cert).get("secretName", "")
+        ready = (_state(self.cert, "Ready"), _message(self.cert, "Ready"))
         rows = [
-            ("Certificate", self.ref, _state(self.cert, "Ready"), _message(self.cert, "Ready")),
+            ("Certificate", f"{self.namespace}/{self.name}", *ready),
             _link(self.issuer, ikind, iname, lambda o: (_state(o, "Ready"), _message(o, "Ready"))),
             (
                 "Secret",
@@ -176,7 +175,10 @@ def _request_state(cr: Mapping[str, Any]) -> tuple[str, str]:
     return ", ".join(parts) or "-", cond_text(condition(cr, "Ready"))
 
 
-def _link(slot: Slot, kind: str, name: str, describe: Any) -> tuple[str, str, str, str]:
+def _link(
+    slot: Slot, kind: str, name: str, describe: Callable[[Mapping[str, Any]], tuple[str, str]]
+) -> tuple[str, str, str, str]:
+    """One row of the chain table: the link's error, "nicht gefunden", or its (state, message)."""
     if slot.error:
         return (kind, name, "Fehler", slot.error)
     if slot.value is None:
@@ -259,7 +261,7 @@ class CertificatesState:
         return EvidenceGroup(
             tuple(
                 evidence(
-                    f"Kette von Certificate {c.ref}",
+                    f"Kette von {c.ref}",
                     ("GLIED", "NAME", "ZUSTAND", "MELDUNG"),
                     c.rows(),
                     command=f"cmctl status certificate {c.name} -n {c.namespace}",
@@ -275,6 +277,76 @@ def _row_mark(row: tuple[str, str, str, str]) -> str:
         return ""
     bad = ("False", "Fehler", "fehlt", "nicht gefunden", "invalid", "errored", "expired")
     return "failing" if any(b in row[2] for b in bad) or (row[0] == "Challenge" and row[3]) else ""
+
+
+# --- interpret ---------------------------------------------------------------------------------------
+
+
+def chain_findings(chain: CertChain, *, now: datetime) -> list[Finding]:
+    """Every rule over one gathered chain, plus a hint per link that could not be read (pure).
+
+    For a settled Certificate whose request belongs to an earlier revision, the findings of that chain
+    become one hint (:func:`~runbook_lib.diagnose.rules.certificates.history_finding`).
+    """
+    cert, request = chain.cert, chain.request.value
+    findings = certificate_findings(cert, now=now, events=chain.events.value or [])
+    findings += secret_finding(cert, chain.secret.value if chain.secret.ok else None)
+    if chain.issuer.ok:
+        findings += issuer_findings(cert, chain.issuer.value)
+    request_links = request_findings(request)
+    links = [
+        *request_links,
+        *order_findings(chain.order.value),
+        *challenge_findings(chain.challenges.value or []),
+    ]
+    earlier = is_earlier_attempt(cert, request)
+    if is_settled(cert):  # only the current revision's chain counts
+        findings += history_finding(
+            cert,
+            links if earlier else [],
+            failed_requests=[request] if earlier and request_links else [],
+            events=chain.events.value or [],
+        )
+    if not earlier:
+        findings += links
+    for what, slot in (
+        ("Secret", chain.secret),
+        ("Issuer", chain.issuer),
+        ("CertificateRequest", chain.request),
+        ("Order", chain.order),
+        ("Challenges", chain.challenges),
+        ("Events", chain.events),
+    ):
+        findings += slot_finding(what, slot, cert_commands(cert), str(chain.ref))
+    return findings
+
+
+_NOT_INSTALLED = Finding(
+    severity=ERROR,
+    title="cert-manager ist nicht installiert",
+    cause="Die CRDs von cert-manager fehlen im Cluster.",
+    evidence="API-Gruppe cert-manager.io/v1 unbekannt",
+    next_step="cert-manager installieren (im Git, z. B. als HelmRelease) und den Abgleich prüfen.",
+    command="kubectl get crds | grep cert-manager",
+)
+_NO_CERTIFICATES = Finding(
+    severity=INFO,
+    title="Keine Zertifikate gefunden",
+    cause="In diesem Bereich gibt es keine Certificate-Objekte.",
+    evidence="kubectl get certificates liefert nichts",
+    next_step="Namespace prüfen.",
+    command="kubectl get certificates -A",
+)
+
+
+def diagnose_certificates(state: CertificatesState) -> Diagnosis:
+    """Interpret a gathered :class:`CertificatesState` (pure): the findings, most severe first."""
+    if not state.installed:
+        return Diagnosis(title=TITLE, findings=(_NOT_INSTALLED,), checked=("cert-manager-CRDs",))
+    if not state.chains:
+        return Diagnosis(title=TITLE, findings=(_NO_CERTIFICATES,), checked=("Certificates",))
+    findings = tuple(f for chain in state.chains for f in chain_findings(chain, now=state.now))
+    return Diagnosis(title=TITLE, findings=findings, checked=tuple(str(c.ref) for c in state.chains))
 
 
 # --- gather ------------------------------------------------------------------------------------------
@@ -298,7 +370,7 @@ def _chain(cluster: Cluster, cert: Obj, requests: Slot, orders: Slot, challenges
         request=request,
         order=order,
         challenges=Slot(find_challenges(order.value, challenges.value or []), challenges.error),
-        events=attempt(lambda: gather.events_for(cluster, "Certificate", meta(cert)["name"], ns)),
+        events=attempt(lambda: gather.events_for(cluster, object_ref(CERTIFICATE, cert))),
     )
 
 
@@ -314,7 +386,9 @@ def gather_certificates(
     cluster = default_cluster(client)
     certs = list_objects(cluster, CERTIFICATE, namespace=namespace)
     if certs is None:
-        return CertificatesState((), namespace, name, installed=False, now=now or datetime.now(UTC))
+        return CertificatesState(
+            chains=(), namespace=namespace, name=name, installed=False, now=now or datetime.now(UTC)
+        )
     if name:
         every = certs if namespace is None else gather.list_kind(cluster, CERTIFICATE)
         certs = [c for c in certs if meta(c).get("name") == name]
@@ -331,4 +405,6 @@ def gather_certificates(
     challenges = attempt(lambda: gather.list_kind(cluster, CHALLENGE, namespace))
     ordered = sorted(certs, key=lambda c: (meta(c).get("namespace", ""), meta(c).get("name", "")))
     chains = tuple(_chain(cluster, c, requests, orders, challenges) for c in ordered)
-    return CertificatesState(chains, namespace, name, True, requests, now or datetime.now(UTC))
+    return CertificatesState(
+        chains=chains, namespace=namespace, name=name, requests_all=requests, now=now or datetime.now(UTC)
+    )

@@ -9,7 +9,6 @@ events and the helm-controller's log lines, each with its own error slot. The st
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +16,12 @@ from typing import Any
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.diagnose import gather
 from runbook_lib.diagnose.common import (
+    AboutObject,
     Slot,
     attempt,
-    dedupe,
     event_text,
     log_line_text,
-    seconds,
+    object_ref,
     slot_finding,
     warning_events,
 )
@@ -46,8 +45,8 @@ from runbook_lib.diagnose.rules.helmstorage import (
     storage_namespace,
 )
 from runbook_lib.diagnose.rules.workload import deployment_findings, pod_findings
-from runbook_lib.helm import gather_releases
-from runbook_lib.kinds import HELM_CHART, HELM_RELEASE, by_kind
+from runbook_lib.helm import HISTORY_HEADERS, ReleaseHistory, ReleaseRecord, gather_releases
+from runbook_lib.kinds import HELM_CHART, HELM_RELEASE, ObjectRef, by_kind
 from runbook_lib.objects import meta, spec, status
 from runbook_lib.status import interpret
 
@@ -66,8 +65,12 @@ def _mark(obj: Obj | None, kind: str) -> str:
 
 
 @dataclass(frozen=True)
-class HelmReleaseState:
-    """What troubleshoot-helmrelease gathered; every part but the HelmRelease has an error slot."""
+class HelmReleaseState(AboutObject):
+    """What troubleshoot-helmrelease gathered; every part but the HelmRelease has an error slot.
+
+    ``releases`` holds :class:`~runbook_lib.helm.ReleaseRecord` (this release's Helm storage) and
+    ``log_lines`` :class:`~runbook_lib.logs.parse.LogLine` (the helm-controller's lines about it).
+    """
 
     hr: Obj
     helm_chart: Slot = field(default_factory=Slot)
@@ -80,12 +83,8 @@ class HelmReleaseState:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
-    def name(self) -> str:
-        return str(meta(self.hr).get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str(meta(self.hr).get("namespace", ""))
+    def ref(self) -> ObjectRef:
+        return object_ref(HELM_RELEASE, self.hr)
 
     def release(self) -> Evidence:
         """``flux get helmreleases NAME -n NS`` plus the conditions."""
@@ -101,8 +100,7 @@ class HelmReleaseState:
             for r in rows
         ]
         return evidence(
-            f"HelmRelease {self.namespace}/{self.name}: Revision {s.revision or '-'}, "
-            f"suspended {s.suspended}",
+            f"{self.ref}: Revision {s.revision or '-'}, suspended {s.suspended}",
             ("CONDITION", "STATUS", "REASON", "MESSAGE"),
             rows,
             command=f"flux get helmreleases {self.name} -n {self.namespace}",
@@ -126,26 +124,21 @@ class HelmReleaseState:
         )
 
     def helm_history(self) -> Evidence:
-        """``helm history RELEASE -n NS`` from the release Secrets."""
-        rows = [
-            (
-                r["revision"],
-                seconds(r["updated"]),
-                r["status"],
-                r["chart"],
-                r["app_version"],
-                dedupe(str(r["description"])),
-            )
-            for r in by_revision(self.releases.value or [])
-        ]
+        """``helm history RELEASE -n NS`` from the release Secrets (:class:`~runbook_lib.helm.ReleaseHistory`
+        rows, with this state's error slot)."""
+        history = ReleaseHistory(
+            name=release_name(self.hr),
+            namespace=storage_namespace(self.hr),
+            revisions=tuple(by_revision(self.releases.value or [])),
+        )
         return evidence(
-            f"Helm-Historie von {storage_namespace(self.hr)}/{release_name(self.hr)}",
-            ("REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION"),
-            rows,
-            command=f"helm list -A; helm history {release_name(self.hr)} -n {storage_namespace(self.hr)}",
+            f"Helm-Historie von {history.namespace}/{history.name}",
+            HISTORY_HEADERS,
+            history.rows(),
+            command=f"helm list -A; {history.command}",
             error=self.releases.error,
             empty="Keine Helm-Release-Secrets gefunden.",
-            marks=["failing" if r[2] == "failed" else "" for r in rows],
+            marks=history.marks(),
         )
 
     def workload(self) -> EvidenceGroup:
@@ -190,7 +183,7 @@ class HelmReleaseState:
     def signals(self) -> EvidenceGroup:
         """Warning events and helm-controller error lines about this HelmRelease."""
         warn = warning_events(self.events.value or [])[-15:]
-        errors = [r for r in self.log_lines.value or [] if r.get("level") == "error"][-15:]
+        errors = [line for line in self.log_lines.value or [] if line.level == "error"][-15:]
         return EvidenceGroup(
             (
                 evidence(
@@ -263,14 +256,14 @@ def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
     ):
         findings += slot_finding(what, slot, cmd)
     checked = (
-        f"HelmRelease {state.namespace}/{state.name}",
+        str(state.ref),
         "HelmChart und Quelle",
         "Helm-Storage",
         "Deployments und Pods",
         "Events",
         "helm-controller-Log",
     )
-    return Diagnosis(TITLE, tuple(findings), checked, GITOPS_NOTE)
+    return Diagnosis(title=TITLE, findings=tuple(findings), checked=checked, note=GITOPS_NOTE)
 
 
 # --- gather ------------------------------------------------------------------------------------------
@@ -303,13 +296,9 @@ def _source(cluster: Cluster, hr: Obj, chart: Obj | None) -> Obj | None:
     return gather.get_object(cluster, by_kind(kind), ns, src["name"])
 
 
-def _releases(cluster: Cluster, hr: Obj) -> list[Obj]:
+def _releases(cluster: Cluster, hr: Obj) -> list[ReleaseRecord]:
     name = release_name(hr)
-    return [
-        dataclasses.asdict(r)
-        for r in gather_releases(namespace=storage_namespace(hr), client=cluster)
-        if r.name == name
-    ]
+    return [r for r in gather_releases(namespace=storage_namespace(hr), client=cluster) if r.name == name]
 
 
 def _workload(cluster: Cluster, hr: Obj) -> list[Obj]:
@@ -334,18 +323,14 @@ def _pods(cluster: Cluster, deployments: list[Obj]) -> list[Obj]:
 
 
 def _events(cluster: Cluster, hr: Obj, chart: Obj | None) -> list[Obj]:
-    items = gather.events_for(cluster, "HelmRelease", meta(hr)["name"], meta(hr)["namespace"])
+    items = gather.events_for(cluster, object_ref(HELM_RELEASE, hr))
     if chart is not None:
-        items += gather.events_for(cluster, "HelmChart", meta(chart)["name"], meta(chart)["namespace"])
+        items += gather.events_for(cluster, object_ref(HELM_CHART, chart))
     return items
 
 
 def gather_helmrelease(
-    name: str = "kite",
-    *,
-    namespace: str = "kube-system",
-    client: Cluster | None = None,
-    now: datetime | None = None,
+    name: str, *, namespace: str, client: Cluster | None = None, now: datetime | None = None
 ) -> HelmReleaseState:
     """Read the HelmRelease ``namespace/name`` and its chart, storage, workload, events, logs (read-only).
 
@@ -364,7 +349,7 @@ def gather_helmrelease(
         pods=attempt(lambda: _pods(cluster, deployments.value or [])),
         events=attempt(lambda: _events(cluster, hr, chart.value)),
         log_lines=attempt(
-            lambda: gather.log_records(
+            lambda: gather.log_lines(
                 cluster, controller="helm-controller", kind="HelmRelease", name=name, namespace=namespace
             )
         ),
@@ -372,8 +357,6 @@ def gather_helmrelease(
     )
 
 
-def troubleshoot_helmrelease(
-    name: str = "kite", *, namespace: str = "kube-system", client: Cluster | None = None
-) -> Diagnosis:
+def troubleshoot_helmrelease(name: str, *, namespace: str, client: Cluster | None = None) -> Diagnosis:
     """Gather and interpret in one call (for the CLI and scripts)."""
     return diagnose_helmrelease(gather_helmrelease(name, namespace=namespace, client=client))

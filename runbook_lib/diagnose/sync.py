@@ -15,39 +15,47 @@ from typing import Any
 from runbook_lib.check import deployment_status
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.diagnose import gather
-from runbook_lib.diagnose.common import Slot, attempt, log_line_text, parse_interval, slot_finding
+from runbook_lib.diagnose.common import (
+    AboutObject,
+    Slot,
+    attempt,
+    log_line_text,
+    ns_flag,
+    object_ref,
+    parse_interval,
+    slot_finding,
+)
 from runbook_lib.diagnose.model import Diagnosis, Evidence, evidence
 from runbook_lib.diagnose.rules.gitrepository import TITLE, git_repository_findings, log_findings
 from runbook_lib.diagnose.rules.kustomization import kustomization_findings, uses_source
 from runbook_lib.diagnose.rules.workload import CONTROLLERS, controller_findings
-from runbook_lib.kinds import GIT_REPOSITORY, KUSTOMIZATION
+from runbook_lib.kinds import GIT_REPOSITORY, KUSTOMIZATION, ObjectRef
 from runbook_lib.objects import meta, spec, status
+from runbook_lib.settings import settings
 from runbook_lib.status import interpret
 
 Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class SyncState:
-    """What troubleshoot-sync gathered; every part but the GitRepository has an error slot."""
+class SyncState(AboutObject):
+    """What troubleshoot-sync gathered; every part but the GitRepository has an error slot.
+
+    ``log_lines`` holds :class:`~runbook_lib.logs.parse.LogLine` (the source-controller's lines about
+    the GitRepository).
+    """
 
     repo: Obj
     kustomization_items: Slot = field(default_factory=Slot)
     deployments: Slot = field(default_factory=Slot)
     log_lines: Slot = field(default_factory=Slot)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    flux_namespace: str = "flux-system"
+    #: where the controllers run
+    flux_namespace: str = field(default_factory=lambda: settings().flux_namespace)
 
     @property
-    def name(self) -> str:
-        return str(meta(self.repo).get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str(meta(self.repo).get("namespace", ""))
-
-    def _ns_flag(self) -> str:
-        return "" if self.namespace == "flux-system" else f" -n {self.namespace}"
+    def ref(self) -> ObjectRef:
+        return object_ref(GIT_REPOSITORY, self.repo)
 
     def sources(self) -> Evidence:
         """``flux get sources git``: the GitRepository as Flux shows it, plus interval and last update."""
@@ -64,10 +72,10 @@ class SyncState:
         )
         mark = {"failing": "failing", "suspended": "suspended"}.get(s.state, "")
         return evidence(
-            f"GitRepository {self.namespace}/{self.name}",
+            str(self.ref),
             ("NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE", "INTERVALL", "ARTEFAKT VOM"),
             [row],
-            command=f"flux get sources git{self._ns_flag()}",
+            command=f"flux get sources git{ns_flag(self.namespace)}",
             marks=[mark],
         )
 
@@ -80,7 +88,7 @@ class SyncState:
             rows.append((s.namespace, s.name, s.revision or "-", str(s.suspended), s.ready, s.message))
             marks.append({"failing": "failing", "suspended": "suspended"}.get(s.state, ""))
         return evidence(
-            f"Kustomizations mit Quelle GitRepository {self.namespace}/{self.name}",
+            f"Kustomizations mit Quelle {self.ref}",
             ("NAMESPACE", "NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"),
             rows,
             command="flux get kustomizations -A",
@@ -123,15 +131,15 @@ class SyncState:
 
     def logs(self) -> Evidence:
         """Error lines of the source-controller about this GitRepository."""
-        records = [r for r in self.log_lines.value or [] if r.get("level") == "error"]
+        errors = [line for line in self.log_lines.value or [] if line.level == "error"][-20:]
         return evidence(
-            f"Fehler im Log des source-controllers zu GitRepository {self.namespace}/{self.name}",
+            f"Fehler im Log des source-controllers zu {self.ref}",
             ("ZEILE",),
-            [(log_line_text(r, precise=True),) for r in records[-20:]],
+            [(log_line_text(line, precise=True),) for line in errors],
             command=f"kubectl logs -n {self.flux_namespace} -l app=source-controller",
             error=self.log_lines.error,
             empty="Keine Fehlerzeilen zu diesem Objekt.",
-            marks=["failing"] * len(records[-20:]),
+            marks=["failing"] * len(errors),
         )
 
 
@@ -143,7 +151,7 @@ def diagnose_sync(state: SyncState) -> Diagnosis:
     findings = git_repository_findings(
         state.repo,
         now=state.now,
-        log_records=state.log_lines.value or [],
+        log_lines=state.log_lines.value or [],
         logs_read=state.log_lines.ok,
         controller_ready=not source_down,
     )
@@ -161,26 +169,30 @@ def diagnose_sync(state: SyncState) -> Diagnosis:
             f"kubectl logs -n {state.flux_namespace} -l app=source-controller",
         )
     checked = (
-        f"GitRepository {state.namespace}/{state.name}",
+        str(state.ref),
         f"{sum(uses_source(k, state.repo) for k in state.kustomizations_list())} Kustomization(s)",
         ", ".join(CONTROLLERS),
         "source-controller-Log",
     )
-    return Diagnosis(TITLE, tuple(findings), checked)
+    return Diagnosis(title=TITLE, findings=tuple(findings), checked=checked)
 
 
 def gather_sync(
-    name: str = "flux-system",
+    name: str,
     *,
-    namespace: str = "flux-system",
-    flux_namespace: str = "flux-system",
+    namespace: str | None = None,
+    flux_namespace: str | None = None,
     client: Cluster | None = None,
     now: datetime | None = None,
 ) -> SyncState:
     """Read the GitRepository ``namespace/name`` and everything a sync depends on (read-only).
 
-    An unknown name raises :class:`~runbook_lib.errors.NotFound` naming the closest GitRepositories.
+    ``namespace`` defaults to the Flux namespace, where ``flux bootstrap`` puts the root GitRepository;
+    ``flux_namespace`` (where the controllers run) to the settings' one. An unknown name raises
+    :class:`~runbook_lib.errors.NotFound` naming the closest GitRepositories.
     """
+    flux_namespace = flux_namespace or settings().flux_namespace
+    namespace = namespace or flux_namespace
     cluster = default_cluster(client)
     repo = gather.require_object(cluster, GIT_REPOSITORY, namespace, name, "flux get sources git -A")
     interval = parse_interval(spec(repo).get("interval")) or timedelta(minutes=1)
@@ -189,7 +201,7 @@ def gather_sync(
         kustomization_items=attempt(lambda: gather.list_kind(cluster, KUSTOMIZATION)),
         deployments=attempt(lambda: gather.deployments(cluster, flux_namespace)),
         log_lines=attempt(
-            lambda: gather.log_records(
+            lambda: gather.log_lines(
                 cluster,
                 controller="source-controller",
                 kind="GitRepository",
@@ -204,8 +216,6 @@ def gather_sync(
     )
 
 
-def troubleshoot_sync(
-    name: str = "flux-system", *, namespace: str = "flux-system", client: Cluster | None = None
-) -> Diagnosis:
+def troubleshoot_sync(name: str, *, namespace: str | None = None, client: Cluster | None = None) -> Diagnosis:
     """Gather and interpret in one call (for the CLI and scripts)."""
     return diagnose_sync(gather_sync(name, namespace=namespace, client=client))

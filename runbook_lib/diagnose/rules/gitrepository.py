@@ -1,6 +1,7 @@
 """Interpretation for "Flux synchronisiert nicht": GitRepository, Kustomizations, controllers, logs.
 
-Pure functions from gathered plain dicts to :class:`Finding` lists (reference sections 2 and 4). The
+Pure functions from gathered objects (dicts) and controller log lines
+(:class:`runbook_lib.logs.parse.LogLine`) to :class:`Finding` lists (reference sections 2 and 4). The
 guide's commands are ``flux get sources git``, ``kubectl logs -n flux-system -l app=source-controller``
 and ``flux reconcile source git flux-system``.
 """
@@ -16,20 +17,26 @@ from runbook_lib.diagnose.common import (
     cond_text,
     log_error_lines,
     log_line_text,
+    ns_flag,
     parse_interval,
     ref,
     resume_commands,
     resume_step,
+    sync_command,
 )
 from runbook_lib.diagnose.model import ERROR, INFO, WARNING, Finding
 from runbook_lib.durations import german_age, parse_time
+from runbook_lib.logs.parse import LogLine
 from runbook_lib.objects import condition, is_true, meta, spec, status
+from runbook_lib.settings import settings
 
 TITLE = "Flux synchronisiert nicht"
 #: findings whose fix is a new Secret (their commands replace it with kubectl)
 CREDENTIAL_TITLES = ("Git-Zugangsdaten fehlen", "Git-Authentifizierung fehlgeschlagen")
 #: an artifact older than this many intervals counts as stale (one missed fetch can be a slow clone)
 STALE_INTERVALS = 2
+#: the Git credentials Secret ``flux bootstrap`` creates; suggested when spec.secretRef names none
+BOOTSTRAP_SECRET = "flux-system"
 
 _AUTH = re.compile(
     r"authentication required|invalid username|permission denied|unauthori[sz]ed|\b40[13]\b"
@@ -49,18 +56,24 @@ _NETWORK = re.compile(
 _HOSTKEY = re.compile(r"knownhosts|known_hosts|host key", re.IGNORECASE)
 
 
+def _logs_cmd() -> str:
+    return f"kubectl logs -n {settings().flux_namespace} -l app=source-controller"
+
+
+def _reconcile_cmds(name: str, namespace: str) -> str:
+    """Fetch now: the ``sync`` runbook, or the flux CLI."""
+    return f"{sync_command('gitrepo', name, namespace)}\nflux reconcile source git {name}{ns_flag(namespace)}"
+
+
 def _git_cmds(name: str, namespace: str) -> str:
-    ns = f" -n {namespace}" if namespace != "flux-system" else ""
-    return (
-        f"flux get sources git{ns}\nkubectl logs -n flux-system -l app=source-controller\n"
-        f"{_sync_cmd(name, namespace)}\nflux reconcile source git {name}{ns}"
-    )
+    return f"flux get sources git{ns_flag(namespace)}\n{_logs_cmd()}\n{_reconcile_cmds(name, namespace)}"
 
 
-def _sync_cmd(name: str, namespace: str) -> str:
-    """The `sync` runbook for a GitRepository (works without the flux CLI)."""
-    flag = "" if namespace == "flux-system" else f" -p namespace {namespace}"
-    return f"runbook run sync -p kind gitrepo -p name {name}{flag}"
+def _secret_and_names(repo: Obj) -> tuple[str, str, str]:
+    """(Secret name, GitRepository name, namespace) for renewing the credentials."""
+    secret = (spec(repo).get("secretRef") or {}).get("name") or BOOTSTRAP_SECRET
+    ns = meta(repo).get("namespace") or settings().flux_namespace
+    return str(secret), str(meta(repo).get("name", "")), str(ns)
 
 
 def _is_ssh(url: str) -> bool:
@@ -69,24 +82,20 @@ def _is_ssh(url: str) -> bool:
 
 def secret_commands(repo: Obj) -> str:
     """Replace the Git credentials Secret with kubectl (works everywhere), then sync the source."""
-    secret = (spec(repo).get("secretRef") or {}).get("name") or "flux-system"
-    name, ns = str(meta(repo).get("name", "")), str(meta(repo).get("namespace", "flux-system"))
+    secret, name, ns = _secret_and_names(repo)
     if _is_ssh(str(spec(repo).get("url", ""))):
         data = "--from-file=identity=<PRIVATE_KEY_FILE> --from-file=known_hosts=<KNOWN_HOSTS_FILE>"
     else:
         data = "--from-literal=username=git --from-literal=password=<TOKEN>"
     return (
         f"kubectl create secret generic {secret} -n {ns} {data} "
-        "--dry-run=client -o yaml | kubectl apply -f -\n"
-        f"{_sync_cmd(name, ns)}\n"
-        f"flux reconcile source git {name}" + ("" if ns == "flux-system" else f" -n {ns}")
+        "--dry-run=client -o yaml | kubectl apply -f -\n" + _reconcile_cmds(name, ns)
     )
 
 
 def _secret_step(repo: Obj) -> str:
     """How to renew the credentials: complete flux and kubectl forms, then sync (German)."""
-    secret = (spec(repo).get("secretRef") or {}).get("name") or "flux-system"
-    name, ns = str(meta(repo).get("name", "")), str(meta(repo).get("namespace", "flux-system"))
+    secret, name, ns = _secret_and_names(repo)
     url = str(spec(repo).get("url", ""))
     if _is_ssh(url):
         flux = f"flux create secret git {secret} --url={url} --private-key-file=<PRIVATE_KEY_FILE> -n {ns}"
@@ -97,8 +106,8 @@ def _secret_step(repo: Obj) -> str:
     return (
         f"Neues {what} besorgen und das Secret '{ns}/{secret}' ersetzen: mit kubectl (erster Befehl unten, "
         f"geht überall) oder mit der flux-CLI `{flux}`. Danach die Quelle abgleichen: "
-        f"`{_sync_cmd(name, ns)}` (oder `flux reconcile source git {name}`). In der Sandbox steht das "
-        "gültige Token in `DIR/git-token` (DIR: Verzeichnis der Sandbox)."
+        f"`{sync_command('gitrepo', name, ns)}` (oder `flux reconcile source git {name}`). In der Sandbox "
+        "steht das gültige Token in `DIR/git-token` (DIR: Verzeichnis der Sandbox)."
     )
 
 
@@ -107,7 +116,7 @@ def classify_git_failure(repo: Obj) -> tuple[str, str, str]:
     cond = condition(repo, "Ready")
     reason, message = str(cond.get("reason", "")), str(cond.get("message", ""))
     secret = (spec(repo).get("secretRef") or {}).get("name")
-    ns = meta(repo).get("namespace", "flux-system")
+    ns = meta(repo).get("namespace") or settings().flux_namespace
     url = spec(repo).get("url", "")
     if secret and "secret" in message.lower() and "not found" in message.lower():
         return (
@@ -157,13 +166,13 @@ def classify_git_failure(repo: Obj) -> tuple[str, str, str]:
     )
 
 
-def _last_seen(repo: Obj, log_records: Sequence[Obj]) -> datetime | None:
+def _last_seen(repo: Obj, log_lines: Sequence[LogLine]) -> datetime | None:
     """The latest sign of life: artifact update, Ready transition or a log line for this object."""
     times = [
         parse_time((status(repo).get("artifact") or {}).get("lastUpdateTime")),
         parse_time(condition(repo, "Ready").get("lastTransitionTime")),
+        *(line.time for line in log_lines),
     ]
-    times += [parse_time(r.get("ts")) for r in log_records]
     known = [t for t in times if t is not None]
     return max(known) if known else None
 
@@ -172,47 +181,55 @@ def git_repository_findings(
     repo: Obj,
     *,
     now: datetime,
-    log_records: Sequence[Obj] = (),
+    log_lines: Sequence[LogLine] = (),
     logs_read: bool = False,
     controller_ready: bool = True,
 ) -> list[Finding]:
     """Suspended, failing, stalled or stale GitRepository (pure)."""
     subject = ref("GitRepository", repo)
-    name, ns = meta(repo).get("name", ""), meta(repo).get("namespace", "")
+    name, ns = str(meta(repo).get("name", "")), str(meta(repo).get("namespace", ""))
     ready = condition(repo, "Ready")
     out: list[Finding] = []
     if spec(repo).get("suspend"):
         out.append(
             Finding(
-                WARNING,
-                "GitRepository ist ausgesetzt",
-                "spec.suspend ist true: der source-controller holt keine neuen Commits.",
-                "spec.suspend: true",
-                resume_step("GitRepository"),
-                resume_commands("gitrepository", name, ns),
-                subject,
+                severity=WARNING,
+                title="GitRepository ist ausgesetzt",
+                cause="spec.suspend ist true: der source-controller holt keine neuen Commits.",
+                evidence="spec.suspend: true",
+                next_step=resume_step("GitRepository"),
+                command=resume_commands("gitrepository", name, ns),
+                subject=subject,
             )
         )
     if ready.get("status") == "False":
         title, cause, step = classify_git_failure(repo)
-        errors = log_error_lines(log_records)
-        evidence = cond_text(ready) + (f"\nLog: {log_line_text(errors[-1])}" if errors else "")
-        cmds = secret_commands(repo) if title in CREDENTIAL_TITLES else _git_cmds(name, ns)
-        out.append(Finding(ERROR, title, cause, evidence, step, cmds, subject))
+        errors = log_error_lines(log_lines)
+        out.append(
+            Finding(
+                severity=ERROR,
+                title=title,
+                cause=cause,
+                evidence=cond_text(ready) + (f"\nLog: {log_line_text(errors[-1])}" if errors else ""),
+                next_step=step,
+                command=secret_commands(repo) if title in CREDENTIAL_TITLES else _git_cmds(name, ns),
+                subject=subject,
+            )
+        )
     if is_true(repo, "Stalled"):
         out.append(
             Finding(
-                ERROR,
-                "GitRepository hängt endgültig (Stalled)",
-                "Der Controller versucht es nicht mehr von selbst (z. B. ungültige Konfiguration).",
-                cond_text(condition(repo, "Stalled")),
-                "Manifest im Git korrigieren und committen.",
-                _git_cmds(name, ns),
-                subject,
+                severity=ERROR,
+                title="GitRepository hängt endgültig (Stalled)",
+                cause="Der Controller versucht es nicht mehr von selbst (z. B. ungültige Konfiguration).",
+                evidence=cond_text(condition(repo, "Stalled")),
+                next_step="Manifest im Git korrigieren und committen.",
+                command=_git_cmds(name, ns),
+                subject=subject,
             )
         )
     stale = stale_finding(
-        repo, now=now, log_records=log_records, logs_read=logs_read, controller_ready=controller_ready
+        repo, now=now, log_lines=log_lines, logs_read=logs_read, controller_ready=controller_ready
     )
     return out + ([stale] if stale else [])
 
@@ -221,7 +238,7 @@ def stale_finding(
     repo: Obj,
     *,
     now: datetime,
-    log_records: Sequence[Obj] = (),
+    log_lines: Sequence[LogLine] = (),
     logs_read: bool = False,
     controller_ready: bool = True,
 ) -> Finding | None:
@@ -231,13 +248,13 @@ def stale_finding(
     a controller that is down) is "no fetch for a long time" a real finding.
     """
     interval = parse_interval(spec(repo).get("interval"))
-    seen = _last_seen(repo, log_records)
+    seen = _last_seen(repo, log_lines)
     if interval is None or seen is None or spec(repo).get("suspend"):
         return None
     age = now - seen
     if age <= interval * STALE_INTERVALS:
         return None
-    name, ns = meta(repo).get("name", ""), meta(repo).get("namespace", "")
+    name, ns = str(meta(repo).get("name", "")), str(meta(repo).get("namespace", ""))
     art = status(repo).get("artifact") or {}
     evidence = (
         f"artifact.lastUpdateTime {art.get('lastUpdateTime', '-')} (vor {german_age(age)}), Intervall "
@@ -245,71 +262,69 @@ def stale_finding(
     )
     if not controller_ready:
         return Finding(
-            WARNING,
-            "Quelle wird nicht mehr abgeholt",
-            "Der source-controller läuft nicht; seit dem letzten Abruf ist mehr als das Doppelte "
+            severity=WARNING,
+            title="Quelle wird nicht mehr abgeholt",
+            cause="Der source-controller läuft nicht; seit dem letzten Abruf ist mehr als das Doppelte "
             "des Intervalls vergangen.",
-            evidence,
-            "Zuerst den source-controller wieder zum Laufen bringen (siehe Befund zum Controller).",
-            "kubectl get deploy,pods -n flux-system -l app=source-controller",
-            ref("GitRepository", repo),
+            evidence=evidence,
+            next_step="Zuerst den source-controller wieder zum Laufen bringen (siehe Befund zum Controller).",
+            command=f"kubectl get deploy,pods -n {settings().flux_namespace} -l app=source-controller",
+            subject=ref("GitRepository", repo),
         )
     if logs_read:
         return Finding(
-            WARNING,
-            "Quelle wird nicht mehr abgeholt",
-            "Weder Artefakt noch Controller-Log zeigen einen Abruf in den letzten zwei Intervallen: "
-            "der source-controller verarbeitet dieses Objekt nicht (hängt, überlastet oder "
-            "beobachtet den Namespace nicht).",
-            evidence + "; keine Log-Zeile in dieser Zeit",
-            "Controller-Logs prüfen und einen Abgleich anstoßen.",
-            _git_cmds(name, ns),
-            ref("GitRepository", repo),
+            severity=WARNING,
+            title="Quelle wird nicht mehr abgeholt",
+            cause="Weder Artefakt noch Controller-Log zeigen einen Abruf in den letzten zwei Intervallen: "
+            "der source-controller verarbeitet dieses Objekt nicht (hängt, überlastet oder beobachtet den "
+            "Namespace nicht).",
+            evidence=evidence + "; keine Log-Zeile in dieser Zeit",
+            next_step="Controller-Logs prüfen und einen Abgleich anstoßen.",
+            command=_git_cmds(name, ns),
+            subject=ref("GitRepository", repo),
         )
     return Finding(
-        INFO,
-        "Artefakt länger nicht erneuert",
-        "Ohne neue Commits ist das normal; gab es Commits, holt der source-controller nicht ab.",
-        evidence + "; Controller-Log nicht lesbar",
-        "Mit dem letzten Commit im Git vergleichen.",
-        _git_cmds(name, ns),
-        ref("GitRepository", repo),
+        severity=INFO,
+        title="Artefakt länger nicht erneuert",
+        cause="Ohne neue Commits ist das normal; gab es Commits, holt der source-controller nicht ab.",
+        evidence=evidence + "; Controller-Log nicht lesbar",
+        next_step="Mit dem letzten Commit im Git vergleichen.",
+        command=_git_cmds(name, ns),
+        subject=ref("GitRepository", repo),
     )
 
 
-def log_findings(repo: Obj, log_records: Sequence[Obj]) -> list[Finding]:
+def log_findings(repo: Obj, log_lines: Sequence[LogLine]) -> list[Finding]:
     """Error lines for a GitRepository that is Ready now: still failing now and then, or fixed (pure)."""
-    errors = log_error_lines(log_records)
+    errors = log_error_lines(log_lines)
     if not errors or condition(repo, "Ready").get("status") == "False":
         return []  # a failing repo carries the newest error line in its own finding
     since = parse_time(condition(repo, "Ready").get("lastTransitionTime"))
-    newest = parse_time(errors[-1].get("ts"))
+    newest = errors[-1].time
     name, ns = meta(repo).get("name", ""), meta(repo).get("namespace", "")
-    cmd = (
-        "kubectl logs -n flux-system -l app=source-controller\n"
-        f"flux logs --kind=GitRepository --name={name} -n {ns}"
-    )
+    command = f"{_logs_cmd()}\nflux logs --kind=GitRepository --name={name} -n {ns}"
     evidence = f"{len(errors)} Fehlerzeile(n), zuletzt: {log_line_text(errors[-1])}"
     if since and newest and newest <= since:
         return [
             Finding(
-                INFO,
-                "Frühere Fehler im Log des source-controllers",
-                "Der Abruf schlug früher fehl und ist seitdem wieder erfolgreich.",
-                evidence,
-                "Nichts zu tun, solange der Fehler nicht wiederkehrt.",
-                cmd,
-                ref("GitRepository", repo),
+                severity=INFO,
+                title="Frühere Fehler im Log des source-controllers",
+                cause="Der Abruf schlug früher fehl und ist seitdem wieder erfolgreich.",
+                evidence=evidence,
+                next_step="Nichts zu tun, solange der Fehler nicht wiederkehrt.",
+                command=command,
+                subject=ref("GitRepository", repo),
             )
         ]
     return [
         Finding(
-            WARNING,
-            "Fehler im Log des source-controllers",
-            "Die Quelle ist bereit, aber Abrufe schlagen zeitweise fehl (z. B. instabiles Netz).",
-            evidence,
-            "Log-Zeilen lesen; tritt der Fehler wiederholt auf, Ursache wie bei einem Abruffehler suchen.",
-            cmd,
-            ref("GitRepository", repo),
+            severity=WARNING,
+            title="Fehler im Log des source-controllers",
+            cause="Die Quelle ist bereit, aber Abrufe schlagen zeitweise fehl (z. B. instabiles Netz).",
+            evidence=evidence,
+            next_step="Log-Zeilen lesen; tritt der Fehler wiederholt auf, Ursache wie bei einem Abruffehler "
+            "suchen.",
+            command=command,
+            subject=ref("GitRepository", repo),
         )
     ]

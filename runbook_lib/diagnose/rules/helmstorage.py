@@ -1,17 +1,18 @@
 """Interpretation of the Helm storage of a release (reference section 9, pure).
 
-Records are dicts with the fields of :class:`runbook_lib.helm.ReleaseRecord` (name, namespace, revision,
-status, chart, app_version, description, updated).
+Records are :class:`runbook_lib.helm.ReleaseRecord` (what ``helm history`` shows per revision).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from runbook_lib.diagnose.common import Obj, dedupe, seconds
+from runbook_lib.diagnose.common import Obj, sync_command
 from runbook_lib.diagnose.model import ERROR, WARNING, Finding
+from runbook_lib.durations import whole_seconds
+from runbook_lib.helm import ReleaseRecord
 from runbook_lib.objects import is_true, meta, spec, status
+from runbook_lib.report import dedupe
 
 GOOD_STATES = ("deployed", "superseded")
 #: why `helm rollback` is not the fix under GitOps (shown with every failing release)
@@ -39,46 +40,50 @@ def storage_namespace(hr: Obj) -> str:
     return str(spec(hr).get("storageNamespace") or meta(hr).get("namespace", ""))
 
 
-def by_revision(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return sorted(records, key=lambda r: int(r.get("revision", 0)))
+def history_command(hr: Obj) -> str:
+    """``helm history RELEASE -n STORAGE_NS`` for the release of this HelmRelease."""
+    return f"helm history {release_name(hr)} -n {storage_namespace(hr)}"
 
 
-def is_good(record: Mapping[str, Any]) -> bool:
+def by_revision(records: Iterable[ReleaseRecord]) -> list[ReleaseRecord]:
+    return sorted(records, key=lambda r: r.revision)
+
+
+def is_good(record: ReleaseRecord) -> bool:
     """Deployed, or superseded after a successful deployment.
 
     A failed upgrade that Flux rolled back is superseded too (Helm marks the replaced release so), but
     its description still says it failed: that one was never good.
     """
-    state = record.get("status")
-    if state == "superseded":
-        return "failed" not in str(record.get("description") or "").lower()
-    return state in GOOD_STATES
+    if record.status == "superseded":
+        return "failed" not in record.description.lower()
+    return record.status in GOOD_STATES
 
 
-def last_good(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def last_good(records: Iterable[ReleaseRecord]) -> ReleaseRecord | None:
     """The newest revision that was deployed successfully (see :func:`is_good`)."""
     good = [r for r in by_revision(records) if is_good(r)]
     return good[-1] if good else None
 
 
-def is_rollback(record: Mapping[str, Any]) -> bool:
+def is_rollback(record: ReleaseRecord) -> bool:
     """A revision Helm wrote for a rollback (description ``Rollback to N``)."""
-    return str(record.get("description") or "").lower().startswith("rollback to")
+    return record.description.lower().startswith("rollback to")
 
 
-def revision_line(record: Mapping[str, Any]) -> str:
+def revision_line(record: ReleaseRecord) -> str:
     """``Helm-Revision 6 (2026-11-26T00:52:37Z): failed (kite-0.6.3, v0.6.3) – <description>``."""
-    when = seconds(record.get("updated")) if record.get("updated") else ""
-    description = dedupe(str(record.get("description") or ""))
+    when = whole_seconds(record.updated)
+    description = dedupe(record.description)
     return (
-        f"Helm-Revision {record.get('revision')}"
+        f"Helm-Revision {record.revision}"
         + (f" ({when})" if when else "")
-        + f": {record.get('status')} ({record.get('chart')}, {record.get('app_version')})"
+        + f": {record.status} ({record.chart}, {record.app_version})"
         + (f" – {description}" if description else "")
     )
 
 
-def history_text(records: Sequence[Mapping[str, Any]]) -> str:
+def history_text(records: Sequence[ReleaseRecord]) -> str:
     """Evidence lines that show what happened: the newest failed revision, the latest revision and the
     last good one (each once)."""
     recs = by_revision(records)
@@ -93,76 +98,70 @@ def history_text(records: Sequence[Mapping[str, Any]]) -> str:
     if good is None:
         lines.append("Keine erfolgreiche Revision in der Helm-Historie.")
     else:
-        when = f" vom {seconds(good.get('updated'))}" if good.get("updated") else ""
+        when = f" vom {whole_seconds(good.updated)}" if good.updated else ""
         lines.append(
-            f"Zuletzt gut: Revision {good.get('revision')} ({good.get('chart')}, {good.get('app_version')})"
-            f"{when}, {good.get('status')}"
-            + (f" – {dedupe(str(good.get('description')))}" if good.get("description") else "")
+            f"Zuletzt gut: Revision {good.revision} ({good.chart}, {good.app_version}){when}, {good.status}"
+            + (f" – {dedupe(good.description)}" if good.description else "")
         )
     return "\n".join(lines)
 
 
-def storage_findings(hr: Obj, records: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def storage_findings(hr: Obj, records: Sequence[ReleaseRecord]) -> list[Finding]:
     """Helm storage: the latest revision failed or is stuck pending; names the last good revision (pure)."""
     recs = by_revision(records)
-    subject = f"Helm-Release {storage_namespace(hr)}/{release_name(hr)}"
-    cmd = f"helm list -A\nhelm history {release_name(hr)} -n {storage_namespace(hr)}"
+    release, storage = release_name(hr), storage_namespace(hr)
+    subject = f"Helm-Release {storage}/{release}"
+    cmd = f"helm list -A\n{history_command(hr)}"
     if not recs:
-        if is_true(hr, "Released") or status(hr).get("history"):
-            return [
-                Finding(
-                    WARNING,
-                    "Keine Helm-Release-Secrets gefunden",
-                    "Die HelmRelease meldet eine "
-                    "Installation, aber im Storage-Namespace liegt kein Release (falscher "
-                    "storageNamespace oder gelöscht).",
-                    f"keine Secrets sh.helm.release.v1.{release_name(hr)}.v* in {storage_namespace(hr)}",
-                    "spec.storageNamespace prüfen.",
-                    cmd,
-                    subject,
-                )
-            ]
-        return []
-    latest = recs[-1]
-    state = str(latest.get("status", ""))
-    if state == "failed":
+        if not (is_true(hr, "Released") or status(hr).get("history")):
+            return []
         return [
             Finding(
-                ERROR,
-                f"Letzte Helm-Revision {latest.get('revision')} fehlgeschlagen",
-                str(latest.get("description") or "Helm meldet den Vorgang als fehlgeschlagen."),
-                history_text(recs),
-                "Ursache im Git beheben (Commit); siehe den Befund zur HelmRelease.",
-                cmd,
-                subject,
+                severity=WARNING,
+                title="Keine Helm-Release-Secrets gefunden",
+                cause="Die HelmRelease meldet eine Installation, aber im Storage-Namespace liegt kein "
+                "Release (falscher storageNamespace oder gelöscht).",
+                evidence=f"keine Secrets sh.helm.release.v1.{release}.v* in {storage}",
+                next_step="spec.storageNamespace prüfen.",
+                command=cmd,
+                subject=subject,
             )
         ]
-    if state.startswith("pending"):
+    latest = recs[-1]
+    if latest.status == "failed":
         return [
             Finding(
-                ERROR,
-                f"Helm-Release hängt in {state}",
-                "Ein Helm-Vorgang wurde unterbrochen; solange "
-                "die Revision pending ist, sind weitere Upgrades blockiert.",
-                history_text(recs),
-                "Upgrade erzwingen (Runbook `sync` mit `-p force True` oder `flux reconcile hr … --force`); "
-                "hilft das nicht, helm-controller-Logs prüfen.",
-                f"runbook run sync -p kind hr -p name {meta(hr).get('name')} "
-                f"-p namespace {meta(hr).get('namespace')} -p force True\n"
-                f"flux reconcile hr {meta(hr).get('name')} -n {meta(hr).get('namespace')} --force\n" + cmd,
-                subject,
+                severity=ERROR,
+                title=f"Letzte Helm-Revision {latest.revision} fehlgeschlagen",
+                cause=latest.description or "Helm meldet den Vorgang als fehlgeschlagen.",
+                evidence=history_text(recs),
+                next_step="Ursache im Git beheben (Commit); siehe den Befund zur HelmRelease.",
+                command=cmd,
+                subject=subject,
+            )
+        ]
+    if latest.status.startswith("pending"):
+        name, ns = meta(hr).get("name"), meta(hr).get("namespace")
+        return [
+            Finding(
+                severity=ERROR,
+                title=f"Helm-Release hängt in {latest.status}",
+                cause="Ein Helm-Vorgang wurde unterbrochen; solange die Revision pending ist, sind weitere "
+                "Upgrades blockiert.",
+                evidence=history_text(recs),
+                next_step="Upgrade erzwingen (Runbook `sync` mit `-p force True` oder `flux reconcile hr … "
+                "--force`); hilft das nicht, helm-controller-Logs prüfen.",
+                command=f"{sync_command('hr', name, ns, force=True)}\n"
+                f"flux reconcile hr {name} -n {ns} --force\n{cmd}",
+                subject=subject,
             )
         ]
     return []
 
 
-def known_versions(hr: Obj, records: Iterable[Mapping[str, Any]]) -> list[str]:
+def known_versions(hr: Obj, records: Iterable[ReleaseRecord]) -> list[str]:
     """Chart versions that were installed before (HelmRelease history, Helm storage): known to exist."""
     chart = ((spec(hr).get("chart") or {}).get("spec") or {}).get("chart", "")
     found = {str(h.get("chartVersion")) for h in status(hr).get("history") or () if h.get("chartVersion")}
-    found |= {
-        str(r.get("chart", ""))[len(chart) + 1 :]
-        for r in records
-        if chart and str(r.get("chart", "")).startswith(f"{chart}-")
-    }
+    found |= {r.chart[len(chart) + 1 :] for r in records if chart and r.chart.startswith(f"{chart}-")}
     return sorted(v for v in found if v)

@@ -9,6 +9,7 @@ from runbook_lib.check import deployment_status
 from runbook_lib.diagnose.common import Obj, cond_text, ref
 from runbook_lib.diagnose.model import ERROR, Finding
 from runbook_lib.objects import condition, meta, spec, status
+from runbook_lib.settings import settings
 
 #: the controllers a Git sync needs (Deployment names in the Flux namespace)
 CONTROLLERS = ("source-controller", "kustomize-controller")
@@ -16,9 +17,13 @@ PULL_ERRORS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName")
 
 
 def controller_findings(
-    deployments: Iterable[Obj], *, names: Sequence[str] = CONTROLLERS, namespace: str = "flux-system"
+    deployments: Iterable[Obj], *, names: Sequence[str] = CONTROLLERS, namespace: str | None = None
 ) -> list[Finding]:
-    """A Flux controller Deployment is missing, scaled to zero or not available (pure)."""
+    """A Flux controller Deployment is missing, scaled to zero or not available (pure).
+
+    ``namespace`` is where the controllers run (default: the settings' Flux namespace).
+    """
+    namespace = namespace or settings().flux_namespace
     by_name = {meta(d).get("name"): d for d in deployments}
     out = []
     for name in names:
@@ -31,28 +36,32 @@ def controller_findings(
         if dep is None:
             out.append(
                 Finding(
-                    ERROR,
-                    f"{name} fehlt",
-                    f"Im Namespace {namespace} gibt es kein Deployment {name}; "
-                    "ohne ihn wird nichts abgeglichen.",
-                    f"kein Deployment {name} in {namespace}",
-                    "Flux-Installation prüfen (`flux check`) und ggf. neu bootstrappen.",
-                    f"flux check\nkubectl get deploy -n {namespace}",
-                    subject,
+                    severity=ERROR,
+                    title=f"{name} fehlt",
+                    cause=(
+                        f"Im Namespace {namespace} gibt es kein Deployment {name}; "
+                        "ohne ihn wird nichts abgeglichen."
+                    ),
+                    evidence=f"kein Deployment {name} in {namespace}",
+                    next_step="Flux-Installation prüfen (`flux check`) und ggf. neu bootstrappen.",
+                    command=f"flux check\nkubectl get deploy -n {namespace}",
+                    subject=subject,
                 )
             )
             continue
         if spec(dep).get("replicas") == 0:
             out.append(
                 Finding(
-                    ERROR,
-                    f"{name} ist auf 0 Replikate skaliert",
-                    "Der Controller läuft nicht; Flux-Objekte werden nicht abgeglichen.",
-                    "spec.replicas: 0",
-                    f"Wieder hochskalieren: `kubectl scale deployment {name} -n "
-                    f"{namespace} --replicas=1` (und im Git prüfen, wer skaliert hat).",
-                    cmd,
-                    subject,
+                    severity=ERROR,
+                    title=f"{name} ist auf 0 Replikate skaliert",
+                    cause="Der Controller läuft nicht; Flux-Objekte werden nicht abgeglichen.",
+                    evidence="spec.replicas: 0",
+                    next_step=(
+                        f"Wieder hochskalieren: `kubectl scale deployment {name} -n "
+                        f"{namespace} --replicas=1` (und im Git prüfen, wer skaliert hat)."
+                    ),
+                    command=cmd,
+                    subject=subject,
                 )
             )
             continue
@@ -61,14 +70,16 @@ def controller_findings(
             st = status(dep)
             out.append(
                 Finding(
-                    ERROR,
-                    f"{name} ist nicht bereit",
-                    f"Der Controller läuft nicht richtig ({why}); Abgleiche bleiben aus.",
-                    f"readyReplicas {st.get('readyReplicas') or 0}/{spec(dep).get('replicas', 1)}; "
-                    + cond_text(condition(dep, "Available")),
-                    "Pods und Events des Controllers prüfen (Image, Ressourcen, Crash).",
-                    cmd,
-                    subject,
+                    severity=ERROR,
+                    title=f"{name} ist nicht bereit",
+                    cause=f"Der Controller läuft nicht richtig ({why}); Abgleiche bleiben aus.",
+                    evidence=(
+                        f"readyReplicas {st.get('readyReplicas') or 0}/{spec(dep).get('replicas', 1)}; "
+                        + cond_text(condition(dep, "Available"))
+                    ),
+                    next_step="Pods und Events des Controllers prüfen (Image, Ressourcen, Crash).",
+                    command=cmd,
+                    subject=subject,
                 )
             )
     return out
@@ -96,42 +107,48 @@ def pod_findings(pods: Iterable[Obj]) -> list[Finding]:
                 out.setdefault(
                     (image, "pull"),
                     Finding(
-                        ERROR,
-                        f"Image nicht ladbar: {image}",
-                        f"Das Image-Tag '{tag}' gibt es in der Registry nicht "
-                        "oder der Zugriff fehlt (imagePullSecrets).",
-                        ev,
-                        "image.tag in den Werten der HelmRelease "
-                        "(spec.values) im Git auf ein vorhandenes Tag setzen und committen.",
-                        cmd,
-                        f"Pod {ns}/{pname}",
+                        severity=ERROR,
+                        title=f"Image nicht ladbar: {image}",
+                        cause=(
+                            f"Das Image-Tag '{tag}' gibt es in der Registry nicht "
+                            "oder der Zugriff fehlt (imagePullSecrets)."
+                        ),
+                        evidence=ev,
+                        next_step=(
+                            "image.tag in den Werten der HelmRelease "
+                            "(spec.values) im Git auf ein vorhandenes Tag setzen und committen."
+                        ),
+                        command=cmd,
+                        subject=f"Pod {ns}/{pname}",
                     ),
                 )
             elif reason == "CrashLoopBackOff":
                 out.setdefault(
                     (image, "crash"),
                     Finding(
-                        ERROR,
-                        f"Container startet immer wieder neu ({image})",
-                        "Der Prozess im Container beendet "
-                        "sich direkt nach dem Start (Konfiguration, fehlende Abhängigkeit).",
-                        ev,
-                        "Logs des vorigen Containers lesen.",
-                        f"kubectl logs {pname} -n {ns} --previous",
-                        f"Pod {ns}/{pname}",
+                        severity=ERROR,
+                        title=f"Container startet immer wieder neu ({image})",
+                        cause=(
+                            "Der Prozess im Container beendet "
+                            "sich direkt nach dem Start (Konfiguration, fehlende Abhängigkeit)."
+                        ),
+                        evidence=ev,
+                        next_step="Logs des vorigen Containers lesen.",
+                        command=f"kubectl logs {pname} -n {ns} --previous",
+                        subject=f"Pod {ns}/{pname}",
                     ),
                 )
             elif reason in ("CreateContainerConfigError", "CreateContainerError"):
                 out.setdefault(
                     (image, "config"),
                     Finding(
-                        ERROR,
-                        "Container lässt sich nicht anlegen",
-                        "Ein referenziertes Secret oder eine ConfigMap fehlt oder ist ungültig.",
-                        ev,
-                        "Referenzen in den Werten prüfen.",
-                        cmd,
-                        f"Pod {ns}/{pname}",
+                        severity=ERROR,
+                        title="Container lässt sich nicht anlegen",
+                        cause="Ein referenziertes Secret oder eine ConfigMap fehlt oder ist ungültig.",
+                        evidence=ev,
+                        next_step="Referenzen in den Werten prüfen.",
+                        command=cmd,
+                        subject=f"Pod {ns}/{pname}",
                     ),
                 )
     return list(out.values())
@@ -146,14 +163,14 @@ def deployment_findings(deployments: Iterable[Obj]) -> list[Finding]:
             name, ns = meta(dep).get("name", ""), meta(dep).get("namespace", "")
             out.append(
                 Finding(
-                    ERROR,
-                    "Deployment nicht verfügbar",
-                    "Zu wenige Pods sind bereit.",
-                    f"readyReplicas {status(dep).get('readyReplicas') or 0}/{spec(dep).get('replicas', 1)}; "
-                    + cond_text(available),
-                    "Pods und Events prüfen.",
-                    f"kubectl describe deployment {name} -n {ns}\nkubectl get pods -n {ns}",
-                    ref("Deployment", dep),
+                    severity=ERROR,
+                    title="Deployment nicht verfügbar",
+                    cause="Zu wenige Pods sind bereit.",
+                    evidence=f"readyReplicas {status(dep).get('readyReplicas') or 0}/"
+                    f"{spec(dep).get('replicas', 1)}; " + cond_text(available),
+                    next_step="Pods und Events prüfen.",
+                    command=f"kubectl describe deployment {name} -n {ns}\nkubectl get pods -n {ns}",
+                    subject=ref("Deployment", dep),
                 )
             )
     return out
