@@ -18,10 +18,8 @@ from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.kube import api_get
 from runbook_lib.objects import condition
 from runbook_lib.report import SYMBOLS, Rendered, html_table
+from runbook_lib.settings import PART_OF_FLUX, settings
 
-#: the namespace `flux check` looks in (its `-n` default)
-FLUX_NAMESPACE = "flux-system"
-PART_OF_FLUX = "app.kubernetes.io/part-of=flux"
 #: Kubernetes constraint per Flux minor version (reference section 8); unknown versions use the newest
 K8S_CONSTRAINTS = MappingProxyType(
     {
@@ -138,7 +136,8 @@ class CheckReport(Rendered):
     bootstrapped: bool
     controllers: tuple[ControllerHealth, ...]
     crds: tuple[str, ...]
-    namespace: str = FLUX_NAMESPACE
+    #: where the controllers were looked for
+    namespace: str
 
     @property
     def kubernetes_ok(self) -> bool:
@@ -199,9 +198,10 @@ def interpret_check(
     gitrepo_crd: Mapping[str, Any] | None,
     deployments: Sequence[Mapping[str, Any]],
     crds: Sequence[Mapping[str, Any]],
-    namespace: str = FLUX_NAMESPACE,
+    namespace: str | None = None,
 ) -> CheckReport:
-    """Build a :class:`CheckReport` from gathered objects (pure)."""
+    """Build a :class:`CheckReport` from gathered objects (pure); ``namespace``: where the controllers
+    were looked for (the settings' Flux namespace when not given)."""
     labels = ((gitrepo_crd or {}).get("metadata") or {}).get("labels") or {}
     distribution = ""
     if labels.get("app.kubernetes.io/part-of"):
@@ -229,15 +229,19 @@ def interpret_check(
         bootstrapped,
         tuple(controllers),
         tuple(crd_lines),
-        namespace,
+        namespace or settings().flux_namespace,
     )
 
 
 # --- flux check: gather --------------------------------------------------------------------------
 
 
-def check(*, namespace: str = FLUX_NAMESPACE, client: Cluster | None = None) -> CheckReport:
-    """``flux check``: Kubernetes version, Flux distribution, controller Deployments and CRDs (no polling)."""
+def check(*, namespace: str | None = None, client: Cluster | None = None) -> CheckReport:
+    """``flux check``: Kubernetes version, Flux distribution, controller Deployments and CRDs (no polling).
+
+    ``namespace`` defaults to the Flux namespace of the settings (``flux check -n``).
+    """
+    namespace = namespace or settings().flux_namespace
     cluster = default_cluster(client)
     crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     deployments = api_get(

@@ -55,6 +55,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from runbook_lib.runner import DEFAULT_ENGINE, ENGINES  # light: no papermill, no kubernetes client
+
     parser = Parser(
         prog="runbook", description="GitOps-Runbooks für Flux: anzeigen, ausführen, Sandbox starten."
     )
@@ -96,8 +98,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        choices=("inprocess", "nbclient"),
-        default="inprocess",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
         help="inprocess (Standard, schnell, ohne Kernel-Start) oder nbclient (eigener Jupyter-Kernel)",
     )
     # only listed here; `runbook sandbox ARGS` is parsed by the engines package (see main)
@@ -147,20 +149,14 @@ def example(book: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runbook_lib.runner import find, prepare, run
+    from runbook_lib.runner import execute, find, prepare
 
     given = [tuple(p) for p in args.parameter]
     # validate first: a usage error must not be announced as a run
-    prepare(find(args.name), given, kubeconfig=args.kubeconfig, context=args.context)
+    book = find(args.name)
+    values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
-    record = run(
-        args.name,
-        given,
-        kubeconfig=args.kubeconfig,
-        context=args.context,
-        output=args.output,
-        engine=args.engine,
-    )
+    record = execute(book, values, target, output=args.output, engine=args.engine)
     print(record)
     return record.exit_code
 

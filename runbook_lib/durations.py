@@ -7,6 +7,7 @@ names the value and gives examples.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import durationpy
@@ -57,6 +58,15 @@ def parse_time(text: object) -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: the fraction of a second in a timestamp (``00:52:37.313518000Z``; zap may write a comma)
+_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,]\d+")
+
+
+def whole_seconds(text: object) -> str:
+    """Timestamps in ``text`` cut to whole seconds: ``00:52:37.313518000Z`` -> ``00:52:37Z``."""
+    return _FRACTION.sub(r"\1", str(text or ""))
 
 
 def format_duration(value: timedelta) -> str:

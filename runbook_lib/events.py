@@ -13,13 +13,15 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from types import EllipsisType
 
-from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster, default_cluster
+from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import human_duration, parse_time
-from runbook_lib.kinds import resolve
-from runbook_lib.kube import call_api, require_object
+from runbook_lib.kinds import ALL_KINDS, ObjectRef, resolve
+from runbook_lib.kube import request, require_object
 from runbook_lib.masking import mask
 from runbook_lib.report import Rendered, html_table, text_table
+from runbook_lib.settings import settings
 
 #: the kinds `flux events` keeps (cmd/flux/events.go), ArtifactGenerator since 2.7
 FLUX_EVENT_KINDS = frozenset(
@@ -42,13 +44,8 @@ FLUX_EVENT_KINDS = frozenset(
 )
 #: page size of the LIST, as the flux CLI uses
 PAGE = 500
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: str
-    name: str
-    namespace: str
+#: the kinds a related object can be looked up as (an unknown kind has no events ``flux events`` keeps)
+_KINDS = {k.kind: k for k in ALL_KINDS}
 
 
 @dataclass(frozen=True)
@@ -85,27 +82,28 @@ class EventRow:
         return first
 
 
-def related_refs(kind: str, obj: dict, namespace: str) -> list[Ref]:
+def related_refs(kind: str, obj: dict, namespace: str) -> list[ObjectRef]:
     """The objects whose events ``flux events --for`` shows next to ``obj`` (pure)."""
     spec = obj.get("spec") or {}
     name = (obj.get("metadata") or {}).get("name", "")
 
-    def ref(r: dict, default_kind: str = "") -> Ref | None:
-        if not r or not r.get("name"):
+    def ref(r: dict, default_kind: str = "") -> ObjectRef | None:
+        found = _KINDS.get(r.get("kind") or default_kind)
+        if found is None or not r.get("name"):
             return None
-        return Ref(r.get("kind") or default_kind, r["name"], r.get("namespace") or namespace)
+        return ObjectRef(found, r["name"], r.get("namespace") or namespace)
 
-    refs: list[Ref | None] = []
+    refs: list[ObjectRef | None] = []
     if kind in ("Kustomization", "HelmChart"):
         refs.append(ref(spec.get("sourceRef") or {}))
     elif kind == "HelmRelease":
         source = ref(((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {})
         if source:
-            refs += [source, Ref("HelmChart", f"{namespace}-{name}", source.namespace)]
+            refs += [source, ObjectRef(_KINDS["HelmChart"], f"{namespace}-{name}", source.namespace)]
         refs.append(ref(spec.get("chartRef") or {}))
     elif kind == "Alert":
         refs.append(ref(spec.get("providerRef") or {}, "Provider"))
-    return [r for r in refs if r is not None and r.kind]
+    return [r for r in refs if r is not None]
 
 
 def to_row(event: dict) -> EventRow:
@@ -162,9 +160,6 @@ class EventResult(Rendered):
             for r in self.rows
         ]
 
-    def __repr__(self) -> str:  # the plain-text output a notebook stores: masked
-        return str(self)
-
     def __str__(self) -> str:
         if self.note:
             return f"⚠ {self.note}"
@@ -200,21 +195,21 @@ class EventResult(Rendered):
         return summary + html_table(headers, self._cells(), row_classes=classes)
 
 
-def list_events(cluster: Cluster, ref: Ref) -> list[dict]:
+def list_events(cluster: Cluster, ref: ObjectRef) -> list[dict]:
     """Every core/v1 Event whose involvedObject is ``ref`` (paginated as flux does, raw dicts)."""
-    selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
+    selector = f"involvedObject.kind={ref.kind.kind},involvedObject.name={ref.name}"
     items: list[dict] = []
     token = None
     while True:
-        resp = call_api(
-            f"Events zu {ref.kind} {ref.namespace}/{ref.name}",
+        resp = request(
+            cluster,
+            f"Events zu {ref}",
             cluster.core.list_namespaced_event,
             ref.namespace,
             field_selector=selector,
             limit=PAGE,
             _continue=token,
             _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT,
         )
         page = json.loads(resp.data)
         items += page.get("items") or []
@@ -227,11 +222,14 @@ def events_for(
     kind: str | None,
     name: str | None,
     *,
-    namespace: str | None = "flux-system",
+    namespace: str | EllipsisType | None = ...,
     since: datetime | None = None,
     client: Cluster | None = None,
 ) -> EventResult:
     """``flux events --for Kind/name -n NAMESPACE``: the object's events and its source's.
+
+    ``namespace`` defaults to the Flux namespace (``flux events -n`` default, from the settings);
+    ``None`` asks about no namespace.
 
     ``since`` keeps only events seen at or after that moment (to the second, as Event timestamps
     are), e.g. ``since=result.started`` for the events of one reconcile.
@@ -239,6 +237,8 @@ def events_for(
     Without kind, name or namespace there is no object to ask about: the result says so (a runbook
     whose log filter is "all objects" still runs to the end).
     """
+    if namespace is ...:
+        namespace = settings().flux_namespace
     if not (kind and name and namespace):
         return EventResult(
             subject="-",
@@ -251,7 +251,7 @@ def events_for(
     fk = resolve(kind)
     cluster = default_cluster(client)
     obj = require_object(cluster, fk, namespace, name)
-    refs = [Ref(fk.kind, name, namespace), *related_refs(fk.kind, obj, namespace)]
+    refs = [ObjectRef(fk, name, namespace), *related_refs(fk.kind, obj, namespace)]
     events = [e for ref in dict.fromkeys(refs) for e in list_events(cluster, ref)]
     rows = interpret(events)
     if since is not None:

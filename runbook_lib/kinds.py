@@ -24,7 +24,7 @@ class FluxKind:
     #: "source", "kustomize", "helm", "notification", "image" or "cert-manager"
     family: str = "source"
     namespaced: bool = True
-    #: the controller that reconciles it (Deployment name in flux-system)
+    #: the controller that reconciles it (its Deployment name in the Flux namespace)
     controller: str = ""
     #: ``flux get sources <sub>`` subcommand, for sources
     source_sub: str = ""

@@ -14,9 +14,10 @@ import re
 #: the replacement for a masked value; fixed width so the length of a secret is not revealed
 MASK = "****"
 
-#: a URL's userinfo: ``https://user:password@host`` or a lone ``https://token@host``
+#: a URL's userinfo: ``https://user:password@host`` or a lone ``https://token@host`` (a userinfo that
+#: is already masked, ``https://***@host``, is left as it is)
 _USERINFO = re.compile(
-    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@?#'\"]+)(?::(?P<password>[^@\s/]+))?@"
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?!\*+@)(?P<user>[^/\s:@?#'\"]+)(?::(?P<password>[^@\s/]+))?@"
 )
 _AUTH_HEADER = re.compile(r"(?P<keep>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
 _KEY_VALUE = re.compile(
@@ -76,8 +77,3 @@ def mask(text: str, *, hide_user: bool = False) -> str:
     text = _AUTH_HEADER.sub(rf"\g<keep>{MASK}", text)
     text = _KEY_VALUE.sub(rf"\g<keep>{MASK}", text)
     return _TOKEN_SHAPES.sub(MASK, text)
-
-
-def looks_secret(text: str) -> bool:
-    """True when :func:`mask` would change ``text``."""
-    return mask(text) != text

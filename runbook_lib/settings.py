@@ -4,7 +4,8 @@ For every setting: the call's argument wins, then the ``RUNBOOK_*`` environment 
 default below. :func:`settings` reads the environment once per process (a runbook run is one process;
 tests that change the environment build their own ``Settings.from_env(env)``). The kubeconfig and the
 context follow the same order and end at the kubeconfig's own defaults (``KUBECONFIG`` or
-``~/.kube/config`` and its current context); :mod:`runbook_lib.cluster` resolves them.
+``~/.kube/config`` and its current context); :func:`runbook_lib.cluster.resolve_target` resolves them,
+reading ``Settings.from_env()`` each time (a notebook may set ``RUNBOOK_CONTEXT`` after the first call).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+#: the label every Flux controller Deployment and CRD carries (flux2 manifests/install/labels.yaml); not a
+#: setting: Flux's install fixes it, and ``flux check``/``flux logs`` select by it
+PART_OF_FLUX = "app.kubernetes.io/part-of=flux"
 
 
 @dataclass(frozen=True)

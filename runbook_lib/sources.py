@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runbook_lib.cluster import Cluster, default_cluster
-from runbook_lib.durations import parse_time, rounded
+from runbook_lib.durations import parse_duration, parse_time, rounded
 from runbook_lib.kinds import GIT_REPOSITORY
 from runbook_lib.kube import list_objects
 from runbook_lib.report import Rendered, html_table
@@ -70,13 +70,11 @@ def fetch_schedule(repo: Mapping[str, Any], now: datetime) -> FetchSchedule:
     an estimate: the next interval step after ``now`` counted from that time. A source whose Ready
     condition is not True is retried with back-off instead, and is shown as failing.
     """
-    import durationpy
-
     meta, spec = repo.get("metadata") or {}, repo.get("spec") or {}
     artifact = (repo.get("status") or {}).get("artifact") or {}
     interval = str(spec.get("interval") or "")
     last = parse_time(artifact.get("lastUpdateTime"))
-    step = durationpy.from_str(interval) if interval else None
+    step = parse_duration(interval, what="spec.interval", allow_zero=True) if interval else None
     record = interpret(repo, "GitRepository")
     return FetchSchedule(
         namespace=str(meta.get("namespace", "")),

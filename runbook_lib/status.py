@@ -8,7 +8,8 @@
 * **Render**: :class:`StatusTable` prints exactly like ``flux get`` in a terminal and as an HTML
   table (failing rows highlighted) in a notebook; :class:`Summary` counts and lists problems first.
 
-Controller health (``flux check``) and the GitRepository fetch schedule live in :mod:`.health`.
+Controller health (``flux check``) lives in :mod:`.check`, the GitRepository fetch schedule in
+:mod:`.sources`.
 """
 
 from __future__ import annotations

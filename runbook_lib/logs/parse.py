@@ -16,13 +16,11 @@ which makes the quoted needles safe; a JSON-looking line without them cannot be 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Protocol
 
 from runbook_lib.durations import parse_time
 from runbook_lib.errors import UsageError
@@ -35,17 +33,6 @@ LEVELS = ("debug", "info", "error")
 NOT_JSON = "kein JSON"
 
 
-class Readable(Protocol):
-    """A binary stream that reads into a buffer: an ``open(path, "rb")`` file, ``io.BytesIO``."""
-
-    def readinto(self, buffer: memoryview, /) -> int | None: ...
-
-
-#: bytes read at a time by :func:`filter_stream`; big enough that the per-block cost vanishes, small
-#: enough that memory stays flat
-BLOCK = 1 << 20
-#: a line that starts with anything but ``{`` (an empty line does not count)
-_OTHER_START = re.compile(rb"\n[^{\n]")
 #: kind -> controller Deployment, for lines read from a file (no pod to name the controller)
 KIND_CONTROLLER = MappingProxyType({k.kind: k.controller for k in FLUX_KINDS})
 
@@ -189,12 +176,17 @@ def parse_line(raw: bytes | str, controller: str = "", stamp: str = "") -> LogLi
     return unparsed(text, controller, stamp)
 
 
-def split_stamp(raw: bytes) -> tuple[str, bytes]:
-    """Split the API server's ``timestamps=true`` prefix (``2024-05-01T12:00:00.1Z <line>``)."""
+def _split_stamp(raw: bytes) -> tuple[bytes, bytes]:
     head, sep, rest = raw.partition(b" ")
     if sep and len(head) >= 20 and head[4:5] == b"-" and head[10:11] == b"T":
-        return head.decode("ascii", "replace"), rest
-    return "", raw
+        return head, rest
+    return b"", raw
+
+
+def split_stamp(raw: bytes) -> tuple[str, bytes]:
+    """Split the API server's ``timestamps=true`` prefix (``2024-05-01T12:00:00.1Z <line>``)."""
+    head, rest = _split_stamp(raw)
+    return head.decode("ascii", "replace"), rest
 
 
 def matches(line: LogLine, flt: LogFilter) -> bool:
@@ -220,17 +212,20 @@ def filter_lines(
 ) -> Iterator[LogLine]:
     """Stream the matching lines of ``raw_lines`` (bytes, as read from a file or the API).
 
-    ``stamped``: every line starts with the API server's timestamp (``timestamps=true``).
+    ``stamped``: every line starts with the API server's timestamp (``timestamps=true``). A JSON line
+    is rejected by the needles before anything is decoded, the timestamp included.
     """
     needles = flt.needles()
+    first, others = (needles[0], needles[1:]) if needles else (None, ())
     loads = json.loads
     for raw in raw_lines:
-        stamp = ""
+        head = b""
         if stamped:
-            stamp, raw = split_stamp(raw)
+            head, raw = _split_stamp(raw)
         if raw[:1] == b"{":
-            if needles and not all(n in raw for n in needles):
+            if first is not None and (first not in raw or not all(n in raw for n in others)):
                 continue
+            stamp = head.decode("ascii", "replace")
             try:
                 record = loads(raw)
             except ValueError:
@@ -241,72 +236,24 @@ def filter_lines(
                 else unparsed(raw.decode("utf-8", "replace").rstrip("\r\n"), controller, stamp)
             )
         elif raw.strip():
-            line = parse_line(raw, controller, stamp)
+            line = parse_line(raw, controller, head.decode("ascii", "replace"))
         else:
             continue
         if matches(line, flt):
             yield line
 
 
-def filter_stream(
-    stream: Readable, flt: LogFilter, *, controller: str = "", stamped: bool = False
-) -> Iterator[LogLine]:
-    """Like :func:`filter_lines`, reading ``stream`` (a binary file: ``.readinto``) in blocks.
+def split_lines(chunks: Iterable[bytes], *, partial: bool = True) -> Iterator[bytes]:
+    """The lines of a byte stream read in chunks (as :func:`runbook_lib.kube.read_chunks` yields them).
 
-    With a name, namespace or kind to look for, whole blocks are searched for the first needle, so
-    only lines containing it (and lines that are not JSON) reach Python-level code. Memory stays at
-    one block whatever the size of the input.
+    ``partial=False`` drops a last line without its newline: a stream cut off at a deadline.
     """
-    needles = flt.needles()
-    if stamped or not needles:
-        return filter_lines(_block_lines(stream), flt, controller=controller, stamped=stamped)
-    first = needles[0]
-    candidates = (line for buf, end in _blocks(stream) for line in _candidates(buf, end, first))
-    return filter_lines(candidates, flt, controller=controller)
-
-
-def _blocks(stream: Readable) -> Iterator[tuple[bytearray, int]]:
-    """``(buffer, end)`` with whole lines in ``buffer[:end]`` (at EOF the last may lack its newline).
-
-    One buffer is reused, so nothing is copied but the partial line carried into the next block;
-    it grows only for a line longer than :data:`BLOCK`.
-    """
-    buf, have = bytearray(BLOCK), 0
-    while True:
-        n = stream.readinto(memoryview(buf)[have:])
-        if not n:
-            if have:
-                yield buf, have
-            return
-        filled = have + n
-        cut = buf.rfind(b"\n", 0, filled) + 1
-        if not cut:
-            if filled == len(buf):
-                buf.extend(bytes(len(buf)))
-            have = filled
-            continue
-        yield buf, cut
-        have = filled - cut
-        buf[:have] = buf[cut:filled]
-
-
-def _block_lines(stream: Readable) -> Iterator[bytes]:
-    for buf, end in _blocks(stream):
-        yield from bytes(buf[:end]).split(b"\n")
-
-
-def _candidates(buf: bytearray, end: int, needle: bytes) -> Iterator[bytes]:
-    """The lines of ``buf[:end]`` that contain ``needle`` or do not start with ``{``, in order."""
-    if buf[0] != 0x7B or _OTHER_START.search(buf, 0, end):  # some line is not JSON: line by line
-        yield from (line for line in bytes(buf[:end]).split(b"\n") if needle in line or line[:1] != b"{")
-        return
-    pos = buf.find(needle, 0, end)
-    while pos != -1:
-        start = buf.rfind(b"\n", 0, pos) + 1
-        stop = buf.find(b"\n", pos, end)
-        stop = end if stop == -1 else stop
-        yield bytes(buf[start:stop])
-        pos = buf.find(needle, stop, end)
+    rest = b""
+    for chunk in chunks:
+        *complete, rest = (rest + chunk).split(b"\n")
+        yield from complete
+    if rest and partial:
+        yield rest
 
 
 def merge(streams: Iterable[Iterable[LogLine]]) -> list[LogLine]:

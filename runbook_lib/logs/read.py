@@ -13,7 +13,6 @@ marked; ``follow`` is bounded by a duration, because a notebook cell has to end.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
@@ -24,25 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from urllib3.exceptions import HTTPError
-
-from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster, default_cluster
+from runbook_lib import kube
+from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import format_duration, parse_duration
 from runbook_lib.errors import NotFound, RunbookError, UsageError
-from runbook_lib.kube import call_api
-from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge
+from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
 from runbook_lib.logs.view import LogResult, PlainLogs
 from runbook_lib.masking import mask
 from runbook_lib.report import Reporter, default_reporter
+from runbook_lib.settings import PART_OF_FLUX, settings
 
-#: where `flux install` puts the controllers (`flux logs --flux-namespace` default)
-FLUX_NAMESPACE = "flux-system"
-#: the label every Flux controller Deployment carries (flux2 manifests/install/labels.yaml)
-PART_OF_FLUX = "app.kubernetes.io/part-of=flux"
 #: the controller container in every Flux controller pod
 CONTAINER = "manager"
-#: bytes per read from a log stream; large enough that reading is not the bottleneck
-CHUNK = 1 << 16
 #: extra seconds a followed stream may stay open after its deadline before the socket is shut
 FOLLOW_GRACE = 5.0
 
@@ -67,9 +59,7 @@ class ControllerPod:
 
 
 def _list(cluster: Cluster, what: str, fn: Callable[..., Any], namespace: str, selector: str) -> list[dict]:
-    resp = call_api(
-        what, fn, namespace, label_selector=selector, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-    )
+    resp = kube.request(cluster, what, fn, namespace, label_selector=selector, _preload_content=False)
     return list(json.loads(resp.data).get("items") or [])
 
 
@@ -122,9 +112,13 @@ def _no_pods(namespace: str, selector: str) -> NotFound:
 
 
 def controller_pods(
-    *, namespace: str = FLUX_NAMESPACE, client: Cluster | None = None
+    *, namespace: str | None = None, client: Cluster | None = None
 ) -> tuple[ControllerPod, ...]:
-    """One pod per Flux controller Deployment, as ``flux logs`` finds them (sorted by controller)."""
+    """One pod per Flux controller Deployment, as ``flux logs`` finds them (sorted by controller).
+
+    ``namespace`` defaults to the Flux namespace of the settings (``flux logs --flux-namespace``).
+    """
+    namespace = namespace or settings().flux_namespace
     cluster = default_cluster(client)
     deployments = _list(
         cluster,
@@ -208,11 +202,13 @@ def _open(
     tail: int | None,
     follow_seconds: float | None,
 ) -> Any:
+    request_timeout = settings().request_timeout
     timeout: Any = (
-        REQUEST_TIMEOUT if follow_seconds is None else (REQUEST_TIMEOUT, follow_seconds + FOLLOW_GRACE)
+        request_timeout if follow_seconds is None else (request_timeout, follow_seconds + FOLLOW_GRACE)
     )
-    return call_api(
-        f"Logs von Pod {pod.namespace}/{pod.pod}",
+    return kube.request(
+        cluster,
+        _what(pod.namespace, pod.pod),
         cluster.core.read_namespaced_pod_log,
         pod.pod,
         pod.namespace,
@@ -226,25 +222,15 @@ def _open(
     )
 
 
-def _lines(resp: Any, *, tolerant: bool) -> Iterator[bytes]:
-    """Split a streamed response into lines; ``tolerant``: a shut-down socket ends the stream."""
-    rest = b""
-    try:
-        while chunk := resp.read1(CHUNK):
-            *complete, rest = (rest + chunk).split(b"\n")
-            yield from complete
-    except (HTTPError, OSError, ValueError, AttributeError):
-        if not tolerant:
-            raise
-    finally:
-        resp.release_conn()
-    if rest and not tolerant:
-        yield rest
+def _what(namespace: str, pod: str) -> str:
+    return f"Logs von Pod {namespace}/{pod}"
 
 
-def _shutdown(resp: Any) -> None:
-    with contextlib.suppress(ValueError, RuntimeError, OSError):  # already finished and released
-        resp.shutdown()
+def _lines(cluster: Cluster, what: str, resp: Any, *, tolerant: bool) -> Iterator[bytes]:
+    """The lines of a streamed log; ``tolerant``: a socket shut at the deadline ends it (a partial last
+    line is dropped)."""
+    chunks = kube.read_chunks(cluster, what, resp, tolerant=tolerant)
+    return split_lines(chunks, partial=not tolerant)
 
 
 def _read_all(
@@ -258,9 +244,8 @@ def _read_all(
     streams = []
     for p in pods:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
-        streams.append(
-            list(filter_lines(_lines(resp, tolerant=False), flt, controller=p.controller, stamped=True))
-        )
+        lines = _lines(cluster, _what(p.namespace, p.pod), resp, tolerant=False)
+        streams.append(list(filter_lines(lines, flt, controller=p.controller, stamped=True)))
     return streams
 
 
@@ -280,13 +265,14 @@ def _follow_all(
     ]
 
     def collect(resp: Any, pod: ControllerPod) -> list[LogLine]:
-        return list(filter_lines(_lines(resp, tolerant=True), flt, controller=pod.controller, stamped=True))
+        lines = _lines(cluster, _what(pod.namespace, pod.pod), resp, tolerant=True)
+        return list(filter_lines(lines, flt, controller=pod.controller, stamped=True))
 
     with ThreadPoolExecutor(max_workers=len(pods)) as pool:
         futures = [pool.submit(collect, r, p) for r, p in zip(responses, pods, strict=True)]
         wait_futures(futures, timeout=max(0.0, deadline - time.monotonic()))
         for resp in responses:
-            _shutdown(resp)
+            kube.shutdown(resp)
         return [f.result() for f in futures]
 
 
@@ -318,15 +304,15 @@ def read_logs(
     since_time: datetime | str | None = None,
     tail: int | None = None,
     follow: str | None = None,
-    flux_namespace: str = FLUX_NAMESPACE,
+    flux_namespace: str | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
 ) -> LogResult:
     """``flux logs --kind=KIND --name=NAME -n NAMESPACE …`` merged across controllers in time order.
 
     ``since``/``follow`` are Go durations (``5m``, ``1h30m``); ``follow`` streams for that long, then
-    returns. ``tail`` is per controller, as in ``flux logs``. Input is checked before the cluster is
-    asked.
+    returns. ``tail`` is per controller, as in ``flux logs``. ``flux_namespace`` defaults to the Flux
+    namespace of the settings. Input is checked before the cluster is asked.
     """
     flt = make_filter(
         kind=kind,
@@ -366,15 +352,17 @@ def plain_logs(
     label_selector: str = "app=helm-controller",
     *,
     controller: str | None = None,
-    namespace: str = FLUX_NAMESPACE,
+    namespace: str | None = None,
     tail: int | None = 10,
     client: Cluster | None = None,
 ) -> PlainLogs:
     """``kubectl logs -n NAMESPACE -l SELECTOR``: raw lines of every matching pod, secrets masked.
 
     ``controller`` (``helm`` or ``helm-controller``) replaces the selector by ``app=<controller>``.
-    ``tail=10`` is kubectl's default when a selector is used; ``None`` reads everything.
+    ``tail=10`` is kubectl's default when a selector is used; ``None`` reads everything. ``namespace``
+    defaults to the Flux namespace of the settings.
     """
+    namespace = namespace or settings().flux_namespace
     if controller:
         wanted = controller.strip().lower()
         label_selector = f"app={wanted if wanted.endswith('-controller') else wanted + '-controller'}"
@@ -392,17 +380,19 @@ def plain_logs(
     lines: list[str] = []
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
         name = pod["metadata"]["name"]
-        resp = call_api(
-            f"Logs von Pod {namespace}/{name}",
+        what = _what(namespace, name)
+        resp = kube.request(
+            cluster,
+            what,
             cluster.core.read_namespaced_pod_log,
             name,
             namespace,
             container=_container(pod),
             tail_lines=tail_lines,
             _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT,
         )
-        lines.extend(mask(raw.decode("utf-8", "replace")) for raw in _lines(resp, tolerant=False))
+        raw_lines = _lines(cluster, what, resp, tolerant=False)
+        lines.extend(mask(raw.decode("utf-8", "replace")) for raw in raw_lines)
     tail_flag = "" if tail_lines == 10 else f" --tail={-1 if tail_lines is None else tail_lines}"
     command = f"kubectl logs -n {namespace} -l {label_selector}{tail_flag}"
     return PlainLogs(command=command, pods=tuple(p["metadata"]["name"] for p in pods), lines=tuple(lines))

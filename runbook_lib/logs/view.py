@@ -49,9 +49,6 @@ class LogResult(Rendered):
     def __len__(self) -> int:
         return len(self.lines)
 
-    def __repr__(self) -> str:  # the plain-text output a notebook stores: masked, never the raw lines
-        return str(self)
-
     def __str__(self) -> str:
         out = [f"⚠ {w}" for w in self.warnings]
         out.extend(format_line(line) for line in self.lines)
@@ -85,9 +82,6 @@ class PlainLogs(Rendered):
     command: str
     pods: tuple[str, ...]
     lines: tuple[str, ...]
-
-    def __repr__(self) -> str:
-        return str(self)
 
     def __str__(self) -> str:
         return "\n".join(self.lines)

@@ -1,5 +1,4 @@
-"""Ask Flux to act and wait for it: reconcile (with its source), suspend, resume, and the rollout
-check after a push.
+"""Ask Flux to act and wait for it: reconcile, suspend, resume, and the rollout check after a push.
 
 - :mod:`.rules`: pure; the request token, the progress of a request, the ``--with-source`` chain;
 - :mod:`.actions`: the requests themselves and the waiting by watch;

@@ -15,29 +15,23 @@ reason, or Stalled, the controller's message is reported at once instead of wait
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import cast
 
-from kubernetes import client as k8s
-from kubernetes import watch as k8s_watch
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
-from runbook_lib import kinds
-from runbook_lib.cluster import REQUEST_TIMEOUT, Cluster, default_cluster
+from runbook_lib import kinds, kube
+from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import ReconcileFailed, Suspended, WaitTimeout, from_api_exception
-from runbook_lib.kinds import FluxKind
-from runbook_lib.kube import object_not_found
+from runbook_lib.errors import NotFound, ReconcileFailed, Suspended, WaitTimeout
+from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.reconcile.rules import (
-    DEFAULT_TIMEOUT,
     FORCE_AT,
     REQUESTED_AT,
     RESET_AT,
     Obj,
     Progress,
-    Ref,
     is_static,
     progress,
     revision_of,
@@ -45,6 +39,7 @@ from runbook_lib.reconcile.rules import (
     source_ref,
 )
 from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.settings import settings
 
 # --- results -------------------------------------------------------------------------------------------
 
@@ -150,7 +145,7 @@ class SuspendResult(Rendered):
 
 
 class _Api:
-    """Thin access to Flux objects through the CustomObjectsApi, errors converted once.
+    """Thin access to Flux objects through the CustomObjectsApi, by way of :mod:`runbook_lib.kube`.
 
     A kind served at several versions (OCIRepository is v1beta2 only on Flux 2.4/2.5) is read at the
     first version the cluster answers; patches and watches then use that version.
@@ -163,30 +158,40 @@ class _Api:
     def version(self, kind: FluxKind) -> str:
         return self._versions.get(kind.kind, kind.version)
 
-    def get(self, ref: Ref) -> Obj:
+    def get(self, ref: ObjectRef) -> Obj:
         for version in dict.fromkeys((self.version(ref.kind), *ref.kind.versions)):
             try:
-                obj = self.cluster.custom.get_namespaced_custom_object(
-                    ref.kind.group, version, ref.namespace, ref.kind.plural, ref.name
+                obj = kube.request(
+                    self.cluster,
+                    str(ref),
+                    self.cluster.custom.get_namespaced_custom_object,
+                    ref.kind.group,
+                    version,
+                    ref.namespace,
+                    ref.kind.plural,
+                    ref.name,
                 )
-            except k8s.ApiException as exc:
-                if exc.status == 404:
-                    continue
-                raise from_api_exception(exc, str(ref)) from exc
+            except NotFound:
+                continue
             self._versions[ref.kind.kind] = version
             return cast(Obj, obj)
-        raise object_not_found(self.cluster, ref.kind, ref.name, ref.namespace)
+        raise kube.object_not_found(self.cluster, ref.kind, ref.name, ref.namespace)
 
-    def patch(self, ref: Ref, body: Obj) -> Obj:
-        try:
-            return cast(
-                Obj,
-                self.cluster.custom.patch_namespaced_custom_object(
-                    ref.kind.group, self.version(ref.kind), ref.namespace, ref.kind.plural, ref.name, body
-                ),
-            )
-        except k8s.ApiException as exc:
-            raise from_api_exception(exc, str(ref)) from exc
+    def patch(self, ref: ObjectRef, body: Obj) -> Obj:
+        return cast(
+            Obj,
+            kube.request(
+                self.cluster,
+                str(ref),
+                self.cluster.custom.patch_namespaced_custom_object,
+                ref.kind.group,
+                self.version(ref.kind),
+                ref.namespace,
+                ref.kind.plural,
+                ref.name,
+                body,
+            ),
+        )
 
 
 def _kind(kind: str | FluxKind) -> FluxKind:
@@ -194,7 +199,19 @@ def _kind(kind: str | FluxKind) -> FluxKind:
     return kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
 
 
-def _resume_hint(ref: Ref) -> str:
+def _ref(kind: FluxKind, name: str, namespace: str | None) -> ObjectRef:
+    """The object asked for; no namespace means the Flux namespace (``flux reconcile``'s ``-n`` default)."""
+    return ObjectRef(kind, name, namespace or settings().flux_namespace)
+
+
+def _limit(timeout: str | timedelta | None) -> timedelta:
+    """How long to wait; None means the settings' reconcile timeout (``flux reconcile --timeout``)."""
+    limit = parse_duration(settings().reconcile_timeout if timeout is None else timeout, what="timeout")
+    assert limit is not None
+    return limit
+
+
+def _resume_hint(ref: ObjectRef) -> str:
     """How to resume ``ref`` from a shell: the flux command and the kubectl patch that does the same."""
     short = ref.kind.aliases[0] if ref.kind.aliases and not ref.kind.is_source else ref.kind.human
     cmd = f"flux resume {short} {ref.name} -n {ref.namespace}"
@@ -208,7 +225,7 @@ def _resume_hint(ref: Ref) -> str:
 
 
 def _watch_until_done(
-    api: _Api, ref: Ref, start: Obj, requested_at: str | None, deadline: float
+    api: _Api, ref: ObjectRef, start: Obj, requested_at: str | None, deadline: float
 ) -> tuple[Obj, Progress]:
     """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed."""
     obj, state = start, progress(start, requested_at)
@@ -220,42 +237,40 @@ def _watch_until_done(
                 f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {state.message or state.state}.",
                 "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen.",
             )
-        watcher = k8s_watch.Watch()
+        events = kube.watch(
+            api.cluster,
+            str(ref),
+            api.cluster.custom.list_namespaced_custom_object,
+            ref.kind.group,
+            api.version(ref.kind),
+            ref.namespace,
+            ref.kind.plural,
+            seconds=remaining,
+            field_selector=f"metadata.name={ref.name}",
+            resource_version=rv,
+            allow_watch_bookmarks=True,
+        )
         try:
-            for event in watcher.stream(
-                api.cluster.custom.list_namespaced_custom_object,
-                ref.kind.group,
-                api.version(ref.kind),
-                ref.namespace,
-                ref.kind.plural,
-                field_selector=f"metadata.name={ref.name}",
-                resource_version=rv,
-                timeout_seconds=max(1, int(remaining + 0.999)),
-                allow_watch_bookmarks=True,
-                _request_timeout=(REQUEST_TIMEOUT, max(0.05, remaining)),
-            ):
-                if event["type"] == "BOOKMARK":
-                    continue
-                if event["type"] == "DELETED":
-                    raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
-                obj = event["object"]
-                rv = obj["metadata"].get("resourceVersion", rv)
-                state = progress(obj, requested_at)
-                if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
-                    break
-        except k8s.ApiException as exc:
-            if exc.status != 410:
-                raise from_api_exception(exc, str(ref)) from exc
+            with closing(events):
+                for event in events:  # ends quietly when nothing more comes before the deadline
+                    if event["type"] == "BOOKMARK":
+                        continue
+                    if event["type"] == "DELETED":
+                        raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
+                    obj = event["object"]
+                    rv = obj["metadata"].get("resourceVersion", rv)
+                    state = progress(obj, requested_at)
+                    if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
+                        break
+        except kube.WatchExpired:
             obj = api.get(ref)  # history expired: start again from the current object
             rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
-        except (ReadTimeoutError, ProtocolError):
-            pass  # no event before the deadline; the loop reports the timeout
-        finally:
-            watcher.stop()
     return obj, state
 
 
-def _annotate(api: _Api, ref: Ref, obj: Obj, *, force: bool, reset: bool, rep: Reporter) -> tuple[str, Obj]:
+def _annotate(
+    api: _Api, ref: ObjectRef, obj: Obj, *, force: bool, reset: bool, rep: Reporter
+) -> tuple[str, Obj]:
     """Write the request as flux does (refusing a suspended object); returns the token and the object."""
     if (obj.get("spec") or {}).get("suspend"):
         raise Suspended(f"{ref} ist ausgesetzt (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
@@ -271,7 +286,9 @@ def _annotate(api: _Api, ref: Ref, obj: Obj, *, force: bool, reset: bool, rep: R
     return requested_at, patched
 
 
-def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: float, rep: Reporter) -> Step:
+def _reconcile_one(
+    api: _Api, ref: ObjectRef, *, force: bool, reset: bool, deadline: float, rep: Reporter
+) -> Step:
     begin = time.monotonic()
     obj = api.get(ref)
     before = revision_of(ref.kind, obj)
@@ -291,7 +308,7 @@ def _reconcile_one(api: _Api, ref: Ref, *, force: bool, reset: bool, deadline: f
     return Step(str(ref), requested_at, before, after, "ready", state.message, seconds)
 
 
-def _chain(api: _Api, ref: Ref) -> list[Ref]:
+def _chain(api: _Api, ref: ObjectRef) -> list[ObjectRef]:
     """The sources of ``ref`` in the order they are reconciled, ``ref`` itself last.
 
     Every link is read first and a suspended one refused before anything is annotated, as flux
@@ -303,7 +320,7 @@ def _chain(api: _Api, ref: Ref) -> list[Ref]:
     link = source_ref(ref.kind, obj)
     if link is None:
         return [ref]
-    upstream = _chain(api, link) if link.with_source else [link]
+    upstream = _chain(api, link.ref) if link.with_source else [link.ref]
     return [*upstream, ref]
 
 
@@ -311,11 +328,11 @@ def reconcile(
     kind: str | FluxKind,
     name: str,
     *,
-    namespace: str = "flux-system",
+    namespace: str | None = None,
     with_source: bool = False,
     force: bool = False,
     reset: bool = False,
-    timeout: str | timedelta = DEFAULT_TIMEOUT,
+    timeout: str | timedelta | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
     raise_on_failure: bool = False,
@@ -323,14 +340,14 @@ def reconcile(
     """Reconcile ``kind``/``name`` like ``flux reconcile <kind> <name> [--with-source]`` and wait.
 
     A failed reconcile returns a result with ``ok == False`` (or raises ReconcileFailed with
-    ``raise_on_failure``); a suspended object, a missing one and a timeout raise.
+    ``raise_on_failure``); a suspended object, a missing one and a timeout raise. ``namespace`` and
+    ``timeout`` default to the settings' Flux namespace and reconcile timeout.
     """
     fk = _kind(kind)
-    limit = parse_duration(timeout, what="timeout")
-    assert limit is not None
+    limit = _limit(timeout)
     api, rep = _Api(default_cluster(client)), default_reporter(reporter)
     started = datetime.now(UTC)
-    target = Ref(fk, name, namespace)
+    target = _ref(fk, name, namespace)
     deadline = time.monotonic() + limit.total_seconds()
     refs = _chain(api, target) if with_source else [target]
     steps: list[Step] = []
@@ -349,7 +366,7 @@ def request_reconcile(
     kind: str | FluxKind,
     name: str,
     *,
-    namespace: str = "flux-system",
+    namespace: str | None = None,
     with_source: bool = False,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
@@ -357,7 +374,7 @@ def request_reconcile(
     """Only annotate (the source first with ``with_source``), do not wait; returns the request token."""
     fk = _kind(kind)
     api, rep = _Api(default_cluster(client)), default_reporter(reporter)
-    target = Ref(fk, name, namespace)
+    target = _ref(fk, name, namespace)
     token = ""
     for ref in _chain(api, target) if with_source else [target]:
         obj = api.get(ref)
@@ -367,13 +384,13 @@ def request_reconcile(
 
 
 def _set_suspend(
-    kind: str | FluxKind, name: str, namespace: str, value: bool, client: Cluster | None, rep: Reporter
-) -> tuple[_Api, Ref, Obj]:
+    kind: str | FluxKind, name: str, namespace: str | None, value: bool, client: Cluster | None, rep: Reporter
+) -> tuple[_Api, ObjectRef, Obj]:
     fk = _kind(kind)
-    api, ref = _Api(default_cluster(client)), Ref(fk, name, namespace)
+    api, ref = _Api(default_cluster(client)), _ref(fk, name, namespace)
     api.get(ref)
     verb = "setze aus" if value else "setze fort"
-    rep.action(f"{verb}: {fk.human} {name} im Namespace {namespace}")
+    rep.action(f"{verb}: {fk.human} {name} im Namespace {ref.namespace}")
     # flux sends {"spec":{"suspend":null}} on resume (omitempty); null removes the field
     obj = api.patch(ref, {"spec": {"suspend": True if value else None}})
     rep.success(f"{fk.human} {'ausgesetzt' if value else 'fortgesetzt'}")
@@ -384,7 +401,7 @@ def suspend(
     kind: str | FluxKind,
     name: str,
     *,
-    namespace: str = "flux-system",
+    namespace: str | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
 ) -> SuspendResult:
@@ -397,9 +414,9 @@ def resume(
     kind: str | FluxKind,
     name: str,
     *,
-    namespace: str = "flux-system",
+    namespace: str | None = None,
     wait: bool = True,
-    timeout: str | timedelta = DEFAULT_TIMEOUT,
+    timeout: str | timedelta | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
 ) -> SuspendResult:
@@ -409,8 +426,7 @@ def resume(
     api, ref, obj = _set_suspend(kind, name, namespace, False, client, rep)
     if not wait:
         return SuspendResult(str(ref), False, "fortgesetzt")
-    limit = parse_duration(timeout, what="timeout")
-    assert limit is not None
+    limit = _limit(timeout)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
     # resume has no request token: done when Ready at the new generation (flux's isObjectReady)
     obj, state = _watch_until_done(api, ref, obj, None, time.monotonic() + limit.total_seconds())

@@ -17,15 +17,17 @@ from typing import Protocol
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
 from runbook_lib.errors import ReconcileFailed, RunbookError
-from runbook_lib.kinds import by_kind
+from runbook_lib.kinds import HELM_RELEASE, KUSTOMIZATION, ObjectRef, by_kind
 from runbook_lib.kube import get_object
-from runbook_lib.reconcile.actions import DEFAULT_TIMEOUT, ReconcileResult, Step, reconcile, request_reconcile
+from runbook_lib.reconcile.actions import ReconcileResult, Step, reconcile, request_reconcile
 from runbook_lib.reconcile.rules import revision_of
 from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.settings import settings
 
 
 class Affected(Protocol):
-    """What roll_out needs of an affected object (gitops.AffectedObject fits)."""
+    """What roll_out is given of an affected object (gitops.AffectedObject fits); it works on
+    :class:`~runbook_lib.kinds.ObjectRef` from there on."""
 
     @property
     def kind(self) -> str: ...
@@ -111,11 +113,8 @@ def _remaining(deadline: float) -> timedelta:
     return timedelta(seconds=max(0.001, deadline - time.monotonic()))
 
 
-@dataclass(frozen=True)
-class _Named:
-    kind: str
-    name: str
-    namespace: str
+def _refs(affected: tuple[Affected, ...] | list[Affected], kind: str) -> list[ObjectRef]:
+    return [ObjectRef(by_kind(a.kind), a.name, a.namespace) for a in affected if a.kind == kind]
 
 
 def roll_out(
@@ -124,7 +123,7 @@ def roll_out(
     commit: str,
     kustomization: str | None = None,
     wait: bool = True,
-    timeout: str | timedelta = DEFAULT_TIMEOUT,
+    timeout: str | timedelta | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
 ) -> RolloutReport:
@@ -132,16 +131,18 @@ def roll_out(
 
     ``kustomization`` (``name`` or ``namespace/name``) replaces the Kustomizations found from the changed
     files. ``wait=False`` only asks Flux to reconcile (source and Kustomizations) and checks nothing.
+    ``timeout`` defaults to the settings' reconcile timeout, a bare Kustomization name to the Flux
+    namespace.
     """
-    limit = parse_duration(timeout, what="timeout")
+    limit = parse_duration(settings().reconcile_timeout if timeout is None else timeout, what="timeout")
     assert limit is not None
     cluster, rep = default_cluster(client), default_reporter(reporter)
     deadline = time.monotonic() + limit.total_seconds()
-    kustomizations: list[Affected] = [a for a in affected if a.kind == "Kustomization"]
+    kustomizations = _refs(affected, KUSTOMIZATION.kind)
     if kustomization:
         ns, _, name = kustomization.rpartition("/")
-        kustomizations = [_Named("Kustomization", name, ns or "flux-system")]
-    releases = [a for a in affected if a.kind == "HelmRelease"]
+        kustomizations = [ObjectRef(KUSTOMIZATION, name, ns or settings().flux_namespace)]
+    releases = _refs(affected, HELM_RELEASE.kind)
     if not wait:
         notes = [
             "Nicht geprüft (wait = False): Flux wurde nur um einen Abgleich gebeten. "
@@ -158,8 +159,8 @@ def roll_out(
                     reporter=rep,
                 )
             except RunbookError as exc:  # the push is done; say what could not be asked, do not raise
-                rep.failure(f"{ks.kind} {ks.namespace}/{ks.name}: {exc.message}")
-                notes.append(f"{ks.kind} {ks.namespace}/{ks.name}: {exc.message}")
+                rep.failure(f"{ks}: {exc.message}")
+                notes.append(f"{ks}: {exc.message}")
         return RolloutReport(commit, (), (), tuple(notes))
     # "before" is read now, before the source fetches the commit: once it has, the controllers start
     # applying it on their own and a reconcile step would already see the new revision
@@ -203,21 +204,20 @@ def roll_out(
     return RolloutReport(commit, tuple(checks), tuple(syncs), tuple(warnings))
 
 
-def _revisions(cluster: Cluster, objs: list[Affected]) -> dict[str, str]:
+def _revisions(cluster: Cluster, refs: list[ObjectRef]) -> dict[str, str]:
     """The current revision of each object, keyed like a reconcile step (``Kind ns/name``)."""
     out = {}
-    for obj in objs:
-        kind = by_kind(obj.kind)
+    for ref in refs:
         try:
-            found = get_object(cluster, kind, obj.namespace, obj.name)
+            found = get_object(cluster, ref.kind, ref.namespace, ref.name)
         except RunbookError:
             found = None
-        out[f"{obj.kind} {obj.namespace}/{obj.name}"] = revision_of(kind, found) if found else ""
+        out[str(ref)] = revision_of(ref.kind, found) if found else ""
     return out
 
 
 def _sync(
-    obj: Affected, with_source: bool, deadline: float, cluster: Cluster, rep: Reporter
+    obj: ObjectRef, with_source: bool, deadline: float, cluster: Cluster, rep: Reporter
 ) -> ReconcileResult:
     try:
         return reconcile(
@@ -230,6 +230,6 @@ def _sync(
             reporter=rep,
         )
     except RunbookError as exc:
-        rep.failure(f"{obj.kind} {obj.namespace}/{obj.name}: {exc.message}")
-        failed = Step(f"{obj.kind} {obj.namespace}/{obj.name}", "", "", "", "failed", exc.message, 0.0)
+        rep.failure(f"{obj}: {exc.message}")
+        failed = Step(str(obj), "", "", "", "failed", exc.message, 0.0)
         return ReconcileResult((failed,))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from runbook_lib import kinds
 from runbook_lib.errors import UsageError
-from runbook_lib.kinds import FluxKind
+from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.objects import condition
+from runbook_lib.settings import settings
 from runbook_lib.status import rules_for
 
 Obj = dict[str, Any]
@@ -29,8 +30,6 @@ PROGRESS_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "Reconcilia
 #: by itself once it is (a HelmChart still fetching, a dependsOn Kustomization), so keep waiting; the
 #: timeout then names the dependency. With ``with_source`` a failing source fails fast on its own.
 WAITING_REASONS = frozenset({"DependencyNotReady", "SourceNotReady"})
-#: the flux CLI's default --timeout
-DEFAULT_TIMEOUT = "5m"
 
 
 def rfc3339nano(ts: float | None = None) -> str:
@@ -96,21 +95,18 @@ def is_static(kind: FluxKind, obj: Obj) -> bool:
     return kind.kind == "HelmRepository" and (obj.get("spec") or {}).get("type") == "oci"
 
 
-@dataclass(frozen=True)
-class Ref:
-    kind: FluxKind
-    name: str
-    namespace: str
+class Link(NamedTuple):
+    """The next link of a source chain: the source, and whether its own source is reconciled first."""
+
+    ref: ObjectRef
+    #: a HelmChart is rebuilt from its own source, so that source is fetched first
     with_source: bool = False
 
-    def __str__(self) -> str:
-        return f"{self.kind.kind} {self.namespace}/{self.name}"
 
-
-def source_ref(kind: FluxKind, obj: Obj) -> Ref | None:
+def source_ref(kind: FluxKind, obj: Obj) -> Link | None:
     """The next link of the source chain of ``obj`` (pure), or None for a source without one."""
     spec = obj.get("spec") or {}
-    ns = obj["metadata"].get("namespace", "flux-system")
+    ns = obj["metadata"].get("namespace") or settings().flux_namespace
     if kind.kind == "Kustomization":
         ref = spec.get("sourceRef") or {}
         if ref.get("kind") not in ("GitRepository", "OCIRepository", "Bucket"):
@@ -119,26 +115,30 @@ def source_ref(kind: FluxKind, obj: Obj) -> Ref | None:
                 f"{obj['metadata']['name']} kann nicht abgeglichen werden.",
                 "Ohne `with_source` abgleichen oder die Quelle direkt abgleichen.",
             )
-        return Ref(kinds.by_kind(ref["kind"]), ref["name"], ref.get("namespace") or ns)
+        return Link(ObjectRef(kinds.by_kind(ref["kind"]), ref["name"], ref.get("namespace") or ns))
     if kind.kind == "HelmRelease":
         chart_ref = spec.get("chartRef")
         if chart_ref:
             if chart_ref.get("kind") == "OCIRepository":
-                return Ref(kinds.OCI_REPOSITORY, chart_ref["name"], chart_ref.get("namespace") or ns)
+                return Link(
+                    ObjectRef(kinds.OCI_REPOSITORY, chart_ref["name"], chart_ref.get("namespace") or ns)
+                )
             if chart_ref.get("kind") == "HelmChart":
-                return Ref(kinds.HELM_CHART, chart_ref["name"], chart_ref.get("namespace") or ns, True)
+                return Link(
+                    ObjectRef(kinds.HELM_CHART, chart_ref["name"], chart_ref.get("namespace") or ns), True
+                )
             raise UsageError(
                 f"chartRef der Art '{chart_ref.get('kind')}' kann nicht abgeglichen werden.",
                 "Nur OCIRepository und HelmChart werden als chartRef unterstützt.",
             )
         chart_source = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
         chart_ns = chart_source.get("namespace") or ns
-        return Ref(kinds.HELM_CHART, f"{ns}-{obj['metadata']['name']}", chart_ns, True)
+        return Link(ObjectRef(kinds.HELM_CHART, f"{ns}-{obj['metadata']['name']}", chart_ns), True)
     if kind.kind == "HelmChart":
         ref = spec.get("sourceRef") or {}
         if ref.get("kind") not in ("HelmRepository", "GitRepository", "Bucket"):
             raise UsageError(
                 f"Die Quelle der Art '{ref.get('kind')}' des HelmChart kann nicht abgeglichen werden."
             )
-        return Ref(kinds.by_kind(ref["kind"]), ref["name"], ns)
+        return Link(ObjectRef(kinds.by_kind(ref["kind"]), ref["name"], ns))
     return None

@@ -19,8 +19,9 @@ from flux_sandbox.sim.store import Store
 from runbook_lib.cluster import Cluster, connect
 from runbook_lib.errors import NotFound, RunbookError, UsageError
 from runbook_lib.events import events_for
-from runbook_lib.logs.read import PART_OF_FLUX, controller_pods, plain_logs, read_logs
+from runbook_lib.logs.read import controller_pods, plain_logs, read_logs
 from runbook_lib.report import SilentReporter
+from runbook_lib.settings import PART_OF_FLUX
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "logs.ipynb"
 FLUX = "flux-system"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from runbook_lib.events import EventResult, Ref, interpret, related_refs, to_row
+from runbook_lib.events import EventResult, interpret, related_refs, to_row
+from runbook_lib.kinds import ObjectRef, by_kind
 
 NOW = datetime(2024, 5, 1, 12, 10, tzinfo=UTC)
+
+
+def ref(kind: str, name: str, namespace: str) -> ObjectRef:
+    return ObjectRef(by_kind(kind), name, namespace)
 
 
 def test_helmrelease_refs_are_its_source_and_helmchart() -> None:
@@ -19,8 +24,8 @@ def test_helmrelease_refs_are_its_source_and_helmchart() -> None:
         },
     }
     assert related_refs("HelmRelease", hr, "kube-system") == [
-        Ref("HelmRepository", "kite", "flux-system"),
-        Ref("HelmChart", "kube-system-kite", "flux-system"),
+        ref("HelmRepository", "kite", "flux-system"),
+        ref("HelmChart", "kube-system-kite", "flux-system"),
     ]
 
 
@@ -30,10 +35,10 @@ def test_kustomization_and_alert_refs_default_to_own_namespace() -> None:
         "spec": {"sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
     }
     assert related_refs("Kustomization", ks, "flux-system") == [
-        Ref("GitRepository", "flux-system", "flux-system")
+        ref("GitRepository", "flux-system", "flux-system")
     ]
     alert = {"metadata": {"name": "a"}, "spec": {"providerRef": {"name": "slack"}}}
-    assert related_refs("Alert", alert, "team") == [Ref("Provider", "slack", "team")]
+    assert related_refs("Alert", alert, "team") == [ref("Provider", "slack", "team")]
     assert related_refs("GitRepository", {"spec": {}}, "x") == []
 
 

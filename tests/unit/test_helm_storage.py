@@ -77,46 +77,38 @@ def test_release_secret_matches_helm_driver() -> None:
     assert helm.records_from_secrets([secret])[0].status == "failed"
 
 
-def test_helm_list_latest_revision_default_mask_sorted() -> None:
+def test_history_of_one_release_oldest_first_to_the_second() -> None:
     secrets = [
         helm_storage.release_secret(r)
         for r in (
-            release(version=1, status="superseded"),
             release(version=2, status="failed"),
+            release(version=1, status="superseded"),
             release("cert-manager", 1, "deployed", "cert-manager"),
-            release("old", 1, "uninstalled", "default"),
         )
     ]
     records = helm.records_from_secrets([*secrets, {"type": "Opaque", "data": {}}])
-    listed = helm.helm_list(records)
-    assert [(r.name, r.revision, r.status) for r in listed.releases] == [
-        ("cert-manager", 1, "deployed"),
-        ("kite", 2, "failed"),
-    ]
-    assert len(helm.helm_list(records, all_states=True).releases) == 3
-    text = str(listed).splitlines()
-    assert text[0].split() == [
-        "NAME",
-        "NAMESPACE",
+    hist = helm.release_history(records, "kite", "kube-system")
+    assert [r.revision for r in hist.revisions] == [1, 2]
+    assert hist.rows()[0] == (
+        "1",
+        "2025-01-02T15:04:05Z",
+        "superseded",
+        "kite-0.6.3",
+        "v0.6.3",
+        "Install complete",
+    )
+    assert hist.marks() == ["", "failing"]
+    assert str(hist).splitlines()[0].split() == [
         "REVISION",
         "UPDATED",
         "STATUS",
         "CHART",
         "APP",
         "VERSION",
+        "DESCRIPTION",
     ]
-    assert "2025-01-02 15:04:05.123456789 +0000 UTC" in text[2]
-    assert "kite-0.6.3" in text[2] and "\t" in text[2]
-    assert "failing" in listed._repr_html_()
-
-
-def test_go_time_and_history() -> None:
-    assert helm.go_time("2025-01-02T15:04:05.120000000+01:00") == "2025-01-02 15:04:05.12 +0100 +0100"
-    assert helm.go_time("") == "-"
-    records = helm.records_from_secrets([helm_storage.release_secret(release(version=v)) for v in (2, 1)])
-    hist = helm.release_history(records, "kite", "kube-system")
-    assert [r.revision for r in hist.revisions] == [1, 2]
-    assert str(hist).splitlines()[1].split("\t")[:2] == ["1       ", "Thu Jan  2 15:04:05 2025"]
+    assert "failing" in hist._repr_html_() and hist.command in hist._repr_html_()
+    assert "Keine Helm-Release-Secrets" in str(helm.release_history(records, "nope", "kube-system"))
 
 
 def test_a_secret_that_does_not_decode_is_skipped_and_named() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 import pytest
@@ -12,12 +11,12 @@ from runbook_lib.logs import parse as logparse
 from runbook_lib.logs.parse import (
     LogFilter,
     filter_lines,
-    filter_stream,
     format_line,
     level_counts,
     make_filter,
     merge,
     parse_line,
+    split_lines,
     split_stamp,
 )
 from runbook_lib.logs.view import LogResult
@@ -187,14 +186,13 @@ def test_needles_are_quoted_and_most_selective_first() -> None:
     )
 
 
-def test_filter_stream_equals_filter_lines_across_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(logparse, "BLOCK", 64)  # force lines longer than a block and many block edges
-    data = b"\n".join(ALL * 3) + b"\n"
+def test_split_lines_across_small_chunks_equals_a_plain_split() -> None:
+    data = b"\n".join(ALL * 3)  # no newline at the end
+    chunks = [data[i : i + 64] for i in range(0, len(data), 64)]  # lines longer than a chunk, many edges
+    assert list(split_lines(chunks)) == data.split(b"\n")
+    assert list(split_lines(chunks, partial=False)) == data.split(b"\n")[:-1]  # a cut-off stream
     flt = make_filter(kind="HelmRelease", name="kite")
-    assert list(filter_stream(io.BytesIO(data), flt)) == list(filter_lines(data.split(b"\n"), flt))
-    json_only = b"\n".join([HR_KITE, HR_PODINFO, GIT_OLD] * 50)  # no newline at the end
-    got = list(filter_stream(io.BytesIO(json_only), flt))
-    assert len(got) == 50 and all(line.name == "kite" for line in got)
+    assert list(filter_lines(split_lines(chunks), flt)) == list(filter_lines(data.split(b"\n"), flt))
 
 
 def test_stamped_lines_take_the_api_time_when_not_json() -> None:

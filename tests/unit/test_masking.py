@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib.masking import MASK, looks_secret, mask
+from runbook_lib.masking import MASK, mask
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_secret_is_masked(text: str, secret: str, kept: str) -> None:
     masked = mask(text)
     assert secret not in masked
     assert kept in masked
-    assert looks_secret(text)
+    assert masked != text
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,6 @@ def test_secret_is_masked(text: str, secret: str, kept: str) -> None:
 )
 def test_ordinary_text_stays_readable(text: str) -> None:
     assert mask(text) == text
-    assert not looks_secret(text)
 
 
 def test_masking_is_idempotent() -> None:
