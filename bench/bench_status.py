@@ -1,6 +1,7 @@
 """Benchmark: status of N Flux objects vs `kubectl get <kinds> -A -o json` on the same sandbox API server.
 
-Target (DESIGN.md, Performance): at N = 5,000 the library takes at most 1.5x kubectl's time, and the
+Target (docs/development.md, "Performance targets"):
+at N = 5,000 the library takes at most 1.5x kubectl's time, and the
 cost grows linearly (time per object roughly constant from 1,000 to 5,000). Prints ratios from one run.
 """
 

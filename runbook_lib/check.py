@@ -16,11 +16,11 @@ from typing import Any
 
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.kube import api_get
-from runbook_lib.objects import condition
+from runbook_lib.objects import deployment_status
 from runbook_lib.report import SYMBOLS, Rendered, html_table
 from runbook_lib.settings import PART_OF_FLUX, settings
 
-#: Kubernetes constraint per Flux minor version (reference section 8); unknown versions use the newest
+#: Kubernetes constraint per Flux minor version (docs/flux-facts.md §8); unknown versions use the newest
 K8S_CONSTRAINTS = MappingProxyType(
     {
         (2, 4): ">=1.28.0-0",
@@ -92,30 +92,6 @@ def constraint_for(distribution: str) -> str:
     """The Kubernetes constraint of a Flux distribution (``flux-v2.7.0``)."""
     major, minor, _ = _version_tuple(distribution.rsplit("-", 1)[-1]) if distribution else (0, 0, 0)
     return K8S_CONSTRAINTS.get((major, minor), _LATEST_CONSTRAINT)
-
-
-def deployment_status(dep: Mapping[str, Any]) -> tuple[bool, str]:
-    """The kstatus rule for Deployments: (current, German reason when not)."""
-    meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
-    if status.get("observedGeneration") != meta.get("generation"):
-        return False, "neue Generation noch nicht vom Controller übernommen"
-    progressing = condition(dep, "Progressing")
-    if progressing.get("reason") != "NewReplicaSetAvailable":
-        return False, "ReplicaSet noch nicht verfügbar"
-    if condition(dep, "Available").get("status") != "True":
-        return False, "Deployment nicht verfügbar"
-    want = spec.get("replicas", 1)
-    have = {
-        k: status.get(k) or 0 for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
-    }
-    if want > min(have["replicas"], have["updatedReplicas"], have["readyReplicas"]):
-        return False, f"{have['readyReplicas']}/{want} Replikate bereit"
-    if have["updatedReplicas"] > have["availableReplicas"]:
-        return (
-            False,
-            f"{have['availableReplicas']}/{have['updatedReplicas']} aktualisierte Replikate verfügbar",
-        )
-    return True, ""
 
 
 @dataclass(frozen=True)

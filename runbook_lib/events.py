@@ -1,6 +1,6 @@
 """Events of a Flux object and of its source, as ``flux events --for Kind/name`` shows them.
 
-Reference section 7: list core/v1 Events with the field selectors ``involvedObject.kind`` and
+docs/flux-facts.md §7: list core/v1 Events with the field selectors ``involvedObject.kind`` and
 ``involvedObject.name`` in the object's namespace, plus the events of the related object (a
 Kustomization's ``spec.sourceRef``; a HelmRelease's ``spec.chart.spec.sourceRef`` and its HelmChart
 ``<ns>-<name>``; an Alert's Provider; a HelmChart's source) in that object's namespace. Events about

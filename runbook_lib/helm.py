@@ -3,7 +3,7 @@
 Helm stores each release revision in a Secret ``sh.helm.release.v1.<name>.v<revision>`` of type
 ``helm.sh/release.v1`` whose ``release`` key holds base64(gzip(JSON)). Secret ``data`` is base64 on the
 wire once more, so what the Python client returns is base64(base64(gzip(json))). Old releases may be
-uncompressed. Everything here is pure except :func:`gather_releases`.
+uncompressed. Everything here is pure; reading the Secrets is the diagnosis's gathering step.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import whole_seconds
 from runbook_lib.errors import RunbookError
-from runbook_lib.kube import request
 from runbook_lib.report import Rendered, dedupe, html_table, text_table
 
 STORAGE = "sh.helm.release.v1"
@@ -178,27 +176,3 @@ def release_history(
 
 
 # --- gather --------------------------------------------------------------------------------------------
-
-
-def gather_releases(*, namespace: str | None = None, client: Cluster | None = None) -> list[ReleaseRecord]:
-    """Read every Helm release Secret (``owner=helm``) of the cluster, or of one namespace, and decode it."""
-    cluster = default_cluster(client)
-    what = f"Helm-Release-Secrets{f' in {namespace}' if namespace else ''}"
-    if namespace:
-        resp = request(
-            cluster,
-            what,
-            cluster.core.list_namespaced_secret,
-            namespace,
-            label_selector="owner=helm",
-            _preload_content=False,
-        )
-    else:
-        resp = request(
-            cluster,
-            what,
-            cluster.core.list_secret_for_all_namespaces,
-            label_selector="owner=helm",
-            _preload_content=False,
-        )
-    return records_from_secrets(json.loads(resp.data).get("items") or [])

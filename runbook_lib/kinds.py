@@ -164,7 +164,7 @@ CERT_KINDS: tuple[FluxKind, ...] = (
 
 ALL_KINDS = FLUX_KINDS + CERT_KINDS
 
-#: the order of ``flux get all`` (reference section 3)
+#: the order of ``flux get all`` (docs/flux-facts.md §3)
 GET_ALL_ORDER = (
     "OCIRepository",
     "Bucket",

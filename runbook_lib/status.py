@@ -3,7 +3,7 @@
 * **Gather** lists each kind once (``_preload_content=False`` + ``json.loads``: no typed models, no
   per-object requests), so reading thousands of objects costs one request per kind.
 * **Interpret** (:func:`interpret`) is pure: one API object dict in, one frozen :class:`ObjectStatus`
-  out, following ``reference/flux-behaviour.md`` section 3 (READY/MESSAGE from the Ready condition,
+  out, following docs/flux-facts.md §3 (READY/MESSAGE from the Ready condition,
   SUSPENDED in title case, REVISION per kind, hex truncation per kind).
 * **Render**: :class:`StatusTable` prints exactly like ``flux get`` in a terminal and as an HTML
   table (failing rows highlighted) in a notebook; :class:`Summary` counts and lists problems first.

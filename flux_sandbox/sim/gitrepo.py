@@ -59,7 +59,7 @@ def git(*args: str, cwd: Path | str, author: tuple[str, str] = AUTHOR, data: byt
 
 def template_files(remote_url: str) -> dict[str, str]:
     """The final repository content, with the GitRepository URL filled in."""
-    root = resources.files("runbook_lib.sandbox") / "repo_template"
+    root = resources.files("flux_sandbox.sim") / "repo_template"
     out: dict[str, str] = {}
 
     def walk(node, prefix: str) -> None:  # type: ignore[no-untyped-def]

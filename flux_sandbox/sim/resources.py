@@ -1,7 +1,7 @@
 """The resource types the sandbox API server serves, as data.
 
 Core and apps types are listed here; every Flux and cert-manager custom resource comes from
-:mod:`runbook_lib.kinds`, with the printer columns of its CRD (reference section 1 and 10).
+:mod:`runbook_lib.kinds`, with the printer columns of its CRD (docs/flux-facts.md §1 and §10).
 """
 
 from __future__ import annotations

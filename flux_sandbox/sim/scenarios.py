@@ -193,7 +193,7 @@ def healthy_one(obj: Obj | None) -> bool:
 def settled(store: Store) -> bool:
     """No controller is working on any Flux or cert-manager object: each has a final Ready (True, or
     False after a handled failure). Short waits in between (a dependency requeue) are not visible
-    here; :func:`runbook_lib.sandbox.settle` therefore also wants this to hold for a quiet period."""
+    here; :func:`flux_sandbox.sim.settle` therefore also wants this to hold for a quiet period."""
     for kind in WATCHED:
         items, _ = store.list(by_kind(kind))
         if any(_busy(store, obj) for obj in items):

@@ -1,7 +1,7 @@
 """troubleshoot-certificates: gather each Certificate's cert-manager chain, then interpret it.
 
 The chain is Certificate -> CertificateRequest -> Order -> Challenge, plus Issuer and Secret, gathered
-like ``cmctl status certificate`` does it (reference section 10): every link has its own error slot,
+like ``cmctl status certificate`` does it (docs/flux-facts.md §10): every link has its own error slot,
 so a link that cannot be read does not hide the others. ``state = gather_certificates(...)`` only
 reads (a Secret's data is never kept, only whether it exists); the state shows each step
 (``state.certificates()``, ``state.chain_tables()``, ``state.requests()``), and

@@ -9,6 +9,7 @@ events and the helm-controller's log lines, each with its own error slot. The st
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,8 +46,9 @@ from runbook_lib.diagnose.rules.helmstorage import (
     storage_namespace,
 )
 from runbook_lib.diagnose.rules.workload import deployment_findings, pod_findings
-from runbook_lib.helm import HISTORY_HEADERS, ReleaseHistory, ReleaseRecord, gather_releases
+from runbook_lib.helm import HISTORY_HEADERS, ReleaseHistory, ReleaseRecord, records_from_secrets
 from runbook_lib.kinds import HELM_CHART, HELM_RELEASE, ObjectRef, by_kind
+from runbook_lib.kube import request
 from runbook_lib.objects import meta, spec, status
 from runbook_lib.status import interpret
 
@@ -360,3 +362,27 @@ def gather_helmrelease(
 def troubleshoot_helmrelease(name: str, *, namespace: str, client: Cluster | None = None) -> Diagnosis:
     """Gather and interpret in one call (for the CLI and scripts)."""
     return diagnose_helmrelease(gather_helmrelease(name, namespace=namespace, client=client))
+
+
+def gather_releases(*, namespace: str | None = None, client: Cluster | None = None) -> list[ReleaseRecord]:
+    """Read every Helm release Secret (``owner=helm``) of the cluster, or of one namespace, and decode it."""
+    cluster = default_cluster(client)
+    what = f"Helm-Release-Secrets{f' in {namespace}' if namespace else ''}"
+    if namespace:
+        resp = request(
+            cluster,
+            what,
+            cluster.core.list_namespaced_secret,
+            namespace,
+            label_selector="owner=helm",
+            _preload_content=False,
+        )
+    else:
+        resp = request(
+            cluster,
+            what,
+            cluster.core.list_secret_for_all_namespaces,
+            label_selector="owner=helm",
+            _preload_content=False,
+        )
+    return records_from_secrets(json.loads(resp.data).get("items") or [])

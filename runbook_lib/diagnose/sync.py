@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runbook_lib.check import deployment_status
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.diagnose import gather
 from runbook_lib.diagnose.common import (
@@ -30,7 +29,7 @@ from runbook_lib.diagnose.rules.gitrepository import TITLE, git_repository_findi
 from runbook_lib.diagnose.rules.kustomization import kustomization_findings, uses_source
 from runbook_lib.diagnose.rules.workload import CONTROLLERS, controller_findings
 from runbook_lib.kinds import GIT_REPOSITORY, KUSTOMIZATION, ObjectRef
-from runbook_lib.objects import meta, spec, status
+from runbook_lib.objects import deployment_status, meta, spec, status
 from runbook_lib.settings import settings
 from runbook_lib.status import interpret
 

@@ -1,6 +1,6 @@
 """Flux controller log lines: parse, filter, merge and render (pure; no cluster access).
 
-The controllers write zap JSON (reference section 6). Two key layouts exist: the current one with
+The controllers write zap JSON (docs/flux-facts.md §6). Two key layouts exist: the current one with
 ``controllerKind``/``controllerGroup``/``controller`` and the older controller-runtime one with
 ``"reconciler kind"``/``"reconciler group"``/``logger``. Filters follow ``flux logs``: kind is compared
 case-insensitively with ``controllerKind`` or ``reconciler kind``, name with ``name``, namespace must

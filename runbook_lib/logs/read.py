@@ -1,6 +1,6 @@
 """Controller logs as ``flux logs`` gathers them, plus the guide's plain ``kubectl logs -l`` view.
 
-Gathering (reference section 6): Deployments labelled ``app.kubernetes.io/part-of=flux`` in the Flux
+Gathering (docs/flux-facts.md §6): Deployments labelled ``app.kubernetes.io/part-of=flux`` in the Flux
 namespace, pods by each Deployment's template labels, one pod per Deployment chosen like kubectl's
 ``podutils.ByLogging``, container ``manager``. Lines are read with ``timestamps=true`` (so lines that
 are not JSON still have a time), parsed and filtered by :mod:`runbook_lib.logs.parse` while streaming, and

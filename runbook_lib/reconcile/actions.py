@@ -1,4 +1,4 @@
-"""Ask Flux to reconcile now, and wait for the answer by watching (reference sections 4 and 5).
+"""Ask Flux to reconcile now, and wait for the answer by watching (docs/flux-facts.md §4 and §5).
 
 The request is exactly flux's: a JSON merge patch of ``reconcile.fluxcd.io/requestedAt`` (RFC3339Nano),
 plus ``forceAt``/``resetAt`` with the same value for a HelmRelease. ``with_source`` reconciles the

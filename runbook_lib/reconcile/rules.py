@@ -1,7 +1,7 @@
 """What a reconcile request means, without talking to a cluster (pure, unit-tested from fixtures).
 
 The request token is flux's RFC3339Nano timestamp; :func:`progress` interprets an object against
-it (reference section 4: ``lastHandledReconcileAt``, Stalled, Ready at the current generation);
+it (docs/flux-facts.md §4: ``lastHandledReconcileAt``, Stalled, Ready at the current generation);
 :func:`source_ref` is the next link of the ``--with-source`` chain.
 """
 

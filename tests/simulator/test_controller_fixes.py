@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simhelpers import cond, get, wait_for
 
 from flux_sandbox.sim import Sandbox, Timing
 from flux_sandbox.sim.controllers.base import REQUESTED_AT, get_condition
@@ -23,22 +24,6 @@ from runbook_lib.errors import RunbookError
 SandboxFactory = Callable[..., Sandbox]
 #: a reused repository is decided within a few seconds (fast timing needs about one); generous for CI
 DECIDE_WITHIN = 15.0
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
-
-
-def get(sb: Sandbox, kind: str, ns: str | None, name: str) -> dict[str, Any]:
-    return sb.store.get(by_kind(kind), ns, name)
-
-
-def cond(sb: Sandbox, kind: str, ns: str | None, name: str, type_: str = "Ready") -> dict[str, Any]:
-    return get_condition(get(sb, kind, ns, name).get("status") or {}, type_) or {}
 
 
 def log_lines(sb: Sandbox, ns: str, app: str) -> list[str]:

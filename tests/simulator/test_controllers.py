@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from kubernetes.client import ApiClient
+from simhelpers import cond, get, wait_for
 
 from flux_sandbox.sim import SCENARIOS, Sandbox
 from flux_sandbox.sim.controllers.base import get_condition, is_ready
@@ -21,20 +22,8 @@ from runbook_lib import helm
 ZAP_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
-
-
-def get(sb: Sandbox, kind: str, ns: str | None, name: str) -> dict:
-    return sb.store.get(by_kind(kind), ns, name)
-
-
 def ready(sb: Sandbox, kind: str, ns: str | None, name: str) -> dict:
-    return get_condition(get(sb, kind, ns, name).get("status") or {}, "Ready") or {}
+    return cond(sb, kind, ns, name)
 
 
 def set_values(sb: Sandbox, message: str, change: Callable[[dict], None]) -> str:
@@ -239,7 +228,7 @@ def test_bad_image_fails_stalls_then_good_commit_recovers(make_sandbox: Callable
     records = helm.records_from_secrets(
         sb.store.list(by_kind("Secret"), "kube-system", label_selector="owner=helm")[0]
     )
-    assert helm.helm_list(records).releases[0].status == "failed"
+    assert helm.release_history(records, "kite", "kube-system").revisions[-1].status == "failed"
     pods, _ = sb.store.list(by_kind("Pod"), "kube-system", label_selector="app.kubernetes.io/name=kite")
     waiting = [
         s["state"]["waiting"]["reason"]

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from runbook_lib.check import deployment_status, interpret_check, version_satisfies
+from runbook_lib.check import interpret_check, version_satisfies
+from runbook_lib.objects import deployment_status
 from runbook_lib.sources import SyncReport, fetch_schedule, next_tick
 from runbook_lib.status import (
     FAILING,
@@ -36,7 +37,7 @@ def obj(
     status: dict[str, Any] | None = None,
     generation: int = 1,
 ) -> dict:
-    """An API object shaped like the reference (section 2): Ready condition, observedGeneration."""
+    """An API object shaped like docs/flux-facts.md §2: Ready condition, observedGeneration."""
     st: dict[str, Any] = {"observedGeneration": generation, **(status or {})}
     if ready is not None:
         st["conditions"] = [{"type": "Ready", "status": ready[0], "reason": "R", "message": ready[1]}]

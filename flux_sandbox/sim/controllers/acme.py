@@ -1,6 +1,6 @@
 """The ACME part of cert-manager: CertificateRequest -> Order -> Challenge (HTTP-01), step by step.
 
-Objects, states, messages and events as cert-manager v1.21 writes them (reference section 10).
+Objects, states, messages and events as cert-manager v1.21 writes them (docs/flux-facts.md §10).
 A succeeded Challenge is deleted afterwards (cert-manager cleans them up); a failed one stays.
 """
 

@@ -1,8 +1,8 @@
 """What every simulated controller shares: timing, the reconcile loop, conditions, events and JSON logs.
 
-A controller is one thread over the :class:`~runbook_lib.sandbox.store.Store` (no HTTP). It reconciles
+A controller is one thread over the :class:`~flux_sandbox.sim.store.Store` (no HTTP). It reconciles
 an object when it is created, when its generation changes, when ``reconcile.fluxcd.io/requestedAt``
-gets a new value, and when its ``spec.interval`` has elapsed (reference sections 2 and 4). Suspended
+gets a new value, and when its ``spec.interval`` has elapsed (docs/flux-facts.md §2 and §4). Suspended
 objects are skipped with the log line ``Reconciliation is suspended for this object``.
 """
 
@@ -23,6 +23,9 @@ from flux_sandbox.sim.store import Change, Store, StoreError
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace, name)
 
+# The simulated controllers keep their own annotation names and condition helpers instead of the
+# library's (runbook_lib.reconcile.rules, runbook_lib.objects): a fake that shares the client's rules
+# cannot catch the client's bugs. `duplicates` may list such pairs; they stay.
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 FORCE_AT = "reconcile.fluxcd.io/forceAt"
 RESET_AT = "reconcile.fluxcd.io/resetAt"
@@ -299,7 +302,7 @@ class Controller:
 
     def progress(self, rc: Reconcile, status: Obj, message: str, *, ready_unknown: bool = True) -> None:
         """Mark Reconciling=True (Progressing) and write it, so watchers see the work start."""
-        # a retry after a failure keeps Ready=False visible (reference section 2: a failing object shows
+        # a retry after a failure keeps Ready=False visible (docs/flux-facts.md §2: a failing object shows
         # Ready=False with Reconciling=True/ProgressingWithRetry), so a reader never sees it flip to Unknown
         current = get_condition(status, "Ready") or {}
         retrying = current.get("status") == "False"

@@ -1,6 +1,6 @@
 """The simulated outside world: Helm repositories with their charts, and the image registry.
 
-Kite follows reference section 12 (chart ``kite`` 0.6.1-0.6.3 with appVersion ``v0.6.x`` at
+Kite follows docs/flux-facts.md §12 (chart ``kite`` 0.6.1-0.6.3 with appVersion ``v0.6.x`` at
 https://zxh326.github.io/kite); cert-manager is the jetstack chart. ``render`` plays ``helm template``
 for these two charts; it produces only kinds the sandbox serves (no Ingress, no RBAC).
 """

@@ -1,5 +1,5 @@
 """cert-manager: ClusterIssuer/Issuer readiness and the chain Certificate -> CertificateRequest ->
-Order -> Challenge (HTTP-01) -> TLS Secret, with the reasons, messages and events of reference section 10.
+Order -> Challenge (HTTP-01) -> TLS Secret, with the reasons, messages and events of docs/flux-facts.md §10.
 
 The simulated public DNS knows every host under ``beispiel.de`` (:mod:`.acme`); an HTTP-01 challenge
 for any other name fails as Let's Encrypt reports an NXDOMAIN. cert-manager logs in klog's text format
@@ -195,7 +195,7 @@ class CertManagerController(Controller):
 
     @staticmethod
     def _clear_issuance(status: Obj) -> None:
-        """What cert-manager does once no issuance is pending (reference section 10): the Issuing
+        """What cert-manager does once no issuance is pending (docs/flux-facts.md §10): the Issuing
         condition is removed, failedIssuanceAttempts and lastFailureTime are cleared, and the
         key manager deletes the next private key."""
         for key in ("failedIssuanceAttempts", "lastFailureTime", "nextPrivateKeySecretName"):

@@ -25,7 +25,7 @@ from runbook_lib.kinds import ALL_KINDS, FluxKind
 
 Obj = dict[str, Any]
 FLUX_VERSION = "v2.7.0"
-#: controller -> image tag (flux2 v2.7.0's go.mod, reference section 1)
+#: controller -> image tag (flux2 v2.7.0's go.mod, docs/flux-facts.md §1)
 CONTROLLERS = {
     "source-controller": "v1.7.0",
     "kustomize-controller": "v1.7.0",

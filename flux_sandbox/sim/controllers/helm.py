@@ -1,6 +1,6 @@
 """helm-controller: HelmRelease -> HelmChart ``<ns>-<name>`` -> Helm install/upgrade with remediation.
 
-Messages and reasons follow reference section 2 (HelmRelease status); the release storage is real Helm
+Messages and reasons follow docs/flux-facts.md §2 (HelmRelease status); the release storage is real Helm
 storage (:mod:`runbook_lib.helm`). Failures are counted per generation; after
 ``spec.<action>.remediation.retries`` retries the object is Stalled with ``RetriesExceeded``.
 ``reconcile.fluxcd.io/forceAt`` and ``/resetAt`` are handled as ``meta.HandleAnnotationRequest`` does.

@@ -1,6 +1,6 @@
 """source-controller: GitRepository (reads the real bare repository), HelmRepository, HelmChart.
 
-Messages, reasons and revision formats follow reference section 2: ``main@sha1:<40 hex>``,
+Messages, reasons and revision formats follow docs/flux-facts.md §2: ``main@sha1:<40 hex>``,
 ``stored artifact for revision '…'``, ``stored artifact: revision 'sha256:…'``,
 ``pulled 'kite' chart with version '0.6.3'``.
 """

@@ -83,7 +83,11 @@ def compile_path(expr: str) -> PathFn:
 
 
 def human_duration(seconds: float) -> str:
-    """Go's ``duration.HumanDuration``."""
+    """Go's ``duration.HumanDuration``, as the API server renders Table ages.
+
+    Written here again on purpose (``runbook_lib.durations.human_duration`` is the library's): the
+    simulator must not share the library's interpretation, or it could not catch the library's
+    mistakes. ``duplicates`` lists the pair; it stays."""
     s = int(seconds)
     if s < -1:
         return "<invalid>"

@@ -1,6 +1,6 @@
 """Interpretation for "Zertifikats-Probleme": the Certificate itself (Ready, Issuing, expiry, Secret).
 
-Pure functions from gathered objects (dicts, reference section 10) to :class:`Finding` lists; the links
+Pure functions from gathered objects (dicts, docs/flux-facts.md §10) to :class:`Finding` lists; the links
 below the Certificate (Issuer, CertificateRequest, Order, Challenge) are in :mod:`.issuance`, and the
 case module :mod:`runbook_lib.diagnose.certificates` applies both to each gathered chain.
 """

@@ -1,7 +1,7 @@
 """Interpretation for "Flux synchronisiert nicht": GitRepository, Kustomizations, controllers, logs.
 
 Pure functions from gathered objects (dicts) and controller log lines
-(:class:`runbook_lib.logs.parse.LogLine`) to :class:`Finding` lists (reference sections 2 and 4). The
+(:class:`runbook_lib.logs.parse.LogLine`) to :class:`Finding` lists (docs/flux-facts.md §2 and §4). The
 guide's commands are ``flux get sources git``, ``kubectl logs -n flux-system -l app=source-controller``
 and ``flux reconcile source git flux-system``.
 """

@@ -2,7 +2,7 @@
 
 Pure functions from gathered objects (dicts), Helm release records
 (:class:`runbook_lib.helm.ReleaseRecord`) and controller log lines (:class:`runbook_lib.logs.parse.LogLine`)
-to :class:`Finding` lists (reference sections 2 and 9).
+to :class:`Finding` lists (docs/flux-facts.md §2 and §9).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Interpretation of the Helm storage of a release (reference section 9, pure).
+"""Interpretation of the Helm storage of a release (docs/flux-facts.md §9, pure).
 
 Records are :class:`runbook_lib.helm.ReleaseRecord` (what ``helm history`` shows per revision).
 """

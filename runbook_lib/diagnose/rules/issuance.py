@@ -1,4 +1,4 @@
-"""Interpretation for "Zertifikats-Probleme": the links below a Certificate (reference section 10).
+"""Interpretation for "Zertifikats-Probleme": the links below a Certificate (docs/flux-facts.md §10).
 
 The Issuer or ClusterIssuer, the CertificateRequest, the ACME Order and its Challenges; pure functions
 from gathered objects (dicts) to :class:`Finding` lists.

@@ -1,4 +1,4 @@
-"""Interpretation of Kustomizations for "Flux synchronisiert nicht" (reference section 2, pure)."""
+"""Interpretation of Kustomizations for "Flux synchronisiert nicht" (docs/flux-facts.md §2, pure)."""
 
 from __future__ import annotations
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runbook_lib.check import deployment_status
 from runbook_lib.diagnose.common import Obj, cond_text, ref
 from runbook_lib.diagnose.model import ERROR, Finding
-from runbook_lib.objects import condition, meta, spec, status
+from runbook_lib.objects import condition, deployment_status, meta, spec, status
 from runbook_lib.settings import settings
 
 #: the controllers a Git sync needs (Deployment names in the Flux namespace)

@@ -1,6 +1,6 @@
 """Objects for the diagnosis tests, shaped like the reference.
 
-Objects follow ``reference/flux-behaviour.md`` sections 2 (conditions, artifacts), 9 (Helm storage) and
+Objects follow docs/flux-facts.md §2 (conditions, artifacts), 9 (Helm storage) and
 10 (cert-manager); log lines and Helm release records are the library's typed records. No sockets.
 """
 
