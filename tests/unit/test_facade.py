@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import runbook_lib
+from runbook_lib.runner import Runbook
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
@@ -30,12 +30,11 @@ def test_unknown_names_raise_attribute_error() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebooks_import_only_the_facade(path: Path) -> None:
     """Runbooks depend on the facade, so moving a module inside the library never breaks one."""
-    cells = json.loads(path.read_text())["cells"]
     imported: list[str] = []
-    for cell in cells:
-        if cell["cell_type"] != "code" or "parameters" in cell["metadata"].get("tags", []):
+    for cell in Runbook.load(path).cells:
+        if cell.type != "code" or "parameters" in cell.tags:
             continue
-        for node in ast.walk(ast.parse("".join(cell["source"]))):
+        for node in ast.walk(ast.parse(cell.source)):
             if isinstance(node, ast.ImportFrom):
                 assert node.module == "runbook_lib", f"{path.name}: from {node.module} import …"
                 imported += [a.name for a in node.names]
