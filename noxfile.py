@@ -34,18 +34,32 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *session.posargs, env=ENV)
 
 
+@nox.session(python=PYTHON, default=False)
+def unit(session: nox.Session) -> None:
+    """Only the fast tiers: unit tests (no sockets) and git tests (temporary repositories), in seconds.
+
+    Arguments after `--` go to pytest, e.g. `./dev -s unit -- -k masking`.
+    """
+    _install(session)
+    session.run("python", "-m", "pytest", "tests/unit", "tests/git", *session.posargs, env=ENV)
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style and common mistakes with ruff."""
+    """Check style and common mistakes with ruff, and that the tree is formatted (`ruff format`)."""
     session.install(*[d for d in DEV if d.startswith("ruff")])
-    session.run("ruff", "check", "runbook_lib", "tests", "tools", "bench", "noxfile.py", *session.posargs)
+    paths = ["runbook_lib", "flux_sandbox", "tests", "tools", "bench", "noxfile.py"]
+    session.run("ruff", "check", *paths, *session.posargs)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check runbook_lib with mypy."""
+    """Type-check the library and the engines with mypy, then check the import contracts
+    (`.importlinter`: the library never imports the engines, layers, no import cycles)."""
     _install(session, extras="")
     session.run("mypy", *session.posargs)
+    session.run("lint-imports", env={"PYTHONPATH": "tools"})
 
 
 @nox.session(python=PYTHON, default=False)

@@ -15,11 +15,11 @@ import sys
 import tempfile
 import time
 
+from flux_sandbox.sim import Sandbox
+from flux_sandbox.sim.store import Store
 from runbook_lib.cluster import connect
-from runbook_lib.reconcile import progress, reconcile
+from runbook_lib.reconcile.actions import progress, reconcile
 from runbook_lib.report import SilentReporter
-from runbook_lib.sandbox import Sandbox
-from runbook_lib.sandbox.store import Store
 
 RUNS = 50
 FLUX_POLL = 2.0
@@ -48,8 +48,9 @@ def completion(sb: Sandbox) -> list[float]:
 
 def failure(sb: Sandbox) -> float:
     cluster = connect(str(sb.kubeconfig))
-    result = reconcile("hr", "kite", namespace="kube-system", timeout="5m", client=cluster,
-                       reporter=SilentReporter())
+    result = reconcile(
+        "hr", "kite", namespace="kube-system", timeout="5m", client=cluster, reporter=SilentReporter()
+    )
     returned = time.perf_counter()
     assert not result.ok
     return returned - written_at(sb.store, "HelmRelease", "kite", result.target.requested_at)
@@ -61,8 +62,10 @@ def main() -> int:
     median = statistics.median(delays) * 1000
     p90 = sorted(delays)[int(len(delays) * 0.9)] * 1000
     print(f"Fertig erkannt nach (Median über {RUNS}): {median:.1f} ms, p90 {p90:.1f} ms (Ziel ≤ 50 ms)")
-    print(f"flux CLI: Abfrage alle {FLUX_POLL:.0f} s → im Mittel ~{FLUX_POLL / 2 * 1000:.0f} ms; "
-          f"Verhältnis runbook_lib/flux ≈ {median / (FLUX_POLL / 2 * 1000):.4f}")
+    print(
+        f"flux CLI: Abfrage alle {FLUX_POLL:.0f} s → im Mittel ~{FLUX_POLL / 2 * 1000:.0f} ms; "
+        f"Verhältnis runbook_lib/flux ≈ {median / (FLUX_POLL / 2 * 1000):.4f}"
+    )
     with tempfile.TemporaryDirectory() as tmp, Sandbox(tmp, scenario="helmrelease-upgrade-failed") as sb:
         fail = failure(sb) * 1000
     print(f"Fehlschlag erkannt nach: {fail:.1f} ms (Ziel ≤ 1000 ms; flux CLI wartet bis zum Timeout, 5m)")

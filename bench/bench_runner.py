@@ -1,6 +1,7 @@
 """Benchmark: `runbook run status` against the sandbox vs papermill running a trivial one-cell notebook.
 
-Target (DESIGN.md, Performance): the runbook, installed as the project installs it (no Jupyter server
+Target (docs/development.md, "Performance targets"):
+the runbook, installed as the project installs it (no Jupyter server
 stack), takes at most half the time of plain papermill with a kernel in an environment with the full
 `jupyter` package. That baseline environment is built once under `.nox/bench-jupyter-baseline`
 (`RUNBOOK_BENCH_BASELINE` overrides the path). Both are timed as whole commands, as a user starts
@@ -20,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from runbook_lib.sandbox import Sandbox
+from flux_sandbox.sim import Sandbox
 
 RUNS = 7
 BIN = Path(sys.executable).parent

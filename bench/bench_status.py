@@ -1,6 +1,7 @@
 """Benchmark: status of N Flux objects vs `kubectl get <kinds> -A -o json` on the same sandbox API server.
 
-Target (DESIGN.md, Performance): at N = 5,000 the library takes at most 1.5x kubectl's time, and the
+Target (docs/development.md, "Performance targets"):
+at N = 5,000 the library takes at most 1.5x kubectl's time, and the
 cost grows linearly (time per object roughly constant from 1,000 to 5,000). Prints ratios from one run.
 """
 
@@ -15,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
+from flux_sandbox.sim.store import Store
 from runbook_lib import status
 from runbook_lib.cluster import connect
-from runbook_lib.sandbox.apiserver import ApiServer, write_kubeconfig
-from runbook_lib.sandbox.resources import by_kind
-from runbook_lib.sandbox.store import Store
 
 KINDS = "gitrepositories,helmrepositories,helmcharts,kustomizations,helmreleases"
 REPEAT = 5

@@ -3,11 +3,16 @@
 Imports stay inside the command functions: ``runbook --help`` and ``runbook list`` must not pay for
 papermill, IPython or the kubernetes client. Exit codes: 0 success (a clean stop such as a dry run
 included), 1 the runbook failed, 2 usage or parameter error.
+
+``runbook sandbox …`` belongs to the engines package (:data:`SANDBOX_CLI`), which the library never
+imports: the verb hands its arguments to that module by name, so the library stays usable (and
+installable) without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import sys
 from collections.abc import Sequence
@@ -25,16 +30,17 @@ _ARGPARSE_DE = (
 )
 
 
-class _Formatter(argparse.HelpFormatter):
+class Formatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
         super().add_usage(usage, actions, groups, "Aufruf: " if prefix is None else prefix)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with German headings and error messages; errors exit with 2."""
+class Parser(argparse.ArgumentParser):
+    """argparse with German headings and error messages; errors exit with 2 (also used by the
+    engines package for ``runbook sandbox``)."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("formatter_class", Formatter)
         kwargs.setdefault("add_help", False)
         super().__init__(*args, **kwargs)
         self._positionals.title = "Argumente"
@@ -49,10 +55,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    from runbook_lib.runner import DEFAULT_ENGINE, ENGINES  # light: no papermill, no kubernetes client
+
+    parser = Parser(
         prog="runbook", description="GitOps-Runbooks für Flux: anzeigen, ausführen, Sandbox starten."
     )
-    sub = parser.add_subparsers(dest="command", metavar="BEFEHL", parser_class=_Parser, title="Befehle")
+    sub = parser.add_subparsers(dest="command", metavar="BEFEHL", parser_class=Parser, title="Befehle")
     sub.required = True
     sub.add_parser(
         "list", help="alle Runbooks mit Titel auflisten", description="Alle Runbooks mit Titel auflisten."
@@ -90,47 +98,22 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        choices=("inprocess", "nbclient"),
-        default="inprocess",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
         help="inprocess (Standard, schnell, ohne Kernel-Start) oder nbclient (eigener Jupyter-Kernel)",
     )
-    sandbox = sub.add_parser(
+    # only listed here; `runbook sandbox ARGS` is parsed by the engines package (see main)
+    sub.add_parser(
         "sandbox",
-        help="die lokale Sandbox starten oder ihre Szenarien zeigen",
-        description="Lokaler Kubernetes-API-Server mit simuliertem Flux und GitOps-Repository.",
-    )
-    sandbox_sub = sandbox.add_subparsers(
-        dest="sandbox_command", metavar="BEFEHL", parser_class=_Parser, title="Befehle"
-    )
-    sandbox_sub.required = True
-    up = sandbox_sub.add_parser(
-        "up",
-        help="Sandbox starten (läuft bis Strg+C)",
-        description="Sandbox starten; schreibt DIR/kubeconfig, DIR/remote.git, DIR/checkout.",
-    )
-    up.add_argument(
-        "--state", required=True, metavar="DIR", help="Verzeichnis für Kubeconfig und Repositorys"
-    )
-    up.add_argument(
-        "--scenario",
-        default="healthy",
-        metavar="NAME",
-        help="Szenario (Standard: healthy; siehe `runbook sandbox scenarios`)",
-    )
-    up.add_argument(
-        "--port", type=int, default=0, metavar="N", help="Port des API-Servers (Standard: frei gewählt)"
-    )
-    sandbox_sub.add_parser(
-        "scenarios",
-        help="Szenarien der Sandbox auflisten",
-        description="Szenarien der Sandbox mit einer Zeile Beschreibung auflisten.",
+        help="die lokale Sandbox starten oder ihre Szenarien zeigen (`runbook sandbox --help`)",
+        description="Lokaler Kubernetes-Cluster mit Flux und GitOps-Repository.",
     )
     return parser
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .report import text_table
-    from .runner import discover, notebooks_dir
+    from runbook_lib.report import text_table
+    from runbook_lib.runner import discover, notebooks_dir
 
     books = discover()
     if not books:
@@ -141,8 +124,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .report import text_table
-    from .runner import find
+    from runbook_lib.report import text_table
+    from runbook_lib.runner import find
 
     book = find(args.name)
     print(f"{book.name}: {book.title}\nDatei: {book.path}\n")
@@ -166,45 +149,47 @@ def example(book: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import find, prepare, run
+    from runbook_lib.runner import execute, find, prepare
 
     given = [tuple(p) for p in args.parameter]
     # validate first: a usage error must not be announced as a run
-    prepare(find(args.name), given, kubeconfig=args.kubeconfig, context=args.context)
+    book = find(args.name)
+    values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
-    record = run(
-        args.name,
-        given,
-        kubeconfig=args.kubeconfig,
-        context=args.context,
-        output=args.output,
-        engine=args.engine,
-    )
+    record = execute(book, values, target, output=args.output, engine=args.engine)
     print(record)
     return record.exit_code
 
 
-def _sandbox(args: argparse.Namespace) -> int:
-    if args.sandbox_command == "scenarios":
-        from .report import text_table
-        from .sandbox.scenarios import SCENARIOS
-
-        print(text_table(["SZENARIO", "BESCHREIBUNG"], [[n, s.description] for n, s in SCENARIOS.items()]))
-        return 0
-    from .sandbox import serve
-
-    return int(serve(args.state, args.scenario, args.port) or 0)
+#: the module that implements ``runbook sandbox`` (the engines package, beside the library)
+SANDBOX_CLI = "flux_sandbox.cli"
 
 
-_COMMANDS = {"list": _list, "show": _show, "run": _run, "sandbox": _sandbox}
+def _sandbox(argv: Sequence[str]) -> int:
+    from runbook_lib.errors import UsageError
+
+    try:
+        module = importlib.import_module(SANDBOX_CLI)
+    except ModuleNotFoundError as exc:
+        raise UsageError(
+            "Die Sandbox ist in dieser Installation nicht enthalten.",
+            "Installieren Sie das Projekt aus dem Repository (`pip install .`), das die Sandbox mitbringt.",
+        ) from exc
+    return int(module.main(list(argv)))
+
+
+_COMMANDS = {"list": _list, "show": _show, "run": _run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``runbook`` console script; returns the exit code."""
-    args = _build_parser().parse_args(argv)
-    from .errors import RunbookError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from runbook_lib.errors import RunbookError
 
     try:
+        if argv[:1] == ["sandbox"]:
+            return _sandbox(argv[1:])
+        args = _build_parser().parse_args(argv)
         return _COMMANDS[args.command](args)
     except RunbookError as exc:
         print(f"✗ {exc}", file=sys.stderr)

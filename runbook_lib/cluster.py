@@ -1,29 +1,122 @@
 """Connect to a cluster from a kubeconfig and a context; know which cluster you are on.
 
-Precedence (written down once, used everywhere): the call's argument, then the environment
-(``RUNBOOK_KUBECONFIG``, ``RUNBOOK_CONTEXT``), then the kubeconfig's defaults (``KUBECONFIG`` or
-``~/.kube/config`` and its current context).
+Precedence (written down once, implemented once in :func:`resolve_target`): the call's argument, then
+the environment (``RUNBOOK_KUBECONFIG``, ``RUNBOOK_CONTEXT``, read through
+:class:`runbook_lib.settings.Settings`), then the kubeconfig's defaults (``KUBECONFIG`` or
+``~/.kube/config`` and its current context). ``runbook run`` checks the target before a cell runs;
+:func:`connect` resolves it the same way and then builds the client. A bad kubeconfig or context is a
+:class:`UsageError` on both paths (exit code 2).
 
 Library functions take ``client: Cluster | None = None``; ``None`` means :func:`default_cluster`,
-which connects from the environment.
+which connects from the environment. The kubernetes client is imported on first connect only, so the
+``runbook`` command can check a kubeconfig without paying for it.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
+from runbook_lib.errors import ConfigError, UsageError
+from runbook_lib.settings import Settings
 
-from .errors import ClusterUnreachable, ConfigError, from_api_exception
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
 
-#: seconds a single API request may take before the cluster counts as unreachable; an incident
-#: needs a fast "cannot reach it", not a hanging cell
-REQUEST_TIMEOUT = float(os.environ.get("RUNBOOK_REQUEST_TIMEOUT", "10"))
+#: kubectl's kubeconfig when neither an argument nor ``KUBECONFIG`` names one
+DEFAULT_KUBECONFIG = "~/.kube/config"
+
+
+@dataclass(frozen=True)
+class KubeTarget:
+    """Which cluster a kubeconfig and context point at, read from the file (no connection made)."""
+
+    #: the chosen context; empty when no kubeconfig was found and none was asked for
+    context: str
+    server: str
+    #: the kubeconfig file given (argument or ``RUNBOOK_KUBECONFIG``), expanded; None: kubectl's defaults
+    kubeconfig: str | None = None
+
+    def describe(self) -> str:
+        if not self.context:
+            return "unbekannt (keine Kubeconfig gefunden)"
+        return f"Kontext '{self.context}' ({self.server or 'Server unbekannt'})"
+
+
+def _kubeconfig_files(given: str | None) -> list[Path]:
+    if given:
+        return [Path(given).expanduser()]
+    if os.environ.get("KUBECONFIG"):
+        return [Path(p).expanduser() for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+    return [Path(DEFAULT_KUBECONFIG).expanduser()]
+
+
+def _load_kubeconfigs(files: list[Path]) -> tuple[str, dict[str, str]]:
+    """(current context, context name -> server URL), merged like kubectl (first file wins)."""
+    import yaml
+
+    current, servers = "", {}  # type: tuple[str, dict[str, str]]
+    for path in files:
+        if not path.is_file():
+            continue
+        data = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
+        data = data if isinstance(data, dict) else {}
+        clusters = {
+            c.get("name"): (c.get("cluster") or {}).get("server", "") for c in data.get("clusters") or []
+        }
+        for ctx in data.get("contexts") or []:
+            servers.setdefault(ctx.get("name"), clusters.get((ctx.get("context") or {}).get("cluster"), ""))
+        current = current or str(data.get("current-context") or "")
+    return current, servers
+
+
+def resolve_target(kubeconfig: str | None = None, context: str | None = None) -> KubeTarget:
+    """The kubeconfig file and context to use (see the module docstring), checked against the file.
+
+    Raises :class:`UsageError` naming the file and the contexts it has when the file is missing or
+    unreadable, or the context is not in it. Without any kubeconfig and context the target is empty
+    (:meth:`KubeTarget.describe` says so); :func:`connect` refuses it.
+    """
+    env = Settings.from_env()
+    given = kubeconfig or env.kubeconfig
+    files = _kubeconfig_files(given)
+    if given and not files[0].is_file():
+        raise UsageError(
+            f"Die Kubeconfig '{given}' existiert nicht.",
+            "Pfad prüfen; für die Sandbox: `runbook sandbox up --state DIR`, dann DIR/kubeconfig.",
+        )
+    import yaml
+
+    try:
+        current, servers = _load_kubeconfigs(files)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise UsageError(
+            f"Die Kubeconfig {', '.join(map(str, files))} ist nicht lesbar: {exc}",
+            "Mit `kubectl config view` prüfen.",
+        ) from exc
+    chosen = context or env.context or current
+    where = given or os.pathsep.join(map(str, files))
+    if chosen and not servers:
+        raise UsageError(
+            f"Der Kontext '{chosen}' ist nicht verfügbar: keine Kubeconfig gefunden ({where}).",
+            "Mit `--kubeconfig PFAD` (im Notebook: Parameter kubeconfig) eine Kubeconfig angeben.",
+        )
+    if chosen and chosen not in servers:
+        close = difflib.get_close_matches(chosen, list(servers), n=1)
+        guess = f"Meinten Sie '{close[0]}'? " if close else ""
+        known = ", ".join(f"'{n}' ({s})" for n, s in sorted(servers.items()))
+        raise UsageError(
+            f"Der Kontext '{chosen}' steht nicht in der Kubeconfig {where}.",
+            f"{guess}Vorhandene Kontexte: {known}. Mit `--context NAME` (im Notebook: Parameter "
+            "kube_context) wählen.",
+        )
+    return KubeTarget(chosen or "", servers.get(chosen or "", ""), str(files[0]) if given else None)
 
 
 @dataclass
@@ -34,80 +127,50 @@ class Cluster:
     context: str
     server: str
     kubeconfig: str | None = None
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def core(self) -> k8s.CoreV1Api:
+        from kubernetes import client as k8s
+
         return k8s.CoreV1Api(self.api_client)
 
     @cached_property
     def apps(self) -> k8s.AppsV1Api:
+        from kubernetes import client as k8s
+
         return k8s.AppsV1Api(self.api_client)
 
     @cached_property
     def custom(self) -> k8s.CustomObjectsApi:
+        from kubernetes import client as k8s
+
         return k8s.CustomObjectsApi(self.api_client)
 
     def describe(self) -> str:
         return f"Kontext '{self.context}' ({self.server})"
 
-    def version(self) -> str:
-        """The server's gitVersion; raises ClusterUnreachable with context and server in the message."""
-        try:
-            info = k8s.VersionApi(self.api_client).get_code(_request_timeout=REQUEST_TIMEOUT)
-        except k8s.ApiException as exc:
-            raise from_api_exception(exc, f"die Version des Clusters ({self.describe()})") from exc
-        except Exception as exc:  # urllib3 connection errors come in many shapes
-            raise ClusterUnreachable(
-                f"Der Cluster ist nicht erreichbar: {self.describe()}.",
-                "Läuft der Cluster bzw. die Sandbox (`runbook sandbox up --state DIR`)? "
-                "Kubeconfig und Kontext prüfen (`kubectl config get-contexts`).",
-            ) from exc
-        return str(info.git_version)
-
-
-def _resolve(kubeconfig: str | None, context: str | None) -> tuple[str | None, str | None]:
-    kubeconfig = kubeconfig or os.environ.get("RUNBOOK_KUBECONFIG") or None
-    context = context or os.environ.get("RUNBOOK_CONTEXT") or None
-    return kubeconfig, context
-
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
-    """Build a :class:`Cluster` from a kubeconfig file and context (see the module docstring)."""
-    kubeconfig, context = _resolve(kubeconfig, context)
-    path = os.path.expanduser(kubeconfig) if kubeconfig else None
-    if path and not os.path.exists(path):
-        raise ConfigError(
-            f"Die Kubeconfig '{path}' existiert nicht.",
-            "Pfad prüfen, oder für die Sandbox zuerst `runbook sandbox up --state DIR` starten "
-            "und DIR/kubeconfig verwenden.",
+    """Build a :class:`Cluster` for :func:`resolve_target`'s kubeconfig and context."""
+    target = resolve_target(kubeconfig, context)
+    if not target.context:
+        raise UsageError(
+            f"Keine Kubeconfig gefunden ({os.environ.get('KUBECONFIG') or DEFAULT_KUBECONFIG}).",
+            "Mit `--kubeconfig PFAD` (im Notebook: Parameter kubeconfig) eine Kubeconfig angeben, oder für "
+            "die Sandbox `runbook sandbox up --state DIR` starten und DIR/kubeconfig verwenden.",
         )
-    try:
-        contexts, active = k8s_config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError) as exc:
-        raise ConfigError(
-            f"Die Kubeconfig {path or os.environ.get('KUBECONFIG') or '~/.kube/config'} ist nicht lesbar "
-            f"(fehlt oder ist leer): {exc}",
-            "Mit `kubectl config view` prüfen oder `--kubeconfig PFAD` angeben.",
-        ) from exc
-    names = [c["name"] for c in contexts]
-    chosen = context or (active or {}).get("name")
-    if chosen not in names:
-        import difflib
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
 
-        close = difflib.get_close_matches(str(chosen), names, n=1)
-        raise ConfigError(
-            f"Der Kontext '{chosen}' steht nicht in der Kubeconfig {path or ''}".rstrip() + ".",
-            (f"Meinten Sie '{close[0]}'? " if close else "")
-            + f"Vorhandene Kontexte: {', '.join(names) or 'keine'}.",
-        )
     try:
-        api_client = k8s_config.new_client_from_config(config_file=path, context=chosen)
+        api_client = k8s_config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
     except (ConfigException, OSError) as exc:
-        raise ConfigError(f"Der Kontext '{chosen}' ist unvollständig: {exc}",
-                          "Cluster und Benutzer des Kontexts in der Kubeconfig prüfen.") from exc
+        raise ConfigError(
+            f"Der Kontext '{target.context}' ist unvollständig: {exc}",
+            "Cluster und Benutzer des Kontexts in der Kubeconfig prüfen.",
+        ) from exc
     server = api_client.configuration.host
-    return Cluster(api_client=api_client, context=str(chosen), server=server, kubeconfig=path)
+    return Cluster(api_client=api_client, context=target.context, server=server, kubeconfig=target.kubeconfig)
 
 
 def default_cluster(client: Cluster | None = None) -> Cluster:

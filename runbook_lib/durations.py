@@ -7,18 +7,20 @@ names the value and gives examples.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import durationpy
 
-from .errors import UsageError
+from runbook_lib.errors import UsageError
 
 #: shown in every error message; the same forms `flux` accepts
 EXAMPLES = "z. B. 90s, 5m, 1h30m"
 
 
-def parse_duration(value: str | timedelta | None, *, what: str = "Dauer", allow_zero: bool = False
-                   ) -> timedelta | None:
+def parse_duration(
+    value: str | timedelta | None, *, what: str = "Dauer", allow_zero: bool = False
+) -> timedelta | None:
     """``"1h30m"`` -> ``timedelta(hours=1, minutes=30)``; ``None`` stays ``None``.
 
     ``what`` names the parameter in the message (``since``, ``follow``). Negative durations are
@@ -58,6 +60,15 @@ def parse_time(text: object) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: the fraction of a second in a timestamp (``00:52:37.313518000Z``; zap may write a comma)
+_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,]\d+")
+
+
+def whole_seconds(text: object) -> str:
+    """Timestamps in ``text`` cut to whole seconds: ``00:52:37.313518000Z`` -> ``00:52:37Z``."""
+    return _FRACTION.sub(r"\1", str(text or ""))
+
+
 def format_duration(value: timedelta) -> str:
     """Go's ``Duration.String()`` form: ``timedelta(minutes=90)`` -> ``"1h30m0s"``."""
     return str(durationpy.to_str(value))
@@ -95,3 +106,21 @@ def _human_hours(hours: int, minutes: int) -> str:
         days = (hours // 24) % 365
         return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
     return f"{hours // 24 // 365}y"
+
+
+def rounded(value: timedelta) -> str:
+    """A distance in time as a Go duration, to the second and without sign: ``5m0s``, ``1h2m3s``."""
+    return format_duration(timedelta(seconds=round(abs(value.total_seconds()))))
+
+
+def german_age(value: timedelta) -> str:
+    """German phrase for an age in findings: ``45 s``, ``3 Min.``, ``2 Std.``, ``4 Tagen`` (coarse on
+    purpose: a finding says "seit 3 Min.", not "seit 3m12s")."""
+    seconds = int(value.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} Min."
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} Std."
+    return f"{seconds // 86400} Tagen"

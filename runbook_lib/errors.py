@@ -1,9 +1,10 @@
 """One small error hierarchy for everything a user can run into.
 
 Every error carries a German ``message`` (what happened, naming the object) and a German ``hint``
-(the next step). ``ApiException`` from the kubernetes client is converted in exactly one place,
-:func:`from_api_exception`, chained with ``from``. The CLI maps errors to exit codes through
-``exit_code``: 2 for usage and parameter errors, 1 for everything else.
+(the next step). ``ApiException`` from the kubernetes client is converted by
+:func:`from_api_exception`, and a cluster that does not answer is :func:`unreachable`; both are called
+at one boundary only, :mod:`runbook_lib.kube`, and chained with ``from``. The CLI maps errors to exit
+codes through ``exit_code``: 2 for usage and parameter errors, 1 for everything else.
 """
 
 from __future__ import annotations
@@ -87,10 +88,6 @@ class PreflightError(GitError):
     """The checkout is not in a state where the change may start."""
 
 
-class PushRejected(GitError):
-    """The remote refused the push; local commits are kept."""
-
-
 def _status_message(body: str | bytes | None) -> str:
     if not body:
         return ""
@@ -103,10 +100,20 @@ def _status_message(body: str | bytes | None) -> str:
     return ""
 
 
-def from_api_exception(exc: Exception, what: str) -> RunbookError:
+def unreachable(where: str, detail: str = "") -> ClusterUnreachable:
+    """The error for a cluster that does not answer; ``where`` names it (``Kontext 'x' (https://…)``)."""
+    return ClusterUnreachable(
+        f"Der Cluster ist nicht erreichbar: {where}" + (f" ({detail})" if detail else "") + ".",
+        "Läuft der Cluster bzw. die Sandbox (`runbook sandbox up --state DIR`)? "
+        "Kubeconfig und Kontext prüfen (`kubectl config get-contexts`).",
+    )
+
+
+def from_api_exception(exc: Exception, what: str, *, where: str = "") -> RunbookError:
     """Convert a kubernetes ``ApiException`` about ``what`` (e.g. ``HelmRelease kube-system/kite``).
 
-    The caller raises the result ``from exc``.
+    ``where`` names the cluster for an answer that never came (status 0, e.g. a TLS failure). The
+    caller raises the result ``from exc``.
     """
     status = getattr(exc, "status", None)
     detail = _status_message(getattr(exc, "body", None)) or str(getattr(exc, "reason", "") or exc)
@@ -130,12 +137,36 @@ def from_api_exception(exc: Exception, what: str) -> RunbookError:
     if status == 409:
         return Conflict(f"Konflikt bei {what}: {detail}", "Den Vorgang erneut ausführen.")
     if status is None or status == 0:
-        return ClusterUnreachable(
-            f"Der Cluster antwortet nicht ({what}): {detail}",
-            "Läuft der Cluster? Kubeconfig und Kontext prüfen (`kubectl config current-context`).",
-        )
+        return unreachable(where or what, detail)
     return ApiError(
         f"Der API-Server lehnte die Anfrage zu {what} ab ({status}): {detail}",
         "Die Meldung des API-Servers oben beschreibt die Ursache; bei 429 oder 5xx kurz warten und "
         "erneut ausführen.",
     )
+
+
+class NotPushed(GitError):
+    """A push did not land on the remote; the local commit ``kept_commit`` is kept and named.
+
+    ``cause`` classifies git's refusal (``moved``, ``hook``, ``lease``, ``unreachable``, ``other``;
+    :func:`runbook_lib.gitops.push.classify_push_error`). ``result`` is the caller's result for the
+    kept state ("nicht gepusht": a ``ChangeResult`` or ``RollbackResult``), or None.
+    """
+
+    def __init__(
+        self, message: str, hint: str, *, kept_commit: str, cause: str, result: object | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.kept_commit = kept_commit
+        self.cause = cause
+        self.result = result
+
+
+class PushRejected(NotPushed):
+    """The remote answered and refused the push (it moved on meanwhile, a hook declined, the lease did
+    not hold): the kept commit has to be integrated or the change adapted before pushing again."""
+
+
+class PushFailed(NotPushed):
+    """The push did not reach the remote (unreachable) or failed for another reason: the same push can
+    be retried once the cause is fixed."""

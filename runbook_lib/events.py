@@ -1,6 +1,6 @@
 """Events of a Flux object and of its source, as ``flux events --for Kind/name`` shows them.
 
-Reference section 7: list core/v1 Events with the field selectors ``involvedObject.kind`` and
+docs/flux-facts.md §7: list core/v1 Events with the field selectors ``involvedObject.kind`` and
 ``involvedObject.name`` in the object's namespace, plus the events of the related object (a
 Kustomization's ``spec.sourceRef``; a HelmRelease's ``spec.chart.spec.sourceRef`` and its HelmChart
 ``<ns>-<name>``; an Alert's Provider; a HelmChart's source) in that object's namespace. Events about
@@ -13,28 +13,39 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from types import EllipsisType
 
-from .cluster import REQUEST_TIMEOUT, Cluster, default_cluster
-from .durations import human_duration, parse_time
-from .kinds import resolve
-from .kube import call_api, require_object
-from .masking import mask
-from .report import Rendered, html_table, text_table
+from runbook_lib.cluster import Cluster, default_cluster
+from runbook_lib.durations import human_duration, parse_time
+from runbook_lib.kinds import ALL_KINDS, ObjectRef, resolve
+from runbook_lib.kube import request, require_object
+from runbook_lib.masking import mask
+from runbook_lib.report import Rendered, html_table, text_table
+from runbook_lib.settings import settings
 
 #: the kinds `flux events` keeps (cmd/flux/events.go), ArtifactGenerator since 2.7
-FLUX_EVENT_KINDS = frozenset({
-    "Kustomization", "HelmRelease", "Alert", "Receiver", "Provider", "ImagePolicy", "HelmChart",
-    "GitRepository", "OCIRepository", "Bucket", "HelmRepository", "ImageUpdateAutomation", "ImageRepository",
-    "ArtifactGenerator"})
+FLUX_EVENT_KINDS = frozenset(
+    {
+        "Kustomization",
+        "HelmRelease",
+        "Alert",
+        "Receiver",
+        "Provider",
+        "ImagePolicy",
+        "HelmChart",
+        "GitRepository",
+        "OCIRepository",
+        "Bucket",
+        "HelmRepository",
+        "ImageUpdateAutomation",
+        "ImageRepository",
+        "ArtifactGenerator",
+    }
+)
 #: page size of the LIST, as the flux CLI uses
 PAGE = 500
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: str
-    name: str
-    namespace: str
+#: the kinds a related object can be looked up as (an unknown kind has no events ``flux events`` keeps)
+_KINDS = {k.kind: k for k in ALL_KINDS}
 
 
 @dataclass(frozen=True)
@@ -71,27 +82,28 @@ class EventRow:
         return first
 
 
-def related_refs(kind: str, obj: dict, namespace: str) -> list[Ref]:
+def related_refs(kind: str, obj: dict, namespace: str) -> list[ObjectRef]:
     """The objects whose events ``flux events --for`` shows next to ``obj`` (pure)."""
     spec = obj.get("spec") or {}
     name = (obj.get("metadata") or {}).get("name", "")
 
-    def ref(r: dict, default_kind: str = "") -> Ref | None:
-        if not r or not r.get("name"):
+    def ref(r: dict, default_kind: str = "") -> ObjectRef | None:
+        found = _KINDS.get(r.get("kind") or default_kind)
+        if found is None or not r.get("name"):
             return None
-        return Ref(r.get("kind") or default_kind, r["name"], r.get("namespace") or namespace)
+        return ObjectRef(found, r["name"], r.get("namespace") or namespace)
 
-    refs: list[Ref | None] = []
+    refs: list[ObjectRef | None] = []
     if kind in ("Kustomization", "HelmChart"):
         refs.append(ref(spec.get("sourceRef") or {}))
     elif kind == "HelmRelease":
         source = ref(((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {})
         if source:
-            refs += [source, Ref("HelmChart", f"{namespace}-{name}", source.namespace)]
+            refs += [source, ObjectRef(_KINDS["HelmChart"], f"{namespace}-{name}", source.namespace)]
         refs.append(ref(spec.get("chartRef") or {}))
     elif kind == "Alert":
         refs.append(ref(spec.get("providerRef") or {}, "Provider"))
-    return [r for r in refs if r is not None and r.kind]
+    return [r for r in refs if r is not None]
 
 
 def to_row(event: dict) -> EventRow:
@@ -142,45 +154,63 @@ class EventResult(Rendered):
         return any(r.namespace != self.namespace for r in self.rows)
 
     def _cells(self) -> list[list[str]]:
-        return [([r.namespace] if self.show_namespace else [])
-                + [r.last_seen(self.now), r.type, r.reason, r.object, mask(r.message)] for r in self.rows]
-
-    def __repr__(self) -> str:  # the plain-text output a notebook stores: masked
-        return str(self)
+        return [
+            ([r.namespace] if self.show_namespace else [])
+            + [r.last_seen(self.now), r.type, r.reason, r.object, mask(r.message)]
+            for r in self.rows
+        ]
 
     def __str__(self) -> str:
         if self.note:
             return f"⚠ {self.note}"
         if not self.rows:
             return f"ℹ Keine Events zu {self.subject} gefunden (Namespace {self.namespace})."
-        headers = (["NAMESPACE"] if self.show_namespace else []) + ["LAST SEEN", "TYPE", "REASON", "OBJECT",
-                                                                       "MESSAGE"]
+        headers = (["NAMESPACE"] if self.show_namespace else []) + [
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "MESSAGE",
+        ]
         return text_table(headers, self._cells())
 
     def _repr_html_(self) -> str:
-        summary = (f"<p><b>Events zu {escape(self.subject)}</b> — {len(self.rows)} Events, "
-                   f"davon {len(self.warnings)} Warning</p>")
+        summary = (
+            f"<p><b>Events zu {escape(self.subject)}</b> — {len(self.rows)} Events, "
+            f"davon {len(self.warnings)} Warning</p>"
+        )
         if self.note:
             return f"<p>⚠ {escape(self.note)}</p>"
         if not self.rows:
             none = f"ℹ Keine Events zu {self.subject} gefunden (Namespace {self.namespace})."
             return f"{summary}<p>{escape(none)}</p>"
-        headers = (["Namespace"] if self.show_namespace else []) + ["Zuletzt", "Typ", "Grund", "Objekt",
-                                                                       "Meldung"]
+        headers = (["Namespace"] if self.show_namespace else []) + [
+            "Zuletzt",
+            "Typ",
+            "Grund",
+            "Objekt",
+            "Meldung",
+        ]
         classes = ["failing" if r.type == "Warning" else "" for r in self.rows]
         return summary + html_table(headers, self._cells(), row_classes=classes)
 
 
-def list_events(cluster: Cluster, ref: Ref) -> list[dict]:
+def list_events(cluster: Cluster, ref: ObjectRef) -> list[dict]:
     """Every core/v1 Event whose involvedObject is ``ref`` (paginated as flux does, raw dicts)."""
-    selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
+    selector = f"involvedObject.kind={ref.kind.kind},involvedObject.name={ref.name}"
     items: list[dict] = []
     token = None
     while True:
-        resp = call_api(f"Events zu {ref.kind} {ref.namespace}/{ref.name}",
-                        cluster.core.list_namespaced_event, ref.namespace, field_selector=selector,
-                        limit=PAGE, _continue=token, _preload_content=False,
-                        _request_timeout=REQUEST_TIMEOUT)
+        resp = request(
+            cluster,
+            f"Events zu {ref}",
+            cluster.core.list_namespaced_event,
+            ref.namespace,
+            field_selector=selector,
+            limit=PAGE,
+            _continue=token,
+            _preload_content=False,
+        )
         page = json.loads(resp.data)
         items += page.get("items") or []
         token = (page.get("metadata") or {}).get("continue")
@@ -188,9 +218,18 @@ def list_events(cluster: Cluster, ref: Ref) -> list[dict]:
             return items
 
 
-def events_for(kind: str | None, name: str | None, *, namespace: str | None = "flux-system",
-               since: datetime | None = None, client: Cluster | None = None) -> EventResult:
+def events_for(
+    kind: str | None,
+    name: str | None,
+    *,
+    namespace: str | EllipsisType | None = ...,
+    since: datetime | None = None,
+    client: Cluster | None = None,
+) -> EventResult:
     """``flux events --for Kind/name -n NAMESPACE``: the object's events and its source's.
+
+    ``namespace`` defaults to the Flux namespace (``flux events -n`` default, from the settings);
+    ``None`` asks about no namespace.
 
     ``since`` keeps only events seen at or after that moment (to the second, as Event timestamps
     are), e.g. ``since=result.started`` for the events of one reconcile.
@@ -198,18 +237,26 @@ def events_for(kind: str | None, name: str | None, *, namespace: str | None = "f
     Without kind, name or namespace there is no object to ask about: the result says so (a runbook
     whose log filter is "all objects" still runs to the end).
     """
+    if namespace is ...:
+        namespace = settings().flux_namespace
     if not (kind and name and namespace):
-        return EventResult(subject="-", namespace=namespace or "", rows=(), now=datetime.now(UTC),
-                           note="Events gibt es nur zu einem bestimmten Objekt: kind, name und namespace "
-                                "angeben (z. B. HelmRelease, kite, kube-system).")
+        return EventResult(
+            subject="-",
+            namespace=namespace or "",
+            rows=(),
+            now=datetime.now(UTC),
+            note="Events gibt es nur zu einem bestimmten Objekt: kind, name und namespace "
+            "angeben (z. B. HelmRelease, kite, kube-system).",
+        )
     fk = resolve(kind)
     cluster = default_cluster(client)
     obj = require_object(cluster, fk, namespace, name)
-    refs = [Ref(fk.kind, name, namespace), *related_refs(fk.kind, obj, namespace)]
+    refs = [ObjectRef(fk, name, namespace), *related_refs(fk.kind, obj, namespace)]
     events = [e for ref in dict.fromkeys(refs) for e in list_events(cluster, ref)]
     rows = interpret(events)
     if since is not None:
         cutoff = since.astimezone(UTC).replace(microsecond=0)
         rows = tuple(r for r in rows if r.sort_time >= cutoff)
-    return EventResult(subject=f"{fk.kind} {namespace}/{name}", namespace=namespace, rows=rows,
-                       now=datetime.now(UTC))
+    return EventResult(
+        subject=f"{fk.kind} {namespace}/{name}", namespace=namespace, rows=rows, now=datetime.now(UTC)
+    )

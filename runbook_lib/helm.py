@@ -1,9 +1,9 @@
-"""Helm release storage (reference section 9): encode for the sandbox, decode for ``helm list -A``/history.
+"""Helm release storage: decode the release Secrets, and ``helm history`` from them.
 
 Helm stores each release revision in a Secret ``sh.helm.release.v1.<name>.v<revision>`` of type
 ``helm.sh/release.v1`` whose ``release`` key holds base64(gzip(JSON)). Secret ``data`` is base64 on the
 wire once more, so what the Python client returns is base64(base64(gzip(json))). Old releases may be
-uncompressed. Everything here is pure except :func:`gather_releases`.
+uncompressed. Everything here is pure; reading the Secrets is the diagnosis's gathering step.
 """
 
 from __future__ import annotations
@@ -12,22 +12,18 @@ import base64
 import binascii
 import gzip
 import json
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from html import escape
+from typing import Any
 
-from .errors import RunbookError, from_api_exception
-from .report import Rendered, html_table
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from runbook_lib.durations import whole_seconds
+from runbook_lib.errors import RunbookError
+from runbook_lib.report import Rendered, dedupe, html_table, text_table
 
 STORAGE = "sh.helm.release.v1"
 SECRET_TYPE = "helm.sh/release.v1"
 GZIP_MAGIC = b"\x1f\x8b\x08"
-#: helm list's default state mask (deployed | failed); the rest needs ``--all``
-DEFAULT_STATES = frozenset({"deployed", "failed"})
 
 
 class ReleaseDecodeError(RunbookError):
@@ -35,17 +31,6 @@ class ReleaseDecodeError(RunbookError):
 
 
 # --- encode / decode --------------------------------------------------------------------------------
-
-
-def encode_release(release: dict[str, Any]) -> str:
-    """Helm's own payload: base64(gzip(json)), gzip at best compression (magic ``1f 8b 08``)."""
-    raw = json.dumps(release, separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode()
-
-
-def secret_data(release: dict[str, Any]) -> str:
-    """What ``data.release`` holds on the wire: base64 of Helm's payload."""
-    return base64.b64encode(encode_release(release).encode()).decode()
 
 
 def decode_release(value: str | bytes) -> dict[str, Any]:
@@ -71,77 +56,6 @@ def secret_name(name: str, revision: int) -> str:
     return f"{STORAGE}.{name}.v{revision}"
 
 
-def release_secret(
-    release: dict[str, Any], *, created_at: int | None = None, modified_at: int | None = None
-) -> dict[str, Any]:
-    """The Secret Helm's secrets driver writes for ``release`` (wire form)."""
-    labels = {
-        "owner": "helm",
-        "name": release["name"],
-        "status": release["info"]["status"],
-        "version": str(release["version"]),
-    }
-    if created_at is not None:
-        labels["createdAt"] = str(created_at)
-    if modified_at is not None:
-        labels["modifiedAt"] = str(modified_at)
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": SECRET_TYPE,
-        "metadata": {
-            "name": secret_name(release["name"], release["version"]),
-            "namespace": release["namespace"],
-            "labels": labels,
-        },
-        "data": {"release": secret_data(release)},
-    }
-
-
-# --- time formats --------------------------------------------------------------------------------------
-
-_FRACTION = re.compile(r"\.(\d+)")
-
-
-def _parse(ts: str) -> tuple[datetime, str] | None:
-    if not ts:
-        return None
-    frac = _FRACTION.search(ts)
-    digits = frac.group(1) if frac else ""
-    plain = _FRACTION.sub("", ts, count=1).replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(plain), digits
-    except ValueError:
-        return None
-
-
-def go_time(ts: str) -> str:
-    """Go's ``time.Time.String()``: ``2025-01-02 15:04:05.123456789 +0000 UTC``; ``-`` when unset."""
-    parsed = _parse(ts)
-    if parsed is None or parsed[0].year <= 1:
-        return "-"
-    dt, digits = parsed
-    frac = f".{digits.rstrip('0')}" if digits.rstrip("0") else ""
-    offset = dt.strftime("%z") or "+0000"
-    zone = "UTC" if offset == "+0000" else offset
-    return f"{dt.strftime('%Y-%m-%d %H:%M:%S')}{frac} {offset} {zone}"
-
-
-def ansic_time(ts: str) -> str:
-    """``helm history``'s UPDATED column: Go's ANSIC layout ``Mon Jan  2 15:04:05 2006``."""
-    parsed = _parse(ts)
-    if parsed is None:
-        return "-"
-    dt = parsed[0]
-    return f"{dt.strftime('%a %b')} {dt.day:>2} {dt.strftime('%H:%M:%S %Y')}"
-
-
-def helm_now() -> str:
-    """A timestamp as Helm writes ``info.last_deployed`` (RFC 3339 with nanoseconds)."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
-
-
 # --- interpret ----------------------------------------------------------------------------------------
 
 
@@ -157,10 +71,6 @@ class ReleaseRecord:
     chart: str
     app_version: str
     description: str = ""
-
-    @property
-    def updated_text(self) -> str:
-        return go_time(self.updated)
 
 
 def record_from_release(release: dict[str, Any]) -> ReleaseRecord:
@@ -200,82 +110,65 @@ def records_from_secrets(
     return out
 
 
-LIST_HEADERS = ["NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"]
-HISTORY_HEADERS = ["REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION"]
-
-
-def uitable(headers: list[str], rows: list[list[str]]) -> str:
-    """Helm's uitable output: cells padded to the column width, separated by a tab."""
-    cells = [headers, *rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    return "\n".join("\t".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
-
-
-@dataclass(frozen=True)
-class HelmList(Rendered):
-    """The result of ``helm list``."""
-
-    releases: tuple[ReleaseRecord, ...]
-
-    def rows(self) -> list[list[str]]:
-        return [
-            [r.name, r.namespace, str(r.revision), r.updated_text, r.status, r.chart, r.app_version]
-            for r in self.releases
-        ]
-
-    def __str__(self) -> str:
-        return uitable(LIST_HEADERS, self.rows())
-
-    def _repr_html_(self) -> str:
-        classes = ["failing" if r.status == "failed" else "" for r in self.releases]
-        return html_table(LIST_HEADERS, self.rows(), row_classes=classes, caption="helm list")
-
-
-def helm_list(
-    records: list[ReleaseRecord], *, all_states: bool = False, namespace: str | None = None
-) -> HelmList:
-    """``helm list [-A] [--all]``: latest revision per release, default state mask, sorted by name."""
-    latest: dict[tuple[str, str], ReleaseRecord] = {}
-    for rec in records:
-        if namespace and rec.namespace != namespace:
-            continue
-        key = (rec.namespace, rec.name)
-        if key not in latest or rec.revision > latest[key].revision:
-            latest[key] = rec
-    chosen = [r for r in latest.values() if all_states or r.status in DEFAULT_STATES]
-    return HelmList(tuple(sorted(chosen, key=lambda r: (r.name, r.namespace))))
+#: the columns of ``helm history``
+HISTORY_HEADERS = ("REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION")
+#: revisions shown: ``helm history --max``'s default
+HISTORY_MAX = 256
 
 
 @dataclass(frozen=True)
 class ReleaseHistory(Rendered):
-    """The result of ``helm history NAME -n NS``: revisions oldest first."""
+    """``helm history NAME -n NS`` read from the release Secrets: the revisions, oldest first.
+
+    The one rendering of a Helm history: it prints itself, and the HelmRelease diagnosis puts
+    :meth:`rows` and :meth:`marks` into its evidence table. Times are cut to the second, and an error
+    that Helm wrapped twice at the end of a description is shown once.
+    """
 
     name: str
     namespace: str
     revisions: tuple[ReleaseRecord, ...]
 
-    def rows(self) -> list[list[str]]:
+    @property
+    def command(self) -> str:
+        return f"helm history {self.name} -n {self.namespace}"
+
+    def rows(self) -> list[tuple[str, ...]]:
         return [
-            [str(r.revision), ansic_time(r.updated), r.status, r.chart, r.app_version, r.description]
+            (
+                str(r.revision),
+                whole_seconds(r.updated),
+                r.status,
+                r.chart,
+                r.app_version,
+                dedupe(r.description),
+            )
             for r in self.revisions
         ]
 
+    def marks(self) -> list[str]:
+        """Per row: ``failing`` for a failed revision."""
+        return ["failing" if r.status == "failed" else "" for r in self.revisions]
+
+    def _empty(self) -> str:
+        return f"Keine Helm-Release-Secrets zu {self.namespace}/{self.name} gefunden."
+
     def __str__(self) -> str:
-        return uitable(HISTORY_HEADERS, self.rows())
+        if not self.revisions:
+            return self._empty()
+        return text_table(list(HISTORY_HEADERS), [list(row) for row in self.rows()])
 
     def _repr_html_(self) -> str:
-        classes = ["failing" if r.status == "failed" else "" for r in self.revisions]
-        return html_table(
-            HISTORY_HEADERS,
-            self.rows(),
-            row_classes=classes,
-            caption=f"helm history {self.name} -n {self.namespace}",
-        )
+        if not self.revisions:
+            return f"<p><i>{escape(self._empty())}</i></p>"
+        rows = [list(row) for row in self.rows()]
+        return html_table(list(HISTORY_HEADERS), rows, row_classes=self.marks(), caption=self.command)
 
 
 def release_history(
-    records: list[ReleaseRecord], name: str, namespace: str, *, max_: int = 256
+    records: Iterable[ReleaseRecord], name: str, namespace: str, *, max_: int = HISTORY_MAX
 ) -> ReleaseHistory:
+    """The history of release ``namespace/name`` among ``records`` (the newest ``max_`` revisions)."""
     revs = sorted(
         (r for r in records if r.name == name and r.namespace == namespace), key=lambda r: r.revision
     )
@@ -283,27 +176,3 @@ def release_history(
 
 
 # --- gather --------------------------------------------------------------------------------------------
-
-
-def gather_releases(*, namespace: str | None = None, client: Cluster | None = None) -> list[ReleaseRecord]:
-    """Read every Helm release Secret (``owner=helm``) of the cluster, or of one namespace, and decode it."""
-    from kubernetes.client import ApiException
-
-    from .cluster import default_cluster
-
-    cluster = default_cluster(client)
-    resp: Any
-    try:
-        if namespace:
-            resp = cluster.core.list_namespaced_secret(
-                namespace, label_selector="owner=helm", _preload_content=False
-            )
-        else:
-            resp = cluster.core.list_secret_for_all_namespaces(
-                label_selector="owner=helm", _preload_content=False
-            )
-    except ApiException as exc:
-        raise from_api_exception(
-            exc, f"Helm-Release-Secrets{f' in {namespace}' if namespace else ''}"
-        ) from exc
-    return records_from_secrets(json.loads(resp.data).get("items") or [])

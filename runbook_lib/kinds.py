@@ -1,7 +1,7 @@
 """Kinds as data: one record per custom resource kind, generic code everywhere else.
 
-Versions follow ``reference/flux-behaviour.md`` section 1: the storage versions of Flux 2.4-2.9
-(source v1, kustomize v1, helm v2, notification v1/v1beta3, image v1). ``versions`` lists what a
+Versions are the storage versions of Flux 2.4-2.9 (source v1, kustomize v1, helm v2, notification
+v1/v1beta3, image v1; see docs/flux-facts.md). ``versions`` lists what a
 client may fall back to, newest first (OCIRepository is v1beta2 on Flux 2.4/2.5).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UsageError
+from runbook_lib.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class FluxKind:
     #: "source", "kustomize", "helm", "notification", "image" or "cert-manager"
     family: str = "source"
     namespaced: bool = True
-    #: the controller that reconciles it (Deployment name in flux-system)
+    #: the controller that reconciles it (its Deployment name in the Flux namespace)
     controller: str = ""
     #: ``flux get sources <sub>`` subcommand, for sources
     source_sub: str = ""
@@ -54,113 +54,117 @@ class FluxKind:
         return (self.kind.lower(), self.plural, *self.aliases)
 
 
-_SRC = "source.toolkit.fluxcd.io"
-_SC = "source-controller"
+@dataclass(frozen=True)
+class ObjectRef:
+    """One object: its kind, namespace and name; prints as errors and summaries name objects
+    (``HelmRelease kube-system/kite``; cluster-scoped objects without the slash)."""
 
-FLUX_KINDS: tuple[FluxKind, ...] = (
-    FluxKind(
-        "GitRepository", "gitrepositories", _SRC, ("v1",), ("gitrepo", "git"), "source", True, _SC, "git"
-    ),
-    FluxKind(
-        "OCIRepository",
-        "ocirepositories",
-        _SRC,
-        ("v1", "v1beta2"),
-        ("ocirepo", "oci"),
-        "source",
-        True,
-        _SC,
-        "oci",
-    ),
-    FluxKind(
-        "HelmRepository", "helmrepositories", _SRC, ("v1",), ("helmrepo", "helm"), "source", True, _SC, "helm"
-    ),
-    FluxKind("HelmChart", "helmcharts", _SRC, ("v1",), ("hc", "chart"), "source", True, _SC, "chart"),
-    FluxKind("Bucket", "buckets", _SRC, ("v1",), ("bucket",), "source", True, _SC, "bucket"),
-    FluxKind(
-        "Kustomization",
-        "kustomizations",
-        "kustomize.toolkit.fluxcd.io",
-        ("v1",),
-        ("ks",),
-        "kustomize",
-        True,
-        "kustomize-controller",
-    ),
-    FluxKind(
-        "HelmRelease",
-        "helmreleases",
-        "helm.toolkit.fluxcd.io",
-        ("v2",),
-        ("hr",),
-        "helm",
-        True,
-        "helm-controller",
-    ),
-    FluxKind(
-        "Receiver",
-        "receivers",
-        "notification.toolkit.fluxcd.io",
-        ("v1",),
-        (),
-        "notification",
-        True,
-        "notification-controller",
-    ),
-    FluxKind(
-        "Alert",
-        "alerts",
-        "notification.toolkit.fluxcd.io",
-        ("v1beta3",),
-        (),
-        "notification",
-        True,
-        "notification-controller",
-    ),
-    FluxKind(
-        "Provider",
-        "providers",
-        "notification.toolkit.fluxcd.io",
-        ("v1beta3",),
-        ("alert-provider",),
-        "notification",
-        True,
-        "notification-controller",
-    ),
+    kind: FluxKind
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        if self.namespace:
+            return f"{self.kind.kind} {self.namespace}/{self.name}"
+        return f"{self.kind.kind} {self.name}"
+
+
+_SRC = "source.toolkit.fluxcd.io"
+_CM = "cert-manager.io"
+
+
+def _source(
+    kind: str, plural: str, aliases: tuple[str, ...], sub: str, versions: tuple[str, ...] = ("v1",)
+) -> FluxKind:
+    return FluxKind(
+        kind=kind,
+        plural=plural,
+        group=_SRC,
+        versions=versions,
+        aliases=aliases,
+        family="source",
+        controller="source-controller",
+        source_sub=sub,
+    )
+
+
+def _cert_manager(
+    kind: str, plural: str, aliases: tuple[str, ...] = (), *, group: str = _CM, namespaced: bool = True
+) -> FluxKind:
+    return FluxKind(
+        kind=kind,
+        plural=plural,
+        group=group,
+        versions=("v1",),
+        aliases=aliases,
+        family="cert-manager",
+        namespaced=namespaced,
+        controller="cert-manager",
+    )
+
+
+def _notification(kind: str, plural: str, version: str, aliases: tuple[str, ...] = ()) -> FluxKind:
+    return FluxKind(
+        kind=kind,
+        plural=plural,
+        group="notification.toolkit.fluxcd.io",
+        versions=(version,),
+        aliases=aliases,
+        family="notification",
+        controller="notification-controller",
+    )
+
+
+GIT_REPOSITORY = _source("GitRepository", "gitrepositories", ("gitrepo", "git"), "git")
+#: v1beta2 on Flux 2.4/2.5, v1 since Flux 2.6
+OCI_REPOSITORY = _source("OCIRepository", "ocirepositories", ("ocirepo", "oci"), "oci", ("v1", "v1beta2"))
+HELM_REPOSITORY = _source("HelmRepository", "helmrepositories", ("helmrepo", "helm"), "helm")
+HELM_CHART = _source("HelmChart", "helmcharts", ("hc", "chart"), "chart")
+BUCKET = _source("Bucket", "buckets", ("bucket",), "bucket")
+KUSTOMIZATION = FluxKind(
+    kind="Kustomization",
+    plural="kustomizations",
+    group="kustomize.toolkit.fluxcd.io",
+    versions=("v1",),
+    aliases=("ks",),
+    family="kustomize",
+    controller="kustomize-controller",
+)
+HELM_RELEASE = FluxKind(
+    kind="HelmRelease",
+    plural="helmreleases",
+    group="helm.toolkit.fluxcd.io",
+    versions=("v2",),
+    aliases=("hr",),
+    family="helm",
+    controller="helm-controller",
 )
 
-_CM = "cert-manager.io"
+FLUX_KINDS: tuple[FluxKind, ...] = (
+    GIT_REPOSITORY,
+    OCI_REPOSITORY,
+    HELM_REPOSITORY,
+    HELM_CHART,
+    BUCKET,
+    KUSTOMIZATION,
+    HELM_RELEASE,
+    _notification("Receiver", "receivers", "v1"),
+    _notification("Alert", "alerts", "v1beta3"),
+    _notification("Provider", "providers", "v1beta3", ("alert-provider",)),
+)
+
 CERT_KINDS: tuple[FluxKind, ...] = (
-    FluxKind(
-        "Certificate", "certificates", _CM, ("v1",), ("cert", "certs"), "cert-manager", True, "cert-manager"
-    ),
-    FluxKind(
-        "CertificateRequest",
-        "certificaterequests",
-        _CM,
-        ("v1",),
-        ("cr", "crs"),
-        "cert-manager",
-        True,
-        "cert-manager",
-    ),
-    FluxKind("Issuer", "issuers", _CM, ("v1",), ("iss",), "cert-manager", True, "cert-manager"),
-    FluxKind(
-        "ClusterIssuer", "clusterissuers", _CM, ("v1",), ("ciss",), "cert-manager", False, "cert-manager"
-    ),
-    FluxKind("Order", "orders", "acme.cert-manager.io", ("v1",), (), "cert-manager", True, "cert-manager"),
-    FluxKind(
-        "Challenge", "challenges", "acme.cert-manager.io", ("v1",), (), "cert-manager", True, "cert-manager"
-    ),
+    _cert_manager("Certificate", "certificates", ("cert", "certs")),
+    _cert_manager("CertificateRequest", "certificaterequests", ("cr", "crs")),
+    _cert_manager("Issuer", "issuers", ("iss",)),
+    _cert_manager("ClusterIssuer", "clusterissuers", ("ciss",), namespaced=False),
+    _cert_manager("Order", "orders", group="acme.cert-manager.io"),
+    _cert_manager("Challenge", "challenges", group="acme.cert-manager.io"),
 )
 
 ALL_KINDS = FLUX_KINDS + CERT_KINDS
 
-GIT_REPOSITORY, OCI_REPOSITORY, HELM_REPOSITORY, HELM_CHART, BUCKET = FLUX_KINDS[:5]
-KUSTOMIZATION, HELM_RELEASE = FLUX_KINDS[5], FLUX_KINDS[6]
-SOURCE_KINDS = FLUX_KINDS[:5]
-
-#: the order of ``flux get all`` (reference section 3)
+#: the order of ``flux get all`` (docs/flux-facts.md §3)
 GET_ALL_ORDER = (
     "OCIRepository",
     "Bucket",

@@ -13,14 +13,13 @@ import ast
 import difflib
 import io
 import tokenize
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .errors import UsageError
+from runbook_lib.errors import UsageError
 
-PARAMETERS_TAG = "parameters"
 _TRUE = frozenset({"true", "yes", "ja", "on", "1", "y", "j"})
 _FALSE = frozenset({"false", "no", "nein", "off", "0", "n"})
 _NONE = frozenset({"none", "null", "~", ""})
@@ -67,19 +66,6 @@ class Parameter:
 
 
 # --- reading ---------------------------------------------------------------------------------------
-
-
-def parameters_cell(cells: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The first code cell tagged ``parameters``."""
-    for cell in cells:
-        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
-            return cell
-    return None
-
-
-def cell_source(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _comments(source: str) -> dict[int, str]:

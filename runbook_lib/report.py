@@ -68,9 +68,6 @@ class RecordingReporter(Reporter):
     def line(self, level: str, text: str) -> None:
         self.lines.append((level, text))
 
-    def text(self) -> str:
-        return "\n".join(f"{SYMBOLS[level]} {text}" for level, text in self.lines)
-
 
 class Rendered:
     """Mixin for result types: the plain-text form is the German terminal rendering.
@@ -145,5 +142,18 @@ def _cell(value: object) -> str:
     return escape(text)
 
 
-def heading(text: str, level: int = 4) -> str:
-    return f"<h{level}>{escape(text)}</h{level}>"
+def dedupe(text: str) -> str:
+    """Drop a repeated tail: ``…: context deadline exceeded: context deadline exceeded`` -> once.
+
+    Helm and the Flux controllers wrap errors, so the innermost message often appears twice.
+    """
+    parts = text.split(": ")
+    changed = True
+    while changed and len(parts) > 1:
+        changed = False
+        for size in range(1, len(parts) // 2 + 1):
+            if parts[-size:] == parts[-2 * size : -size]:
+                del parts[-size:]
+                changed = True
+                break
+    return ": ".join(parts)

@@ -1,9 +1,13 @@
 """Find runbooks, validate their parameters, execute them with papermill, keep a run record.
 
 The flow of ``runbook run``: find the notebook -> read its ``parameters`` cell (``ast``, no kernel)
--> convert and check every ``-p`` value -> check the kubeconfig context -> execute with papermill
-(by default in-process, see :mod:`.engine`) -> write the executed notebook -> :class:`RunRecord`.
-Everything up to the execution fails with :class:`UsageError` (exit 2) before a cell runs.
+-> convert and check every ``-p`` value -> check the kubeconfig context (:func:`prepare`) -> execute
+with papermill (by default in-process, see :mod:`.engine`) -> write the executed notebook ->
+:class:`RunRecord` (:func:`execute`). Everything up to the execution fails with :class:`UsageError`
+(exit 2) before a cell runs.
+
+:class:`Runbook` is the one reader of a notebook file: title, parameters, kernel, and the cells with
+their tags (the site and the shape test read notebooks through it).
 
 Where runbooks live (first that applies): the ``directory`` argument, ``$RUNBOOK_NOTEBOOKS``, the
 ``notebooks/`` folder of the source checkout this package was installed from, ``./notebooks``.
@@ -16,18 +20,22 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, RunbookError, UsageError
-from .params import Parameter, cell_source, parameters_cell, parse_parameters
+from runbook_lib.cluster import KubeTarget, resolve_target
+from runbook_lib.errors import ConfigError, RunbookError, UsageError
+from runbook_lib.params import Parameter, parse_parameters, validate
 
 #: default engine of `runbook run`: in-process (no kernel start), see runbook_lib.engine
 DEFAULT_ENGINE = "inprocess"
+#: the engines `runbook run --engine` offers: ours, and papermill's own with a Jupyter kernel
 ENGINES = ("inprocess", "nbclient")
+#: the cell tag papermill looks for (and :class:`Runbook` reads the parameters from)
+PARAMETERS_TAG = "parameters"
 #: parameter names whose values are never printed in a run record
 _SECRET_WORDS = ("token", "password", "secret", "passwort")
 
@@ -42,10 +50,42 @@ def notebooks_dir(directory: str | os.PathLike[str] | None = None) -> Path:
     return checkout if checkout.is_dir() else Path.cwd() / "notebooks"
 
 
-def _title(cells: Iterable[Mapping[str, Any]]) -> str:
+# --- reading a notebook file ---------------------------------------------------------------------------
+
+
+def cell_source(cell: Mapping[str, Any]) -> str:
+    """A cell's source as one string (nbformat stores a list of lines or a string)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a notebook file: its type, source and tags."""
+
+    #: "markdown", "code" or "raw"
+    type: str
+    source: str
+    tags: tuple[str, ...] = ()
+    #: the cell as stored (outputs, execution_count, metadata), for checks of the file itself
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, cell: Mapping[str, Any]) -> Cell:
+        """A cell of the notebook JSON (``nb["cells"][i]``)."""
+        tags = tuple((cell.get("metadata") or {}).get("tags") or ())
+        return cls(str(cell.get("cell_type", "")), cell_source(cell), tags, cell)
+
+
+def parameters_index(cells: Sequence[Cell]) -> int | None:
+    """Index of the first code cell tagged ``parameters`` (papermill injects the values after it)."""
+    return next((i for i, c in enumerate(cells) if c.type == "code" and PARAMETERS_TAG in c.tags), None)
+
+
+def _title(cells: Iterable[Cell]) -> str:
     for cell in cells:
-        if cell.get("cell_type") == "markdown":
-            for line in cell_source(cell).splitlines():
+        if cell.type == "markdown":
+            for line in cell.source.splitlines():
                 if line.startswith("# "):
                     return line[2:].strip()
     return ""
@@ -53,22 +93,31 @@ def _title(cells: Iterable[Mapping[str, Any]]) -> str:
 
 @dataclass(frozen=True)
 class Runbook:
-    """A notebook under ``notebooks/``: name, German title and declared parameters."""
+    """A notebook under ``notebooks/``: name, German title, declared parameters, and its cells."""
 
     name: str
     path: Path
     title: str
     parameters: tuple[Parameter, ...]
     kernel: str = "python3"
+    cells: tuple[Cell, ...] = field(default=(), compare=False, repr=False)
+    #: the notebook's metadata as stored (kernelspec, ``runbook`` settings of the site, …)
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> Runbook:
         nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = nb.get("cells", [])
-        cell = parameters_cell(cells)
-        params = tuple(parse_parameters(cell_source(cell))) if cell else ()
-        kernel = (nb.get("metadata", {}).get("kernelspec") or {}).get("name") or "python3"
-        return cls(path.stem, path, _title(cells), params, kernel)
+        cells = tuple(Cell.from_json(c) for c in nb.get("cells", []))
+        index = parameters_index(cells)
+        params = tuple(parse_parameters(cells[index].source)) if index is not None else ()
+        metadata = nb.get("metadata") or {}
+        kernel = (metadata.get("kernelspec") or {}).get("name") or "python3"
+        return cls(path.stem, path, _title(cells), params, kernel, cells, metadata)
+
+    @property
+    def parameters_cell(self) -> Cell | None:
+        index = parameters_index(self.cells)
+        return None if index is None else self.cells[index]
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -95,83 +144,6 @@ def find(name: str, directory: str | os.PathLike[str] | None = None) -> Runbook:
         f"Das Runbook '{name}' gibt es nicht.{guess}",
         f"Vorhandene Runbooks: {', '.join(names) or 'keine'} (`runbook list`).",
     )
-
-
-# --- which cluster a run targets (read from the kubeconfig without the kubernetes client) ----------
-
-
-@dataclass(frozen=True)
-class KubeTarget:
-    context: str
-    server: str
-    kubeconfig: str | None = None
-
-    def describe(self) -> str:
-        if not self.context:
-            return "unbekannt (keine Kubeconfig gefunden)"
-        return f"Kontext '{self.context}' ({self.server or 'Server unbekannt'})"
-
-
-def _kubeconfig_files(kubeconfig: str | None) -> list[Path]:
-    if kubeconfig:
-        return [Path(kubeconfig).expanduser()]
-    if os.environ.get("RUNBOOK_KUBECONFIG"):
-        return [Path(os.environ["RUNBOOK_KUBECONFIG"]).expanduser()]
-    if os.environ.get("KUBECONFIG"):
-        return [Path(p).expanduser() for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
-    return [Path("~/.kube/config").expanduser()]
-
-
-def _load_kubeconfigs(files: list[Path]) -> tuple[str, dict[str, str]]:
-    """(current context, context name -> server URL), merged like kubectl (first file wins)."""
-    import yaml
-
-    current, servers = "", {}  # type: tuple[str, dict[str, str]]
-    for path in files:
-        if not path.is_file():
-            continue
-        data = yaml.load(
-            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-        data = data if isinstance(data, dict) else {}
-        clusters = {
-            c.get("name"): (c.get("cluster") or {}).get("server", "") for c in data.get("clusters") or []
-        }
-        for ctx in data.get("contexts") or []:
-            servers.setdefault(ctx.get("name"), clusters.get((ctx.get("context") or {}).get("cluster"), ""))
-        current = current or str(data.get("current-context") or "")
-    return current, servers
-
-
-def kube_target(kubeconfig: str | None = None, context: str | None = None) -> KubeTarget:
-    """Check that the kubeconfig exists and has the context; UsageError naming both otherwise."""
-    files = _kubeconfig_files(kubeconfig)
-    if kubeconfig and not files[0].is_file():
-        raise UsageError(
-            f"Die Kubeconfig '{kubeconfig}' existiert nicht.",
-            "Pfad prüfen; für die Sandbox: `runbook sandbox up --state DIR`, dann DIR/kubeconfig.",
-        )
-    try:
-        current, servers = _load_kubeconfigs(files)
-    except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"Die Kubeconfig {', '.join(map(str, files))} ist nicht lesbar: {exc}",
-            "Mit `kubectl config view` prüfen.",
-        ) from exc
-    context = context or os.environ.get("RUNBOOK_CONTEXT") or current
-    where = kubeconfig or os.pathsep.join(map(str, files))
-    if context and not servers:
-        raise UsageError(
-            f"Der Kontext '{context}' ist nicht verfügbar: keine Kubeconfig gefunden ({where}).",
-            "Mit `--kubeconfig PFAD` eine Kubeconfig angeben.",
-        )
-    if context and context not in servers:
-        known = ", ".join(f"'{n}' ({s})" for n, s in sorted(servers.items())) or "keine"
-        raise UsageError(
-            f"Der Kontext '{context}' steht nicht in der Kubeconfig {where}.",
-            f"Vorhandene Kontexte: {known}. Mit `--context NAME` wählen.",
-        )
-    return KubeTarget(context or "", servers.get(context or "", ""), kubeconfig)
 
 
 # --- run --------------------------------------------------------------------------------------------
@@ -238,8 +210,9 @@ def default_output(name: str, started: datetime) -> Path:
     return Path("runs") / f"{name}-{started:%Y%m%dT%H%M%SZ}.ipynb"
 
 
-def _runbook_error_names() -> set[str]:
-    found, todo = set(), [RunbookError]
+def _subclass_names(base: type[Exception]) -> set[str]:
+    """The names of ``base`` and all its subclasses (a failed cell reports only the name)."""
+    found, todo = set(), [base]
     while todo:
         cls = todo.pop()
         found.add(cls.__name__)
@@ -249,7 +222,7 @@ def _runbook_error_names() -> set[str]:
 
 def _error_text(exc: Any) -> str:
     """The German message of a RunbookError, else ``Type: value`` (never the traceback)."""
-    if exc.ename in _runbook_error_names():
+    if exc.ename in _subclass_names(RunbookError):
         return str(exc.evalue)
     return f"{exc.ename}: {exc.evalue}".rstrip(": ")
 
@@ -289,15 +262,6 @@ def verdict(nb: Any) -> str:
     return failures[-1] if failures else next(iter(every), "")
 
 
-def _usage_error_names() -> set[str]:
-    found, todo = set(), [UsageError]
-    while todo:
-        cls = todo.pop()
-        found.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return found
-
-
 def _stopped_cell(nb: Any) -> int | None:
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -313,9 +277,10 @@ def prepare(
     kubeconfig: str | None = None,
     context: str | None = None,
 ) -> tuple[dict[str, Any], KubeTarget]:
-    """Validate and convert parameters, fill kubeconfig/kube_context, check the context (no execution)."""
-    from .params import validate
+    """Validate and convert parameters, fill kubeconfig/kube_context, check the context (no execution).
 
+    The kubeconfig and context are resolved as :func:`runbook_lib.cluster.connect` resolves them.
+    """
     values = validate(runbook.parameters, given, runbook.name)
     for flag, name, value in (
         ("--kubeconfig", "kubeconfig", kubeconfig),
@@ -331,14 +296,14 @@ def prepare(
                 f"Nur eines angeben: {flag} ist die übliche Form.",
             )
         values[name] = value
-    target = kube_target(values.get("kubeconfig"), values.get("kube_context"))
+    target = resolve_target(values.get("kubeconfig"), values.get("kube_context"))
     return values, target
 
 
 def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str) -> Any:
     import papermill
 
-    from . import engine as inprocess
+    from runbook_lib import engine as inprocess
 
     if engine == DEFAULT_ENGINE:
         inprocess.register()
@@ -366,6 +331,11 @@ def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str
         raise
 
 
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"Unbekannte Engine '{engine}'.", f"Erlaubt: {', '.join(ENGINES)}.")
+
+
 def run(
     name: str,
     given: Iterable[tuple[str, str]] = (),
@@ -376,13 +346,28 @@ def run(
     engine: str = DEFAULT_ENGINE,
     directory: str | os.PathLike[str] | None = None,
 ) -> RunRecord:
-    """Run a runbook; parameter and usage problems raise :class:`UsageError` before any cell runs."""
-    if engine not in ENGINES:
-        raise UsageError(f"Unbekannte Engine '{engine}'.", f"Erlaubt: {', '.join(ENGINES)}.")
-    from papermill.exceptions import PapermillExecutionError
+    """Run a runbook; parameter and usage problems raise :class:`UsageError` before any cell runs.
 
+    :func:`find`, :func:`prepare` and :func:`execute` in one call.
+    """
+    _check_engine(engine)
     runbook = find(name, directory)
     values, target = prepare(runbook, given, kubeconfig=kubeconfig, context=context)
+    return execute(runbook, values, target, output=output, engine=engine)
+
+
+def execute(
+    runbook: Runbook,
+    values: dict[str, Any],
+    target: KubeTarget,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    engine: str = DEFAULT_ENGINE,
+) -> RunRecord:
+    """Execute a runbook with the values :func:`prepare` returned; a failing cell is a failed record."""
+    _check_engine(engine)
+    from papermill.exceptions import PapermillExecutionError
+
     started = datetime.now(UTC)
     out = Path(output) if output else default_output(runbook.name, started)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -391,31 +376,29 @@ def run(
     def finish(status: str, error: str = "", cell: int | None = None, usage: bool = False) -> RunRecord:
         summary = verdict(_read_output(out)) if status != "failed" else ""
         return RunRecord(
-            runbook.name,
-            values,
-            target,
-            started,
-            time.monotonic() - clock,
-            status,
-            out,
-            error,
-            cell,
-            engine,
-            usage,
-            summary,
+            runbook=runbook.name,
+            parameters=values,
+            target=target,
+            started=started,
+            duration=time.monotonic() - clock,
+            status=status,
+            output=out,
+            error=error,
+            failed_cell=cell,
+            engine=engine,
+            usage_error=usage,
+            summary=summary,
         )
 
     try:
         nb = _execute(runbook, values, out, engine)
     except PapermillExecutionError as exc:
-        return finish("failed", _error_text(exc), exc.exec_count, exc.ename in _usage_error_names())
+        return finish("failed", _error_text(exc), exc.exec_count, exc.ename in _subclass_names(UsageError))
     stopped = _stopped_cell(nb)
     return finish("stopped" if stopped else "ok", cell=stopped)
 
 
 def _read_output(path: Path) -> dict[str, Any]:
-    import json
-
     try:
         return dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):

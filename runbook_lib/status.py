@@ -3,12 +3,13 @@
 * **Gather** lists each kind once (``_preload_content=False`` + ``json.loads``: no typed models, no
   per-object requests), so reading thousands of objects costs one request per kind.
 * **Interpret** (:func:`interpret`) is pure: one API object dict in, one frozen :class:`ObjectStatus`
-  out, following ``reference/flux-behaviour.md`` section 3 (READY/MESSAGE from the Ready condition,
+  out, following docs/flux-facts.md §3 (READY/MESSAGE from the Ready condition,
   SUSPENDED in title case, REVISION per kind, hex truncation per kind).
 * **Render**: :class:`StatusTable` prints exactly like ``flux get`` in a terminal and as an HTML
   table (failing rows highlighted) in a notebook; :class:`Summary` counts and lists problems first.
 
-Controller health (``flux check``) and the GitRepository fetch schedule live in :mod:`.health`.
+Controller health (``flux check``) lives in :mod:`.check`, the GitRepository fetch schedule in
+:mod:`.sources`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .cluster import Cluster, default_cluster
-from .kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
-from .kube import list_objects, object_not_found, where
-from .report import Rendered, html_table
+from runbook_lib.cluster import Cluster, default_cluster
+from runbook_lib.kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
+from runbook_lib.kube import list_objects, object_not_found, where
+from runbook_lib.objects import condition
+from runbook_lib.report import Rendered, html_table
 
 READY, FAILING, SUSPENDED, IN_PROGRESS = "ready", "failing", "suspended", "in progress"
 #: German labels of the states, in the order a summary lists them (problems first)
@@ -146,18 +148,6 @@ class ObjectStatus:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-def condition(obj: Mapping[str, Any] | None, ctype: str) -> Mapping[str, Any] | None:
-    """The status condition of type ``ctype`` (``Ready``, ``Stalled``, …), or None."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or ():
-        if cond.get("type") == ctype:
-            return cond
-    return None
-
-
-def ready_condition(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    return condition(obj, "Ready")
-
-
 def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
     """Turn one API object (a plain dict) into an :class:`ObjectStatus` (pure, no I/O)."""
     kind = kind or str(obj.get("kind", ""))
@@ -165,7 +155,7 @@ def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
-    cond = ready_condition(obj)
+    cond = condition(obj, "Ready")
     if rules.static_message or (kind == "HelmRepository" and spec.get("type") == "oci"):
         ready, message, reason, has_ready = (
             "True",
@@ -173,7 +163,7 @@ def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
             "",
             True,
         )
-    elif cond is None:
+    elif not cond:
         ready, message, reason, has_ready = "False", WAITING_MESSAGE, "", False
     else:
         ready = str(cond.get("status") or "Unknown")

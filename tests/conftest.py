@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.sandbox import Sandbox, Timing
+from flux_sandbox.sim import Sandbox, Timing
 
 SandboxFactory = Callable[..., Sandbox]
 

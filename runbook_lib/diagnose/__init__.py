@@ -1,28 +1,38 @@
 """Troubleshooting: gathered state in, findings (cause, evidence, next step, command) out.
 
-The guide's three troubleshooting cases, each as gather -> interpret -> render:
-
-* "Flux synchronisiert nicht": rules in :mod:`.sync`, :mod:`.kustomize`, :mod:`.workload`;
-  :func:`gather_sync` and :func:`diagnose_sync` in :mod:`.sync_run`;
-* "HelmRelease schlägt fehl": rules in :mod:`.helmrelease`, :mod:`.helmstorage`, :mod:`.workload`;
-  :func:`gather_helmrelease` and :func:`diagnose_helmrelease` in :mod:`.helm_run`;
-* "Zertifikats-Probleme": rules and :func:`diagnose_certificates` in :mod:`.certs`; gathering in
-  :func:`runbook_lib.certs.gather_certificates`.
-
-Result types live in :mod:`.model`: :class:`Finding`, :class:`Diagnosis` (``_repr_html_``/``__str__``),
-:class:`Summary`, :class:`Evidence`. Gathering only reads; it never changes the cluster.
+The guide's three troubleshooting cases, each as gather -> interpret -> render, one module per case
+for gathering, state and ``diagnose_*`` (:mod:`.sync`, :mod:`.helmrelease`, :mod:`.certificates`) and
+the pure rules in :mod:`.rules` (one module per thing that can be wrong; they never import a case
+module). Shared pieces: :mod:`.gather` (reads with an error slot per link), :mod:`.common` (slots,
+evidence lines, commands), :mod:`.model` (:class:`Finding`, :class:`FindingText`, :class:`Diagnosis`,
+:class:`Summary`, :class:`Evidence`). Gathering only reads; it never changes the cluster.
 """
 
-from .certs import diagnose_certificates
-from .helm_run import HelmReleaseState, diagnose_helmrelease, gather_helmrelease, troubleshoot_helmrelease
-from .model import ERROR, INFO, NO_PROBLEMS, WARNING, Diagnosis, Evidence, Finding, Summary
-from .sync_run import SyncState, diagnose_sync, gather_sync, troubleshoot_sync
+from runbook_lib.diagnose.certificates import CertificatesState, diagnose_certificates, gather_certificates
+from runbook_lib.diagnose.helmrelease import (
+    HelmReleaseState,
+    diagnose_helmrelease,
+    gather_helmrelease,
+    troubleshoot_helmrelease,
+)
+from runbook_lib.diagnose.model import (
+    ERROR,
+    INFO,
+    NO_PROBLEMS,
+    WARNING,
+    Diagnosis,
+    Evidence,
+    Finding,
+    Summary,
+)
+from runbook_lib.diagnose.sync import SyncState, diagnose_sync, gather_sync, troubleshoot_sync
 
 __all__ = [
     "ERROR",
     "INFO",
     "NO_PROBLEMS",
     "WARNING",
+    "CertificatesState",
     "Diagnosis",
     "Evidence",
     "Finding",
@@ -32,6 +42,7 @@ __all__ = [
     "diagnose_certificates",
     "diagnose_helmrelease",
     "diagnose_sync",
+    "gather_certificates",
     "gather_helmrelease",
     "gather_sync",
     "troubleshoot_helmrelease",

@@ -1,20 +1,21 @@
-"""Small pure helpers the diagnosis rules share: conditions, times, error slots, object names."""
+"""Small pure helpers the diagnosis rules share: error slots, evidence lines, names, commands."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import durationpy
-
-from ..errors import ClusterUnreachable, RunbookError, UsageError
-from ..masking import mask
-from ..status import condition as status_condition
-
-Obj = Mapping[str, Any]
+from runbook_lib.diagnose.model import INFO, Finding
+from runbook_lib.durations import parse_duration, whole_seconds
+from runbook_lib.errors import ClusterUnreachable, RunbookError, UsageError
+from runbook_lib.kinds import FluxKind, ObjectRef
+from runbook_lib.logs.parse import LogLine
+from runbook_lib.masking import mask
+from runbook_lib.objects import Obj, meta
+from runbook_lib.report import dedupe
+from runbook_lib.settings import settings
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,26 @@ def attempt(read: Callable[[], Any]) -> Slot:
         return Slot(error=exc.message)
 
 
-def condition(obj: Obj | None, ctype: str) -> Mapping[str, Any]:
-    """The condition of that type, or ``{}``."""
-    return status_condition(obj, ctype) or {}
+def object_ref(kind: FluxKind, obj: Obj | None) -> ObjectRef:
+    """The :class:`~runbook_lib.kinds.ObjectRef` of a gathered object (from its metadata)."""
+    m = meta(obj)
+    return ObjectRef(kind=kind, name=str(m.get("name", "")), namespace=m.get("namespace") or None)
 
 
-def is_true(obj: Obj | None, ctype: str) -> bool:
-    return condition(obj, ctype).get("status") == "True"
+class AboutObject:
+    """Gathered state about one object: ``name`` and ``namespace`` come from its :attr:`ref`."""
+
+    @property
+    def ref(self) -> ObjectRef:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def namespace(self) -> str:
+        return self.ref.namespace or ""
 
 
 def cond_text(cond: Mapping[str, Any]) -> str:
@@ -61,20 +75,12 @@ def cond_text(cond: Mapping[str, Any]) -> str:
     )
 
 
-def meta(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("metadata") or {}
-
-
-def spec(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("spec") or {}
-
-
-def status(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("status") or {}
-
-
 def ref(kind: str, obj: Obj | None) -> str:
-    """``GitRepository flux-system/flux-system`` (cluster-scoped objects without the slash)."""
+    """``GitRepository flux-system/flux-system`` (cluster-scoped objects without the slash).
+
+    The subject of a finding; unlike :class:`~runbook_lib.kinds.ObjectRef` it also names objects that
+    are not Flux or cert-manager kinds (Deployments, Pods).
+    """
     m = meta(obj)
     ns = m.get("namespace")
     return f"{kind} {ns}/{m.get('name')}" if ns else f"{kind} {m.get('name')}"
@@ -85,64 +91,26 @@ def parse_interval(text: object) -> timedelta | None:
     if not text:
         return None
     try:
-        return durationpy.from_str(str(text))
-    except (durationpy.DurationError, ValueError):
+        return parse_duration(str(text), what="interval", allow_zero=True)
+    except UsageError:
         return None
 
 
-def ago(delta: timedelta) -> str:
-    """German phrase for an age: ``3 Min.``, ``2 Std.``, ``4 Tagen`` (coarse on purpose)."""
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} Min."
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} Std."
-    return f"{seconds // 86400} Tagen"
+def log_error_lines(lines: Iterable[LogLine]) -> list[LogLine]:
+    """The ``level=error`` lines, newest last."""
+    return sorted((line for line in lines if line.level == "error"), key=lambda line: line.ts)
 
 
-def log_error_lines(records: Iterable[Obj]) -> list[Obj]:
-    """The ``level=error`` records, newest last (zap JSON lines as dicts)."""
-    errors = [r for r in records if r.get("level") == "error"]
-    return sorted(errors, key=lambda r: str(r.get("ts", "")))
-
-
-_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,]\d+")
-
-
-def seconds(text: object) -> str:
-    """Timestamps in ``text`` cut to whole seconds: ``00:52:37.313518000Z`` -> ``00:52:37Z``."""
-    return _FRACTION.sub(r"\1", str(text or ""))
-
-
-def dedupe(text: str) -> str:
-    """Drop a repeated tail: ``…: context deadline exceeded: context deadline exceeded`` -> once.
-
-    Helm and the Flux controllers wrap errors, so the innermost message often appears twice.
-    """
-    parts = text.split(": ")
-    changed = True
-    while changed and len(parts) > 1:
-        changed = False
-        for size in range(1, len(parts) // 2 + 1):
-            if parts[-size:] == parts[-2 * size : -size]:
-                del parts[-size:]
-                changed = True
-                break
-    return ": ".join(parts)
-
-
-def log_line_text(record: Obj, *, precise: bool = False) -> str:
-    """One log record as evidence: ``<ts> error <msg>: <error>`` (secrets masked).
+def log_line_text(line: LogLine, *, precise: bool = False) -> str:
+    """One log line as evidence: ``<ts> error <msg>: <error>`` (secrets masked).
 
     The error is left out when the message already ends with it, and a repeated tail is shown once;
     the time has whole seconds unless ``precise`` (the log tables keep the controller's precision).
     """
-    msg, error = str(record.get("msg", "") or ""), str(record.get("error", "") or "")
+    msg, error = line.msg or "", line.error or ""
     text = dedupe(f"{msg}: {error}" if error and not msg.endswith(error) else msg)
-    when = str(record.get("ts", "") or "")
-    return mask(f"{when if precise else seconds(when)} {record.get('level', '')} {text}".strip())
+    when = line.ts or ""
+    return mask(f"{when if precise else whole_seconds(when)} {line.level} {text}".strip())
 
 
 def warning_events(events: Iterable[Obj]) -> list[Obj]:
@@ -152,28 +120,48 @@ def warning_events(events: Iterable[Obj]) -> list[Obj]:
 
 
 def event_text(event: Obj) -> str:
-    when = seconds(event.get("lastTimestamp") or event.get("eventTime") or "")
+    when = whole_seconds(event.get("lastTimestamp") or event.get("eventTime") or "")
     message = dedupe(str(event.get("message", "")))
     return mask(f"{when} {event.get('type', '')} {event.get('reason', '')}: {message}".strip())
 
 
-def slot_finding(what: str, slot: Slot, command: str = "", subject: str = "") -> list[Any]:
+def slot_finding(what: str, slot: Slot, command: str = "", subject: str = "") -> list[Finding]:
     """A hint that one link could not be read; the other findings still stand (cmctl's error slot)."""
-    from .model import INFO, Finding
-
     if slot.ok:
         return []
     return [
         Finding(
-            INFO,
-            f"{what} nicht lesbar",
-            "Dieser Teil konnte nicht gelesen werden; die Diagnose ist an dieser Stelle unvollständig.",
-            slot.error,
-            "Berechtigungen bzw. Installation prüfen und den Befehl von Hand ausführen.",
-            command,
-            subject,
+            severity=INFO,
+            title=f"{what} nicht lesbar",
+            cause="Dieser Teil konnte nicht gelesen werden; die Diagnose ist an dieser Stelle unvollständig.",
+            evidence=slot.error,
+            next_step="Berechtigungen bzw. Installation prüfen und den Befehl von Hand ausführen.",
+            command=command,
+            subject=subject,
         )
     ]
+
+
+def ns_flag(namespace: object) -> str:
+    """`` -n NS`` for the flux CLI, nothing for the Flux namespace (the flux CLI's default)."""
+    return "" if namespace == settings().flux_namespace else f" -n {namespace}"
+
+
+#: the ``sync`` runbook's default for its ``namespace`` parameter (notebooks/sync.ipynb); the command
+#: leaves ``-p namespace`` out for it, as one would type it
+SYNC_DEFAULT_NAMESPACE = "flux-system"
+
+
+def sync_command(kind: str, name: object, namespace: object, *, force: bool = False) -> str:
+    """``runbook run sync …``: reconcile the object with its source and wait (works without the flux CLI).
+
+    ``kind`` is the alias the runbook takes (``gitrepo``, ``ks``, ``hr``). The forced form (HelmRelease
+    only) always names the namespace, since it is copied for exactly this release.
+    """
+    if force:
+        return f"runbook run sync -p kind {kind} -p name {name} -p namespace {namespace} -p force True"
+    flag = "" if namespace == SYNC_DEFAULT_NAMESPACE else f" -p namespace {namespace}"
+    return f"runbook run sync -p kind {kind} -p name {name}{flag}"
 
 
 _FLUX_RESUME = {

@@ -1,4 +1,4 @@
-"""Gathering helpers the troubleshooting runbooks share: read-only, plain dicts out.
+"""Gathering helpers the troubleshooting runbooks share: read-only; API objects as dicts, log lines typed.
 
 Every function here only reads (GET/LIST, pod logs). Each is meant to be wrapped in
 :func:`runbook_lib.diagnose.common.attempt`, so one failing read fills its error slot and does not hide
@@ -10,19 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..cluster import Cluster
-from ..durations import format_duration
-from ..errors import RunbookError, UsageError
-from ..events import Ref, list_events
-from ..kinds import FluxKind
-from ..kube import api_get, closest_names, get_object, list_objects, require_object
-from ..logs import read_logs
-from ..report import SilentReporter
-from .common import attempt
+from runbook_lib.cluster import Cluster
+from runbook_lib.durations import format_duration, parse_duration
+from runbook_lib.errors import RunbookError, UsageError
+from runbook_lib.events import list_events
+from runbook_lib.kinds import FluxKind, ObjectRef
+from runbook_lib.kube import api_get, get_object, list_objects, require_object
+from runbook_lib.logs.parse import LogLine
+from runbook_lib.logs.read import read_logs
+from runbook_lib.report import SilentReporter
+from runbook_lib.settings import settings
 
 Obj = dict[str, Any]
-#: logs are read at least this far back; enough to see the last fetches of a 1m..20m interval
-MIN_LOG_WINDOW = timedelta(hours=1)
 
 
 def list_kind(cluster: Cluster, kind: FluxKind, namespace: str | None = None) -> list[Obj]:
@@ -55,24 +54,26 @@ def secret_exists(cluster: Cluster, namespace: str, name: str) -> bool:
     return body is not None
 
 
-def events_for(cluster: Cluster, kind: str, name: str, namespace: str) -> list[Obj]:
+def events_for(cluster: Cluster, ref: ObjectRef) -> list[Obj]:
     """Events whose involvedObject is this object, oldest first (``kubectl describe`` shows the same)."""
-    items = list_events(cluster, Ref(kind, name, namespace))
+    items = list_events(cluster, ref)
     return sorted(items, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
 
 
-def log_records(
+def log_lines(
     cluster: Cluster,
     *,
     controller: str,
     kind: str,
     name: str,
     namespace: str,
-    window: timedelta = MIN_LOG_WINDOW,
-    flux_namespace: str = "flux-system",
-) -> list[Obj]:
-    """The controller's JSON log lines about one object within ``window``, as zap records (dicts)."""
-    since = format_duration(max(window, MIN_LOG_WINDOW))
+    window: timedelta | None = None,
+    flux_namespace: str | None = None,
+) -> list[LogLine]:
+    """The controller's JSON log lines about one object within ``window`` (never less than the
+    settings' ``min_log_window``: a failure is retried within it, so it shows at least one attempt)."""
+    shortest = parse_duration(settings().min_log_window, what="RUNBOOK_MIN_LOG_WINDOW") or timedelta(0)
+    since = format_duration(max(window or shortest, shortest))
     try:
         result = read_logs(
             controller=controller,
@@ -80,35 +81,21 @@ def log_records(
             name=name,
             namespace=namespace,
             since=since,
-            flux_namespace=flux_namespace,
+            flux_namespace=flux_namespace or settings().flux_namespace,
             client=cluster,
             reporter=SilentReporter(),
         )
     except UsageError as exc:  # the controller has no pod: a finding, not bad input
         raise RunbookError(f"{exc.message} {exc.hint or ''}".strip()) from exc
-    return [
-        {
-            "ts": line.ts,
-            "level": line.level,
-            "msg": line.msg,
-            "error": line.error,
-            "controllerKind": line.kind,
-            "name": line.name,
-            "namespace": line.namespace,
-        }
-        for line in result.lines
-        if line.parsed
-    ]
+    return [line for line in result.lines if line.parsed]
 
 
 __all__ = [
-    "attempt",
-    "closest_names",
     "deployments",
     "events_for",
     "get_object",
     "list_kind",
-    "log_records",
+    "log_lines",
     "pods",
     "require_object",
     "secret_exists",

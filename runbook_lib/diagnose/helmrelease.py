@@ -1,404 +1,388 @@
-"""Interpretation for "HelmRelease schlägt fehl": conditions, chart, repository, Helm storage, workload.
+"""troubleshoot-helmrelease: gather one HelmRelease and everything it depends on, then interpret it.
 
-Pure functions from gathered plain dicts to :class:`Finding` lists (reference sections 2 and 9).
-Helm release records are dicts with the fields of :class:`runbook_lib.helm.ReleaseRecord`
-(name, namespace, revision, status, chart, app_version, description, updated).
+``state = gather_helmrelease("kite", namespace="kube-system")`` reads (never writes) the HelmRelease,
+its HelmChart and chart source, the Helm storage of the release, the workload (Deployments, Pods),
+events and the helm-controller's log lines, each with its own error slot. The state shows each step
+(``state.release()``, ``state.chart()``, ``state.helm_history()``, ``state.workload()``,
+``state.signals()``); ``diagnose_helmrelease(state)`` is the pure interpretation.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from .common import (
-    Obj,
-    cond_text,
-    condition,
+from runbook_lib.cluster import Cluster, default_cluster
+from runbook_lib.diagnose import gather
+from runbook_lib.diagnose.common import (
+    AboutObject,
+    Slot,
+    attempt,
     event_text,
-    log_error_lines,
     log_line_text,
-    meta,
-    ref,
-    resume_commands,
-    resume_step,
-    spec,
-    status,
+    object_ref,
+    slot_finding,
     warning_events,
 )
-from .helmstorage import (
+from runbook_lib.diagnose.model import Diagnosis, Evidence, EvidenceGroup, evidence
+from runbook_lib.diagnose.rules.helmrelease import (
+    TITLE,
+    chart_findings,
+    chart_ref,
+    condition_findings,
+    info_findings,
+    signal_lines,
+    source_findings,
+)
+from runbook_lib.diagnose.rules.helmstorage import (
     GITOPS_NOTE,
     by_revision,
-    history_text,
-    is_rollback,
+    known_versions,
     release_name,
-    revision_line,
+    release_namespace,
+    storage_findings,
     storage_namespace,
 )
-from .model import ERROR, INFO, WARNING, Finding
+from runbook_lib.diagnose.rules.workload import deployment_findings, pod_findings
+from runbook_lib.helm import HISTORY_HEADERS, ReleaseHistory, ReleaseRecord, records_from_secrets
+from runbook_lib.kinds import HELM_CHART, HELM_RELEASE, ObjectRef, by_kind
+from runbook_lib.kube import request
+from runbook_lib.objects import meta, spec, status
+from runbook_lib.status import interpret
 
-TITLE = "HelmRelease schlägt fehl"
-_VERSION_MISSING = re.compile(r"no '([^']+)' chart with version matching '([^']+)'")
-_DEPENDENCY = re.compile(r"dependency '([^']+)'")
-_TIMEOUT = re.compile(
-    r"timed out waiting|context deadline exceeded|resource not ready|timeout", re.IGNORECASE
-)
-
-
-def chart_ref(hr: Obj) -> tuple[str, str]:
-    """(namespace, name) of the HelmChart the controller made (or ``status.helmChart``)."""
-    if status(hr).get("helmChart") and "/" in str(status(hr)["helmChart"]):
-        ns, name = str(status(hr)["helmChart"]).split("/", 1)
-        return ns, name
-    hr_ns, hr_name = meta(hr).get("namespace", ""), meta(hr).get("name", "")
-    src = ((spec(hr).get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
-    return str(src.get("namespace") or hr_ns), f"{hr_ns}-{hr_name}"
+Obj = dict[str, Any]
 
 
-def _cmds(hr: Obj) -> str:
-    name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
-    return (
-        f"flux get helmreleases {name} -n {ns}\nflux logs --kind=HelmRelease --name={name} -n {ns}\n"
-        f"helm history {release_name(hr)} -n {storage_namespace(hr)}"
-    )
+def _status_row(obj: Obj | None, kind: str) -> tuple[str, ...]:
+    if obj is None:
+        return (kind, "-", "-", "fehlt", "")
+    s = interpret(obj, kind)
+    return (kind, f"{s.namespace}/{s.name}", s.revision or "-", s.ready, s.message)
 
 
-def _failure_cause(reason: str, message: str, image_problem: str) -> str:
-    action = "das Helm-Upgrade" if reason == "UpgradeFailed" else "die Helm-Installation"
-    if image_problem:
-        return f"Die Pods wurden nicht bereit, {action} lief in den Timeout: {image_problem}"
-    if _TIMEOUT.search(message):
-        return f"Die Workloads wurden innerhalb des Timeouts nicht bereit ({action} lief in den Timeout)."
-    if "immutable" in message:
-        return "Ein unveränderliches Feld (z. B. Selector) soll geändert werden."
-    if "parse error" in message or "template" in message.lower():
-        return "Das Chart lässt sich mit diesen Werten nicht rendern (Werte-Fehler)."
-    return f"Helm meldet einen Fehler bei der {action}."
+def _mark(obj: Obj | None, kind: str) -> str:
+    return "failing" if obj is None or interpret(obj, kind).state == "failing" else ""
 
 
-def condition_findings(
-    hr: Obj,
-    *,
-    records: Sequence[Mapping[str, Any]] = (),
-    image_problem: str = "",
-    extra_evidence: Sequence[str] = (),
-    images: Sequence[str] = (),
-) -> list[Finding]:
-    """Suspended, Ready=False by reason, Stalled, Remediated (pure).
+@dataclass(frozen=True)
+class HelmReleaseState(AboutObject):
+    """What troubleshoot-helmrelease gathered; every part but the HelmRelease has an error slot.
 
-    ``images`` are the container images the release's Deployments run now (evidence of which state is
-    in the cluster after a rollback or a failed upgrade).
+    ``releases`` holds :class:`~runbook_lib.helm.ReleaseRecord` (this release's Helm storage) and
+    ``log_lines`` :class:`~runbook_lib.logs.parse.LogLine` (the helm-controller's lines about it).
     """
-    name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
-    subject = ref("HelmRelease", hr)
-    ready, out = condition(hr, "Ready"), []
-    if spec(hr).get("suspend"):
-        out.append(
-            Finding(
-                WARNING,
-                "HelmRelease ist ausgesetzt",
-                "spec.suspend ist true: Flux ändert nichts.",
-                "spec.suspend: true",
-                resume_step("HelmRelease"),
-                resume_commands("helmrelease", name, ns),
-                subject,
+
+    hr: Obj
+    helm_chart: Slot = field(default_factory=Slot)
+    source: Slot = field(default_factory=Slot)
+    releases: Slot = field(default_factory=Slot)
+    deployments: Slot = field(default_factory=Slot)
+    pods: Slot = field(default_factory=Slot)
+    events: Slot = field(default_factory=Slot)
+    log_lines: Slot = field(default_factory=Slot)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def ref(self) -> ObjectRef:
+        return object_ref(HELM_RELEASE, self.hr)
+
+    def release(self) -> Evidence:
+        """``flux get helmreleases NAME -n NS`` plus the conditions."""
+        s = interpret(self.hr, "HelmRelease")
+        rows = [
+            (c.get("type", ""), c.get("status", ""), c.get("reason", ""), c.get("message", ""))
+            for c in status(self.hr).get("conditions") or ()
+        ]
+        marks = [
+            "failing"
+            if (r[0] == "Ready" and r[1] == "False") or (r[0] == "Stalled" and r[1] == "True")
+            else ""
+            for r in rows
+        ]
+        return evidence(
+            f"{self.ref}: Revision {s.revision or '-'}, suspended {s.suspended}",
+            ("CONDITION", "STATUS", "REASON", "MESSAGE"),
+            rows,
+            command=f"flux get helmreleases {self.name} -n {self.namespace}",
+            marks=marks,
+            empty="Keine Conditions: noch nie abgeglichen.",
+        )
+
+    def chart(self) -> Evidence:
+        """The HelmChart and its source (``flux get sources chart`` / ``flux get sources helm``)."""
+        chart, source = self.helm_chart.value, self.source.value
+        src_kind = str((source or {}).get("kind") or "HelmRepository")
+        rows = [_status_row(chart, "HelmChart"), _status_row(source, src_kind)]
+        ns, _ = chart_ref(self.hr)
+        return evidence(
+            "Chart und Quelle",
+            ("ART", "NAME", "REVISION", "READY", "MESSAGE"),
+            rows,
+            command=f"flux get sources chart -n {ns}; flux get sources helm -n {ns}",
+            error=self.helm_chart.error or self.source.error,
+            marks=[_mark(chart, "HelmChart"), _mark(source, src_kind)],
+        )
+
+    def helm_history(self) -> Evidence:
+        """``helm history RELEASE -n NS`` from the release Secrets (:class:`~runbook_lib.helm.ReleaseHistory`
+        rows, with this state's error slot)."""
+        history = ReleaseHistory(
+            name=release_name(self.hr),
+            namespace=storage_namespace(self.hr),
+            revisions=tuple(by_revision(self.releases.value or [])),
+        )
+        return evidence(
+            f"Helm-Historie von {history.namespace}/{history.name}",
+            HISTORY_HEADERS,
+            history.rows(),
+            command=f"helm list -A; {history.command}",
+            error=self.releases.error,
+            empty="Keine Helm-Release-Secrets gefunden.",
+            marks=history.marks(),
+        )
+
+    def workload(self) -> EvidenceGroup:
+        """Deployments and Pods of the release (``kubectl get deploy,pods``)."""
+        ns = release_namespace(self.hr)
+        deps = [
+            (
+                meta(d).get("name"),
+                f"{status(d).get('readyReplicas') or 0}/{spec(d).get('replicas', 1)}",
+                ", ".join(
+                    c.get("image", "")
+                    for c in ((spec(d).get("template") or {}).get("spec") or {}).get("containers") or ()
+                ),
+            )
+            for d in self.deployments.value or []
+        ]
+        pods = [
+            (meta(p).get("name"), status(p).get("phase", ""), _pod_state(p)) for p in self.pods.value or []
+        ]
+        return EvidenceGroup(
+            (
+                evidence(
+                    "Deployments",
+                    ("NAME", "BEREIT", "IMAGES"),
+                    deps,
+                    command=f"kubectl get deploy -n {ns}",
+                    error=self.deployments.error,
+                    empty="Keine Deployments dieser Release gefunden.",
+                ),
+                evidence(
+                    "Pods",
+                    ("NAME", "PHASE", "ZUSTAND"),
+                    pods,
+                    command=f"kubectl get pods -n {ns}",
+                    error=self.pods.error,
+                    empty="Keine Pods gefunden.",
+                    marks=["failing" if r[2] not in ("Running", "") else "" for r in pods],
+                ),
             )
         )
-    reason, message = str(ready.get("reason", "")), str(ready.get("message", ""))
-    released = condition(hr, "Released")
-    evidence = "\n".join(
-        x
-        for x in (
-            cond_text(ready),
-            cond_text(released)
-            if released and released.get("status") == "False" and released.get("message") != message
-            else "",
-            history_text(records),
-            *extra_evidence,
+
+    def signals(self) -> EvidenceGroup:
+        """Warning events and helm-controller error lines about this HelmRelease."""
+        warn = warning_events(self.events.value or [])[-15:]
+        errors = [line for line in self.log_lines.value or [] if line.level == "error"][-15:]
+        return EvidenceGroup(
+            (
+                evidence(
+                    "Warnungen in den Events",
+                    ("EVENT",),
+                    [(event_text(e),) for e in warn],
+                    command=f"flux events --for HelmRelease/{self.name} -n {self.namespace}",
+                    error=self.events.error,
+                    empty="Keine Warnungen.",
+                    marks=["failing"] * len(warn),
+                ),
+                evidence(
+                    "Fehler im Log des helm-controllers",
+                    ("ZEILE",),
+                    [(log_line_text(r, precise=True),) for r in errors],
+                    command=f"flux logs --kind=HelmRelease --name={self.name} -n {self.namespace} "
+                    "--level=error",
+                    error=self.log_lines.error,
+                    empty="Keine Fehlerzeilen.",
+                    marks=["failing"] * len(errors),
+                ),
+            )
         )
-        if x
+
+
+def _pod_state(pod: Obj) -> str:
+    waiting = [
+        ((c.get("state") or {}).get("waiting") or {}).get("reason", "")
+        for c in status(pod).get("containerStatuses") or ()
+    ]
+    return ", ".join(w for w in waiting if w) or ("Running" if status(pod).get("phase") == "Running" else "")
+
+
+def _images(deployments: list[Obj]) -> list[str]:
+    """The container images the Deployments' pod templates name (what the release installed)."""
+    return [
+        f"{meta(d).get('name')}={c.get('image', '')}"
+        for d in deployments
+        for c in ((spec(d).get("template") or {}).get("spec") or {}).get("containers") or ()
+    ]
+
+
+def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
+    """Interpret a gathered :class:`HelmReleaseState` (pure): the findings, most severe first."""
+    records = state.releases.value or []
+    pods = pod_findings(state.pods.value or [])
+    image_problem = next((f"{f.title} ({f.evidence})" for f in pods if f.title.startswith("Image")), "")
+    findings = condition_findings(
+        state.hr,
+        records=records,
+        image_problem=image_problem,
+        extra_evidence=signal_lines(state.events.value or [], state.log_lines.value or []),
+        images=_images(state.deployments.value or []),
     )
-    if ready.get("status") == "False":
-        if reason == "DependencyNotReady":
-            dep = _DEPENDENCY.search(message)
-            out.append(
-                Finding(
-                    WARNING,
-                    f"Wartet auf Abhängigkeit {dep.group(1) if dep else ''}".rstrip(),
-                    "spec.dependsOn: eine HelmRelease, von der diese abhängt, ist nicht bereit.",
-                    evidence,
-                    "Zuerst die Abhängigkeit reparieren; diese folgt von selbst.",
-                    "flux get helmreleases -A",
-                    subject,
-                )
-            )
-        elif reason in ("InstallFailed", "UpgradeFailed"):
-            title = (
-                "Helm-Upgrade fehlgeschlagen"
-                if reason == "UpgradeFailed"
-                else "Helm-Installation fehlgeschlagen"
-            )
-            out.append(
-                Finding(
-                    ERROR,
-                    title,
-                    _failure_cause(reason, message, image_problem),
-                    evidence,
-                    "Werte oder Chart-Version der HelmRelease im Git korrigieren und committen "
-                    "(z. B. image.tag oder spec.chart.spec.version). " + GITOPS_NOTE,
-                    _cmds(hr),
-                    subject,
-                )
-            )
-        elif reason in ("ArtifactFailed", "SourceNotReady"):
-            out.append(
-                Finding(
-                    ERROR,
-                    "Chart nicht verfügbar",
-                    "Der helm-controller bekommt das Chart nicht "
-                    "(HelmChart oder Helm-Repository fehlerhaft, siehe dort).",
-                    evidence,
-                    "Chart-Version und Repository im Git prüfen.",
-                    _cmds(hr),
-                    subject,
-                )
-            )
-        else:
-            out.append(
-                Finding(
-                    ERROR,
-                    f"HelmRelease fehlgeschlagen ({reason or 'ohne Grund'})",
-                    "Der helm-controller meldet einen Fehler.",
-                    evidence,
-                    "Meldung lesen und die Ursache im Git beheben. " + GITOPS_NOTE,
-                    _cmds(hr),
-                    subject,
-                )
-            )
-    elif not ready and not spec(hr).get("suspend"):
-        out.append(
-            Finding(
-                WARNING,
-                "HelmRelease wurde noch nie abgeglichen",
-                "Keine Ready-Condition: der helm-controller hat das Objekt nicht bearbeitet.",
-                "status.conditions ist leer",
-                "helm-controller prüfen.",
-                "kubectl get deploy,pods -n flux-system -l app=helm-controller",
-                subject,
-            )
+    findings += chart_findings(
+        state.hr, state.helm_chart.value, known_versions=known_versions(state.hr, records)
+    )
+    findings += source_findings(state.source.value)
+    findings += storage_findings(state.hr, records)
+    findings += pods or deployment_findings(state.deployments.value or [])
+    findings += info_findings(state.hr, state.events.value or [], state.log_lines.value or [])
+    for what, slot, cmd in (
+        ("HelmChart", state.helm_chart, "flux get sources chart -A"),
+        ("Chart-Quelle", state.source, "flux get sources helm -A"),
+        ("Helm-Storage", state.releases, "helm list -A"),
+        ("Deployments", state.deployments, "kubectl get deploy -A"),
+        ("Pods", state.pods, "kubectl get pods -A"),
+        ("Events", state.events, f"flux events --for HelmRelease/{state.name}"),
+        ("Log des helm-controllers", state.log_lines, "flux logs --kind=HelmRelease"),
+    ):
+        findings += slot_finding(what, slot, cmd)
+    checked = (
+        str(state.ref),
+        "HelmChart und Quelle",
+        "Helm-Storage",
+        "Deployments und Pods",
+        "Events",
+        "helm-controller-Log",
+    )
+    return Diagnosis(title=TITLE, findings=tuple(findings), checked=checked, note=GITOPS_NOTE)
+
+
+# --- gather ------------------------------------------------------------------------------------------
+
+
+def _chart(cluster: Cluster, hr: Obj) -> Obj | None:
+    chart_ref_spec = spec(hr).get("chartRef") or {}
+    if chart_ref_spec and chart_ref_spec.get("kind") != "HelmChart":
+        return None
+    if chart_ref_spec:
+        ns = chart_ref_spec.get("namespace") or meta(hr).get("namespace")
+        return gather.get_object(cluster, HELM_CHART, ns, chart_ref_spec.get("name", ""))
+    ns, name = chart_ref(hr)
+    return gather.get_object(cluster, HELM_CHART, ns, name)
+
+
+def _source(cluster: Cluster, hr: Obj, chart: Obj | None) -> Obj | None:
+    if chart is not None:
+        src, ns = spec(chart).get("sourceRef") or {}, meta(chart).get("namespace")
+    else:
+        src = (
+            spec(hr).get("chartRef")
+            or ((spec(hr).get("chart") or {}).get("spec") or {}).get("sourceRef")
+            or {}
         )
-    out += stalled_findings(hr, records=records, images=images)
+        ns = src.get("namespace") or meta(hr).get("namespace")
+    kind = src.get("kind") or "HelmRepository"
+    if kind not in ("HelmRepository", "GitRepository", "Bucket", "OCIRepository") or not src.get("name"):
+        return None
+    return gather.get_object(cluster, by_kind(kind), ns, src["name"])
+
+
+def _releases(cluster: Cluster, hr: Obj) -> list[ReleaseRecord]:
+    name = release_name(hr)
+    return [r for r in gather_releases(namespace=storage_namespace(hr), client=cluster) if r.name == name]
+
+
+def _workload(cluster: Cluster, hr: Obj) -> list[Obj]:
+    ns = release_namespace(hr)
+    labelled = gather.deployments(
+        cluster,
+        ns,
+        f"helm.toolkit.fluxcd.io/name={meta(hr).get('name')},"
+        f"helm.toolkit.fluxcd.io/namespace={meta(hr).get('namespace')}",
+    )
+    return labelled or gather.deployments(cluster, ns, f"app.kubernetes.io/instance={release_name(hr)}")
+
+
+def _pods(cluster: Cluster, deployments: list[Obj]) -> list[Obj]:
+    out: list[Obj] = []
+    for dep in deployments:
+        labels = (spec(dep).get("selector") or {}).get("matchLabels") or {}
+        if labels:
+            selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            out += gather.pods(cluster, meta(dep).get("namespace", ""), selector)
     return out
 
 
-def stalled_findings(
-    hr: Obj, *, records: Sequence[Mapping[str, Any]] = (), images: Sequence[str] = ()
-) -> list[Finding]:
-    """Stalled (retries exhausted, no rollback target) and Remediated (Flux rolled back) (pure)."""
-    name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
-    subject, out = ref("HelmRelease", hr), []
-    stalled = condition(hr, "Stalled")
-    if stalled.get("status") == "True":
-        retries = stalled.get("reason") == "RetriesExceeded"
-        out.append(
-            Finding(
-                ERROR,
-                "Wiederholungen aufgebraucht" if retries else "HelmRelease hängt (Stalled)",
-                "Flux versucht es nicht mehr von selbst, bis sich die HelmRelease ändert oder ein "
-                "Zurücksetzen angefordert wird."
-                if retries
-                else "Flux kann nicht weitermachen (z. B. kein Ziel für einen Rollback).",
-                cond_text(stalled),
-                "Erst die Ursache per Commit beheben (ändert der Commit die HelmRelease, zählt Flux von "
-                "vorn). Sonst ein einmaliges Upgrade erzwingen: Runbook `sync` mit `-p force True` bzw. "
-                "`flux reconcile hr … --force`; `flux reconcile hr … --reset` setzt den Fehlerzähler "
-                "zurück.",
-                f"runbook run sync -p kind hr -p name {name} -p namespace {ns} -p force True\n"
-                f"flux reconcile hr {name} -n {ns} --reset\n"
-                f"flux reconcile hr {name} -n {ns} --force",
-                subject,
-            )
-        )
-    return out + remediation_findings(hr, records=records, images=images)
+def _events(cluster: Cluster, hr: Obj, chart: Obj | None) -> list[Obj]:
+    items = gather.events_for(cluster, object_ref(HELM_RELEASE, hr))
+    if chart is not None:
+        items += gather.events_for(cluster, object_ref(HELM_CHART, chart))
+    return items
 
 
-def remediation_findings(
-    hr: Obj, *, records: Sequence[Mapping[str, Any]] = (), images: Sequence[str] = ()
-) -> list[Finding]:
-    """Remediated=True, read against the Helm history (pure).
+def gather_helmrelease(
+    name: str, *, namespace: str, client: Cluster | None = None, now: datetime | None = None
+) -> HelmReleaseState:
+    """Read the HelmRelease ``namespace/name`` and its chart, storage, workload, events, logs (read-only).
 
-    The condition stays True after later attempts. Only when the newest Helm revision is the rollback
-    does the cluster run the old state; when a later attempt failed (and was not rolled back, e.g.
-    retries exhausted), the failed revision is what is installed.
+    An unknown name raises :class:`~runbook_lib.errors.NotFound` naming the closest HelmReleases.
     """
-    remediated = condition(hr, "Remediated")
-    if remediated.get("status") != "True":
-        return []
-    name, ns = meta(hr).get("name", ""), meta(hr).get("namespace", "")
-    subject, cmd = ref("HelmRelease", hr), f"flux get helmreleases {name} -n {ns}\n" + _history_cmd(hr)
-    recs = by_revision(records)
-    running = [f"Deployment (Image): {', '.join(images)}"] if images else []
-    if not recs:
-        return [
-            Finding(
-                WARNING,
-                "Flux hat die Release zurückgerollt",
-                "Nach einem Fehlschlag hat die Remediation zurückgerollt (Remediated=True). Ob danach ein "
-                "neuer Versuch lief, zeigt erst die Helm-Historie.",
-                "\n".join([cond_text(remediated), *running]),
-                "Helm-Historie prüfen; den Fehler im Git beheben (Commit) oder den Commit zurücknehmen "
-                "(Runbook `rollback`).",
-                cmd,
-                subject,
+    cluster = default_cluster(client)
+    hr = gather.require_object(cluster, HELM_RELEASE, namespace, name, "flux get helmreleases -A")
+    chart = attempt(lambda: _chart(cluster, hr))
+    deployments = attempt(lambda: _workload(cluster, hr))
+    return HelmReleaseState(
+        hr=hr,
+        helm_chart=chart,
+        source=attempt(lambda: _source(cluster, hr, chart.value)),
+        releases=attempt(lambda: _releases(cluster, hr)),
+        deployments=deployments,
+        pods=attempt(lambda: _pods(cluster, deployments.value or [])),
+        events=attempt(lambda: _events(cluster, hr, chart.value)),
+        log_lines=attempt(
+            lambda: gather.log_lines(
+                cluster, controller="helm-controller", kind="HelmRelease", name=name, namespace=namespace
             )
-        ]
-    latest = recs[-1]
-    if latest.get("status") == "deployed" and is_rollback(latest):
-        return [
-            Finding(
-                WARNING,
-                "Flux hat die Release zurückgerollt",
-                f"Nach dem Fehlschlag hat die Remediation den vorigen Stand wiederhergestellt: im Cluster "
-                f"läuft die zurückgerollte Revision {latest.get('revision')}, Git beschreibt weiter die "
-                "neue.",
-                "\n".join([cond_text(remediated), revision_line(latest), *running]),
-                "Den Fehler im Git beheben (Commit) oder den Commit zurücknehmen (Runbook `rollback`).",
-                cmd,
-                subject,
-            )
-        ]
-    if latest.get("status") == "deployed":
-        return []  # a later upgrade succeeded; the old condition says nothing about now
-    earlier = [r for r in recs if is_rollback(r)]
-    return [
-        Finding(
-            INFO,
-            "Früherer Rollback durch Flux, danach erneut fehlgeschlagen",
-            "Die Remediation hatte zurückgerollt"
-            + (f" (Revision {earlier[-1].get('revision')})" if earlier else "")
-            + f"; danach versuchte Flux es erneut, und die neueste Revision {latest.get('revision')} ist "
-            f"{latest.get('status')} und wurde nicht mehr zurückgerollt. Im Cluster steht also der neue, "
-            "fehlerhafte Stand, nicht der alte.",
-            "\n".join(
-                [
-                    cond_text(remediated),
-                    *([revision_line(earlier[-1])] if earlier else []),
-                    revision_line(latest),
-                    *running,
-                ]
-            ),
-            "Siehe die Befunde oben: den Fehler im Git beheben (Commit) oder den Commit zurücknehmen "
-            "(Runbook `rollback`).",
-            cmd,
-            subject,
-        )
-    ]
-
-
-def _history_cmd(hr: Obj) -> str:
-    return f"helm history {release_name(hr)} -n {storage_namespace(hr)}"
-
-
-def chart_findings(hr: Obj, chart: Obj | None, *, known_versions: Sequence[str] = ()) -> list[Finding]:
-    """HelmChart missing or failing; a version that is not in the repository names known versions (pure)."""
-    ns, name = chart_ref(hr)
-    if chart is None:
-        if not (spec(hr).get("chart") or {}):
-            return []  # spec.chartRef: no HelmChart made by the controller
-        return [
-            Finding(
-                WARNING,
-                "HelmChart fehlt",
-                "Der helm-controller hat das HelmChart noch nicht angelegt.",
-                f"kein HelmChart {ns}/{name}",
-                "helm-controller prüfen.",
-                f"flux get sources chart -n {ns}",
-                f"HelmChart {ns}/{name}",
-            )
-        ]
-    ready = condition(chart, "Ready")
-    if ready.get("status") != "False":
-        return []
-    message = str(ready.get("message", ""))
-    missing = _VERSION_MISSING.search(message)
-    subject = ref("HelmChart", chart)
-    cmd = f"flux get sources chart {name} -n {ns}\nflux get sources helm -n {ns}"
-    if missing:
-        chart_name, version = missing.groups()
-        known = ", ".join(known_versions)
-        cause = f"Die Version '{version}' von Chart '{chart_name}' gibt es im Helm-Repository nicht." + (
-            f" Bekannte Versionen: {known}." if known else ""
-        )
-        return [
-            Finding(
-                ERROR,
-                f"Chart-Version {version} nicht gefunden",
-                cause,
-                cond_text(ready),
-                "spec.chart.spec.version der HelmRelease im Git auf eine vorhandene Version setzen und "
-                "committen.",
-                cmd + f"\nhelm search repo {chart_name} --versions",
-                subject,
-            )
-        ]
-    return [
-        Finding(
-            ERROR,
-            "HelmChart fehlerhaft",
-            f"source-controller meldet {ready.get('reason', 'einen Fehler')}.",
-            cond_text(ready),
-            "Chart-Angaben der HelmRelease und das Repository prüfen.",
-            cmd,
-            subject,
-        )
-    ]
-
-
-def source_findings(source: Obj | None) -> list[Finding]:
-    """The chart's source (usually a HelmRepository) is not ready (pure)."""
-    ready = condition(source, "Ready")
-    if source is None or ready.get("status") != "False" or (spec(source).get("type") == "oci"):
-        return []
-    kind = str(source.get("kind") or "HelmRepository")
-    name, ns = meta(source).get("name", ""), meta(source).get("namespace", "")
-    sub = {"HelmRepository": "helm", "GitRepository": "git", "Bucket": "bucket"}.get(kind, "helm")
-    return [
-        Finding(
-            ERROR,
-            f"{kind} nicht bereit",
-            f"Das Chart-Repository '{spec(source).get('url', '')}' ist "
-            "nicht erreichbar oder liefert keinen gültigen Index (URL, Zugangsdaten, Netz).",
-            cond_text(ready),
-            "URL und Zugangsdaten der Quelle im Git prüfen; danach abgleichen.",
-            f"flux get sources {sub} {name} -n {ns}\nflux reconcile source {sub} {name} -n {ns}",
-            ref(kind, source),
-        )
-    ]
-
-
-def signal_lines(events: Iterable[Obj], log_records: Iterable[Obj]) -> list[str]:
-    """The newest warning event and error log line, as evidence lines."""
-    warn, errors = warning_events(events), log_error_lines(log_records)
-    return ([f"Event: {event_text(warn[-1])}"] if warn else []) + (
-        [f"Log: {log_line_text(errors[-1])}"] if errors else []
+        ),
+        now=now or datetime.now(UTC),
     )
 
 
-def info_findings(hr: Obj, events: Sequence[Obj], log_records: Sequence[Obj]) -> list[Finding]:
-    """Warnings in events or logs while the release is Ready: earlier trouble, now resolved (pure)."""
-    if condition(hr, "Ready").get("status") != "True":
-        return []
-    lines = signal_lines(events, log_records)
-    if not lines:
-        return []
-    return [
-        Finding(
-            INFO,
-            "Frühere Warnungen zu dieser HelmRelease",
-            "Es gab Fehler, inzwischen ist die HelmRelease wieder bereit.",
-            "\n".join(lines),
-            "Nichts zu tun, solange es nicht wiederkehrt.",
-            f"flux events --for HelmRelease/{meta(hr).get('name')} -n {meta(hr).get('namespace')}",
-            ref("HelmRelease", hr),
+def troubleshoot_helmrelease(name: str, *, namespace: str, client: Cluster | None = None) -> Diagnosis:
+    """Gather and interpret in one call (for the CLI and scripts)."""
+    return diagnose_helmrelease(gather_helmrelease(name, namespace=namespace, client=client))
+
+
+def gather_releases(*, namespace: str | None = None, client: Cluster | None = None) -> list[ReleaseRecord]:
+    """Read every Helm release Secret (``owner=helm``) of the cluster, or of one namespace, and decode it."""
+    cluster = default_cluster(client)
+    what = f"Helm-Release-Secrets{f' in {namespace}' if namespace else ''}"
+    if namespace:
+        resp = request(
+            cluster,
+            what,
+            cluster.core.list_namespaced_secret,
+            namespace,
+            label_selector="owner=helm",
+            _preload_content=False,
         )
-    ]
+    else:
+        resp = request(
+            cluster,
+            what,
+            cluster.core.list_secret_for_all_namespaces,
+            label_selector="owner=helm",
+            _preload_content=False,
+        )
+    return records_from_secrets(json.loads(resp.data).get("items") or [])

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
-from ..report import Rendered, html_table, text_table
+from runbook_lib.report import Rendered, html_table, text_table
 
 #: severities, most severe first; the number is the sort key
 ERROR, WARNING, INFO = 0, 1, 2
@@ -68,6 +69,32 @@ class Finding(Rendered):
             f'margin:.6em 0"><b style="color:{color}">{escape(self.headline())}</b>'
             f"<p><b>Ursache:</b> {escape(self.cause)}</p><b>Beleg:</b>{evidence}"
             f"<p><b>Nächster Schritt:</b> {escape(self.next_step)}</p>{command}</div>"
+        )
+
+
+@dataclass(frozen=True)
+class FindingText:
+    """The fixed German text of a finding, looked up by reason in a rule's table.
+
+    ``title``, ``cause`` and ``next_step`` may name fields in braces (``{dependency}``); the rule
+    fills them, the evidence, the command and the subject when it builds the :class:`Finding` (a title
+    whose last field is empty loses its trailing space).
+    """
+
+    severity: int
+    title: str
+    cause: str
+    next_step: str
+
+    def finding(self, *, evidence: str, command: str = "", subject: str = "", **values: Any) -> Finding:
+        return Finding(
+            severity=self.severity,
+            title=self.title.format(**values).rstrip(),
+            cause=self.cause.format(**values),
+            evidence=evidence,
+            next_step=self.next_step.format(**values),
+            command=command,
+            subject=subject,
         )
 
 
@@ -158,9 +185,6 @@ class Diagnosis(Rendered):
     def problems(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.is_problem)
 
-    def titles(self) -> list[str]:
-        return [f.title for f in self.findings]
-
     @property
     def shown_note(self) -> str:
         """The note, when there is a problem to fix and no finding says the same already."""
@@ -169,7 +193,7 @@ class Diagnosis(Rendered):
         return self.note
 
     def summary(self) -> Summary:
-        return Summary(self.title, self.findings, self.checked)
+        return Summary(title=self.title, findings=self.findings, checked=self.checked)
 
     def __str__(self) -> str:
         out = [f"Diagnose: {self.title}"]
@@ -257,11 +281,11 @@ def evidence(
 ) -> Evidence:
     """Build an :class:`Evidence` table; cells become strings."""
     return Evidence(
-        caption,
-        tuple(headers),
-        tuple(tuple(str(c) for c in r) for r in rows),
-        command,
-        error,
-        empty,
-        tuple(marks),
+        caption=caption,
+        headers=tuple(headers),
+        rows=tuple(tuple(str(c) for c in r) for r in rows),
+        command=command,
+        error=error,
+        empty=empty,
+        marks=tuple(marks),
     )

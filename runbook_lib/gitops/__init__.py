@@ -9,8 +9,16 @@ Public API::
 
 Plans are the dry run: they check the checkout (clean, expected branch, fetched, in sync with the
 remote) and show the diff, the affected Flux objects and the exact git commands; they change nothing.
+A push that does not land raises :class:`NotPushed` (:class:`PushRejected` or :class:`PushFailed`),
+which names the local commit it kept and carries the "nicht gepusht" result as ``.result``.
+
+Modules: ``change`` and ``rollback`` (types, plan, apply), ``history`` (which commits a rollback undoes
+and the git sequences that undo them), ``repo`` (open, preflight, run git), ``push`` (push and its
+German errors), ``edit`` (YAML values), ``affected`` (which Flux objects a change touches),
+``message`` (commit message policy), ``render`` (shared rendering).
 """
 
+from runbook_lib.errors import NotPushed, PushFailed, PushRejected
 from runbook_lib.gitops.affected import (
     AffectedObject,
     FluxObject,
@@ -22,9 +30,8 @@ from runbook_lib.gitops.change import ChangePlan, ChangeResult, apply_change, pl
 from runbook_lib.gitops.edit import FieldEdit, YamlEdit, edit_yaml
 from runbook_lib.gitops.message import check_message
 from runbook_lib.gitops.render import CommitInfo
-from runbook_lib.gitops.repo import Checkout, NotPushed, PushFailed, mask_secrets
-from runbook_lib.gitops.rollback import apply_rollback, plan_rollback
-from runbook_lib.gitops.rollback_model import RollbackPlan, RollbackResult
+from runbook_lib.gitops.repo import Checkout, mask_secrets
+from runbook_lib.gitops.rollback import RollbackPlan, RollbackResult, apply_rollback, plan_rollback
 
 __all__ = [
     "AffectedObject",
@@ -36,6 +43,7 @@ __all__ = [
     "FluxObject",
     "NotPushed",
     "PushFailed",
+    "PushRejected",
     "RollbackPlan",
     "RollbackResult",
     "YamlEdit",

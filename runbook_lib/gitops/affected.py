@@ -13,17 +13,17 @@ sets it), then ``metadata.namespace``, then ``default``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import git
 import yaml
 
-# Files larger than this are data, not manifests; reading them would only cost time.
+#: files larger than this are data, not manifests; reading them would only cost time
 MAX_MANIFEST_BYTES = 1_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FluxObject:
     """A Flux object as defined in the repository."""
 
@@ -69,16 +69,16 @@ def _objects_in(file: str, docs: Iterable[Any]) -> list[FluxObject]:
         if kind == "Kustomization" and api.startswith("kustomize.toolkit.fluxcd.io/"):
             found.append(
                 FluxObject(
-                    kind,
-                    str(meta.get("name")),
-                    namespace,
-                    file,
-                    normalise_path(spec.get("path", "")),
-                    spec.get("targetNamespace"),
+                    kind=kind,
+                    name=str(meta.get("name")),
+                    namespace=namespace,
+                    file=file,
+                    path=normalise_path(spec.get("path", "")),
+                    target_namespace=spec.get("targetNamespace"),
                 )
             )
         elif kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
-            found.append(FluxObject(kind, str(meta.get("name")), namespace, file))
+            found.append(FluxObject(kind=kind, name=str(meta.get("name")), namespace=namespace, file=file))
     return found
 
 
@@ -112,7 +112,7 @@ def resolve_namespaces(objects: list[FluxObject]) -> list[FluxObject]:
         deepest = max(owners, key=lambda k: len(k.path or ""), default=None)
         target = deepest.target_namespace if deepest else None
         namespace = target or obj.namespace or "default"
-        resolved.append(FluxObject(obj.kind, obj.name, namespace, obj.file, obj.path, obj.target_namespace))
+        resolved.append(replace(obj, namespace=namespace))
     return resolved
 
 
@@ -133,7 +133,7 @@ def affected_by(objects: Iterable[FluxObject], changed_files: Iterable[str]) -> 
         else:
             reason = f"definiert in {obj.file}" if obj.file in files else ""
         if reason:
-            result[key] = AffectedObject(obj.kind, obj.name, obj.namespace, reason)
+            result[key] = AffectedObject(kind=obj.kind, name=obj.name, namespace=obj.namespace, reason=reason)
     return tuple(result.values())
 
 

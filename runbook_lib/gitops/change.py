@@ -3,7 +3,7 @@
 ``plan_change`` checks the checkout (preflight with fetch), edits in memory and renders the diff and
 the exact commands; it writes nothing, so a dry run is simply a plan that is not applied.
 ``apply_change`` re-checks that nothing moved, writes, commits and pushes. A refused push keeps the
-commit and raises :class:`~runbook_lib.gitops.repo.NotPushed` naming it (``.result`` says "nicht gepusht").
+commit and raises :class:`~runbook_lib.errors.NotPushed` naming it (``.result`` says "nicht gepusht").
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from runbook_lib.gitops.repo import (
 from runbook_lib.report import Rendered, Reporter, default_reporter
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChangePlan(Rendered):
     """What ``apply_change`` would do; rendering it is the dry run."""
 
@@ -89,7 +89,7 @@ class ChangePlan(Rendered):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChangeResult(Rendered):
     """The outcome: the commit, and whether it reached the remote."""
 
@@ -177,7 +177,14 @@ def plan_change(
         warnings = ("Beim Schreiben ändert sich auch die Formatierung anderer Zeilen; siehe Diff.",)
     commands = (("git", "add", relative), ("git", "commit", "-m", message), checkout.push_command())
     plan = ChangePlan(
-        checkout, relative, message, author, edit, find_affected(repo, [relative]), commands, warnings
+        checkout=checkout,
+        file=relative,
+        message=message,
+        author=author,
+        edit=edit,
+        affected=find_affected(repo, [relative]),
+        commands=commands,
+        warnings=warnings,
     )
     reporter.success(f"Vorschau: {len(edit.edits)} Wert(e) in {relative}, Commit auf {checkout.branch}")
     return plan
@@ -190,7 +197,7 @@ def apply_change(plan: ChangePlan, *, reporter: Reporter | None = None) -> Chang
     require_unmoved(repo, plan.checkout)
     identity(repo)
     commit = _commit(repo, plan, reporter)
-    result = ChangeResult(plan, commit, pushed=False, remote_head=plan.checkout.remote_head)
+    result = ChangeResult(plan=plan, commit=commit, pushed=False, remote_head=plan.checkout.remote_head)
     push(
         repo,
         plan.commands[-1],

@@ -36,7 +36,7 @@ _TOKEN = re.compile(r"\[(?P<bracket>[^\]]+)\]|(?P<plain>[^.\[\]]+)")
 _KEY_ONLY = re.compile(r"^(?P<indent> *)(?!- )[^#\s][^#]*:\s*(#.*)?$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FieldEdit:
     """One value set in the file: ``old`` is None when the key is new (``created``)."""
 
@@ -254,14 +254,14 @@ def _set(index: int, parent: Any, leaf: str, value: Any, key: str) -> FieldEdit:
         old = parent[int(leaf)]
         new = coerce(old, value)
         parent[int(leaf)] = new
-        return FieldEdit(key, index, _plain(old), _plain(new), created=False)
+        return FieldEdit(path=key, document=index, old=_plain(old), new=_plain(new), created=False)
     created = leaf not in parent
     if created:
         _refuse_typo(parent, leaf, key)
     old = None if created else parent[leaf]
     new = value if created else coerce(old, value)
     parent[leaf] = new
-    return FieldEdit(key, index, _plain(old), _plain(new), created=created)
+    return FieldEdit(path=key, document=index, old=_plain(old), new=_plain(new), created=created)
 
 
 def _refuse_typo(parent: Any, leaf: str, key: str) -> None:

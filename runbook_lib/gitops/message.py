@@ -6,10 +6,10 @@ import re
 
 from runbook_lib.errors import UsageError
 
-# Shorter messages cannot say what changed and why; ten characters is "kite: v0.5" at the least.
+#: shorter messages cannot say what changed and why; ten characters is "kite: v0.5" at the least
 MIN_MESSAGE_LENGTH = 10
 
-# Words that say nothing about the change on their own; a message made only of them is refused.
+#: words that say nothing about the change on their own; a message made only of them is refused
 GENERIC_WORDS = frozenset(
     {
         "update",

@@ -1,11 +1,16 @@
-"""Push with exact flags and turn git's refusals into German errors that name the kept commit."""
+"""Push with exact flags and turn git's refusals into German errors that name the kept commit.
+
+A push that does not land raises :class:`~runbook_lib.errors.NotPushed`: :class:`PushRejected` when the
+remote answered no (moved on, hook, lease), :class:`PushFailed` when it was not reached. The local commit
+is never touched here; the error names it and says how to bring it onto the remote.
+"""
 
 from __future__ import annotations
 
 import git
 
-from runbook_lib.errors import GitError
-from runbook_lib.gitops.repo import Checkout, Command, NotPushed, PushFailed, git_stderr, run_git, shell
+from runbook_lib.errors import NotPushed, PushFailed, PushRejected
+from runbook_lib.gitops.repo import Checkout, Command, git_stderr, run_git, shell
 from runbook_lib.report import Reporter
 
 _UNREACHABLE = (
@@ -60,26 +65,27 @@ def push(
     kept_commit: str,
     what: str,
     reporter: Reporter,
-    result: object = None,
+    result: object | None = None,
 ) -> None:
-    """Run ``command`` (a ``git push``); on failure raise NotPushed/PushFailed naming ``kept_commit``.
+    """Run ``command`` (a ``git push``); on failure raise :class:`NotPushed` naming ``kept_commit``.
 
     ``what`` is the German noun for the pushed thing (``Commit``, ``Revert-Commit``); ``result`` (the
-    "nicht gepusht" result of the caller) travels with a NotPushed/PushFailed as ``exc.result``.
+    "nicht gepusht" result of the caller) travels with the error as ``exc.result``.
     """
     reporter.action(f"pushe {what} {kept_commit[:7]} nach `{checkout.upstream}`: {shell(command)}")
     try:
         run_git(repo, command, network=True)
     except git.GitCommandError as exc:
         reporter.failure(f"Push nach `{checkout.upstream}` fehlgeschlagen")
-        error = push_error(git_stderr(exc), checkout=checkout, kept_commit=kept_commit, what=what)
-        if isinstance(error, NotPushed | PushFailed):
-            error.result = result
-        raise error from exc
+        raise push_error(
+            git_stderr(exc), checkout=checkout, kept_commit=kept_commit, what=what, result=result
+        ) from exc
     reporter.success(f"{what} {kept_commit[:7]} ist auf `{checkout.upstream}`")
 
 
-def push_error(stderr: str, *, checkout: Checkout, kept_commit: str, what: str) -> GitError:
+def push_error(
+    stderr: str, *, checkout: Checkout, kept_commit: str, what: str, result: object | None = None
+) -> NotPushed:
     """The German error for a failed push of ``kept_commit`` (kept locally, nicht gepusht)."""
     cause = classify_push_error(stderr)
     short = kept_commit[:7]
@@ -88,19 +94,21 @@ def push_error(stderr: str, *, checkout: Checkout, kept_commit: str, what: str) 
     retry = shell(checkout.push_command())
     detail = push_detail(stderr)
     if cause == "moved":
-        return NotPushed(
+        return PushRejected(
             f"Push abgelehnt: `{checkout.upstream}` hat inzwischen neue Commits. {kept}",
             f"Commit {short} integrieren und erneut pushen: `{integrate}`.",
             kept_commit=kept_commit,
             cause=cause,
+            result=result,
         )
     if cause == "hook":
-        return NotPushed(
+        return PushRejected(
             f"Push abgelehnt: ein Hook auf dem Remote hat den {what} zurückgewiesen ({detail}). {kept}",
             f"Meldung des Hooks prüfen und Commit {short} anpassen (`git commit --amend`), "
             f"dann `{retry}`; oder ihn mit `git reset --hard {checkout.remote_head[:7]}` verwerfen.",
             kept_commit=kept_commit,
             cause=cause,
+            result=result,
         )
     if cause == "unreachable":
         return PushFailed(
@@ -108,10 +116,12 @@ def push_error(stderr: str, *, checkout: Checkout, kept_commit: str, what: str) 
             f"Netzwerk/URL prüfen (`git remote -v`), dann Commit {short} pushen: `{retry}`.",
             kept_commit=kept_commit,
             cause=cause,
+            result=result,
         )
     return PushFailed(
         f"Push nach `{checkout.upstream}` fehlgeschlagen: {detail}. {kept}",
         f"Ursache beheben, dann Commit {short} pushen: `{retry}`.",
         kept_commit=kept_commit,
         cause=cause,
+        result=result,
     )

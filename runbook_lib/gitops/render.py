@@ -13,7 +13,7 @@ from runbook_lib.report import html_table, text_table
 _DIFF_COLOURS = {"+": "#2e7d32", "-": "#c62828", "@": "#6a1b9a"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommitInfo:
     """A commit as the preview shows it."""
 

@@ -7,30 +7,24 @@ Every git call goes through :func:`run_git` with an argument list (never a shell
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
-from runbook_lib.errors import GitError, PreflightError, PushRejected
-from runbook_lib.masking import MASK, mask
+from runbook_lib.errors import GitError, PreflightError
+from runbook_lib.masking import mask
 from runbook_lib.report import Reporter
+from runbook_lib.settings import settings
 
 Command = tuple[str, ...]
 
-# Seconds a network operation (fetch, push) may take: during an incident a hanging fetch must fail
-# visibly; two minutes covers slow remotes with large packs.
-NETWORK_TIMEOUT = 120
-
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-
 
 def mask_secrets(text: str) -> str:
-    """Mask the whole user-info of every URL (``https://user:token@host``, ``https://token@host``),
-    then everything else :func:`runbook_lib.masking.mask` recognises (tokens, key=value secrets)."""
-    return mask(_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", text))
+    """:func:`runbook_lib.masking.mask` with the whole user-info of every URL masked
+    (``https://user:token@host`` and ``https://token@host`` become ``https://****@host``)."""
+    return mask(text, hide_user=True)
 
 
 def shell(command: Command) -> str:
@@ -38,27 +32,7 @@ def shell(command: Command) -> str:
     return mask_secrets(shlex.join(command))
 
 
-class NotPushed(PushRejected):
-    """The remote refused the push; the local commit ``kept_commit`` is kept."""
-
-    def __init__(self, message: str, hint: str, *, kept_commit: str, cause: str) -> None:
-        super().__init__(message, hint)
-        self.kept_commit = kept_commit
-        self.cause = cause
-        self.result: object | None = None
-
-
-class PushFailed(GitError):
-    """The push did not reach the remote (unreachable, other failure); the local commit is kept."""
-
-    def __init__(self, message: str, hint: str, *, kept_commit: str, cause: str) -> None:
-        super().__init__(message, hint)
-        self.kept_commit = kept_commit
-        self.cause = cause
-        self.result: object | None = None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Checkout:
     """The checked state of a checkout after a successful preflight."""
 
@@ -100,8 +74,11 @@ def open_repo(path: str | Path) -> git.Repo:
 
 
 def run_git(repo: git.Repo, command: Command, *, network: bool = False) -> str:
-    """Run ``command`` (``("git", ...)``) in the working tree and return its stdout."""
-    timeout = NETWORK_TIMEOUT if network else None
+    """Run ``command`` (``("git", ...)``) in the working tree and return its stdout.
+
+    A ``network`` command (fetch, push) is killed after ``settings().network_timeout`` seconds.
+    """
+    timeout = settings().network_timeout if network else None
     out = repo.git.execute(list(command), kill_after_timeout=timeout)
     return str(out)
 

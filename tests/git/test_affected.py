@@ -56,9 +56,16 @@ def test_file_outside_any_kustomization_affects_nothing(alice: Path) -> None:
 
 def test_target_namespace_and_root_path() -> None:
     objects = [
-        FluxObject("Kustomization", "root", "flux-system", "sync.yaml", ""),
-        FluxObject("Kustomization", "apps", "flux-system", "apps.yaml", "apps", "team-a"),
-        FluxObject("HelmRelease", "web", "", "apps/web.yaml"),
+        FluxObject(kind="Kustomization", name="root", namespace="flux-system", file="sync.yaml", path=""),
+        FluxObject(
+            kind="Kustomization",
+            name="apps",
+            namespace="flux-system",
+            file="apps.yaml",
+            path="apps",
+            target_namespace="team-a",
+        ),
+        FluxObject(kind="HelmRelease", name="web", namespace="", file="apps/web.yaml"),
     ]
     resolved = resolve_namespaces(objects)
     assert resolved[2].namespace == "team-a"
@@ -71,7 +78,9 @@ def test_target_namespace_and_root_path() -> None:
 
 
 def test_path_prefix_is_a_directory_boundary() -> None:
-    objects = [FluxObject("Kustomization", "app", "flux-system", "k.yaml", "apps/kite")]
+    objects = [
+        FluxObject(kind="Kustomization", name="app", namespace="flux-system", file="k.yaml", path="apps/kite")
+    ]
     assert affected_by(objects, ["apps/kite-extra/hr.yaml"]) == ()
     assert len(affected_by(objects, ["apps/kite/hr.yaml"])) == 1
 

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 import papermill as pm
 import pytest
+from runbook_support import notebook_text, run
 
 from runbook_lib.cluster import connect
 
 pytestmark = pytest.mark.runbook
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 HR = "clusters/orbstack/apps/kite/helmrelease.yaml"
-
-
-def run(notebook: str, tmp_path: Path, **params) -> dict:
-    out = tmp_path / f"{notebook}.ipynb"
-    pm.execute_notebook(
-        str(NOTEBOOKS / f"{notebook}.ipynb"),
-        str(out),
-        parameters=params,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(tmp_path),
-    )
-    return json.loads(out.read_text())
-
-
-def text_of(nb: dict) -> str:
-    parts = []
-    for cell in nb["cells"]:
-        for output in cell.get("outputs", []):
-            parts.append("".join(output.get("text", "")))
-            data = output.get("data") or {}
-            parts.append("".join(data.get("text/html", "")) + "".join(data.get("text/plain", "")))
-            parts.append(output.get("evalue", ""))
-    return "\n".join(parts)
 
 
 def git(checkout: Path, *args: str) -> str:
@@ -63,8 +38,8 @@ def ready(obj: dict) -> str:
 def test_change_dry_run_shows_the_diff_and_changes_nothing(make_sandbox, tmp_path):
     sb = make_sandbox("healthy")
     head = git(sb.checkout, "rev-parse", "HEAD")
-    nb = run("change", tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout))
-    text = text_of(nb)
+    nb = run("change", tmp_path, cwd=tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout))
+    text = notebook_text(nb)
     assert "-    replicaCount: 1" in text and "+    replicaCount: 2" in text
     assert "Probelauf beendet" in text
     assert git(sb.checkout, "rev-parse", "HEAD") == head
@@ -80,6 +55,7 @@ def test_change_applied_reaches_the_cluster(make_sandbox, tmp_path):
     nb = run(
         "change",
         tmp_path,
+        cwd=tmp_path,
         kubeconfig=str(sb.kubeconfig),
         repo_path=str(sb.checkout),
         dry_run=False,
@@ -88,7 +64,7 @@ def test_change_applied_reaches_the_cluster(make_sandbox, tmp_path):
     )
     sha = git(sb.remote, "rev-parse", "main")
     assert git(sb.checkout, "rev-parse", "HEAD") == sha
-    assert "ist im Cluster angekommen" in text_of(nb)
+    assert "ist im Cluster angekommen" in notebook_text(nb)
     cluster = connect(str(sb.kubeconfig))
     ks = cluster.custom.get_namespaced_custom_object(
         "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps"
@@ -107,6 +83,7 @@ def test_change_with_a_generic_message_is_refused(make_sandbox, tmp_path):
         run(
             "change",
             tmp_path,
+            cwd=tmp_path,
             kubeconfig=str(sb.kubeconfig),
             repo_path=str(sb.checkout),
             dry_run=False,
@@ -120,13 +97,16 @@ def test_rollback_of_the_bad_commit_makes_kite_ready_again(make_sandbox, tmp_pat
     sb = make_sandbox("helmrelease-upgrade-failed")
     assert ready(hr_status(str(sb.kubeconfig))) == "False"
     bad = git(sb.remote, "rev-parse", "main")
-    preview = run("rollback", tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout))
-    text = text_of(preview)
+    preview = run(
+        "rollback", tmp_path, cwd=tmp_path, kubeconfig=str(sb.kubeconfig), repo_path=str(sb.checkout)
+    )
+    text = notebook_text(preview)
     assert bad[:7] in text and "HelmRelease" in text
     assert git(sb.remote, "rev-parse", "main") == bad, "the preview changes nothing"
     nb = run(
         "rollback",
         tmp_path,
+        cwd=tmp_path,
         kubeconfig=str(sb.kubeconfig),
         repo_path=str(sb.checkout),
         dry_run=False,
@@ -137,8 +117,13 @@ def test_rollback_of_the_bad_commit_makes_kite_ready_again(make_sandbox, tmp_pat
     assert git(sb.remote, "merge-base", "--is-ancestor", bad, new_head) == ""  # history kept (revert)
     assert "Image-Tag existiert nicht" in git(sb.remote, "log", "-1", "--format=%B", "main")
     assert ready(hr_status(str(sb.kubeconfig))) == "True"
-    rollout = next(o for c in nb["cells"] if "roll_out(" in "".join(c["source"]) for o in c["outputs"]
-                   if "text/plain" in o.get("data", {}))
+    rollout = next(
+        o
+        for c in nb["cells"]
+        if "roll_out(" in "".join(c["source"])
+        for o in c["outputs"]
+        if "text/plain" in o.get("data", {})
+    )
     table = "".join(rollout["data"]["text/plain"])
     assert "ist im Cluster angekommen" in table
     apps = next(line for line in table.splitlines() if line.startswith("Kustomization flux-system/apps"))
@@ -147,9 +132,15 @@ def test_rollback_of_the_bad_commit_makes_kite_ready_again(make_sandbox, tmp_pat
 
 def test_sync_runbook_reports_revision_and_events(sandbox, tmp_path):
     nb = run(
-        "sync", tmp_path, kubeconfig=str(sandbox.kubeconfig), kind="hr", name="kite", namespace="kube-system"
+        "sync",
+        tmp_path,
+        cwd=tmp_path,
+        kubeconfig=str(sandbox.kubeconfig),
+        kind="hr",
+        name="kite",
+        namespace="kube-system",
     )
-    text = text_of(nb)
+    text = notebook_text(nb)
     assert "Abgleich erfolgreich" in text
     assert "HelmChart flux-system/kube-system-kite" in text
     assert "0.6.3" in text

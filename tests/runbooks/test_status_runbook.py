@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-from runbook_lib import health, status
+from runbook_lib import check, status
 from runbook_lib.cluster import connect
 from runbook_lib.kinds import GIT_REPOSITORY
 from runbook_lib.kube import list_objects
@@ -104,7 +104,7 @@ def test_library_calls_against_the_sandbox(sandbox: Any) -> None:
         "kite"
     ]
     assert status.summary(client=cluster).ok
-    assert health.check(client=cluster).ok
+    assert check.check(client=cluster).ok
 
 
 def test_failing_helmrelease_is_listed_first(make_sandbox: Any) -> None:

@@ -12,52 +12,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
+from runbook_support import cell_text, code_cells, run
 
-from runbook_lib.sandbox import Sandbox, scenarios
+from flux_sandbox.sim import Sandbox, scenarios
 
 pytestmark = pytest.mark.runbook
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SYNC, HELMRELEASE, CERTIFICATES = "troubleshoot-sync", "troubleshoot-helmrelease", "troubleshoot-certificates"
-
-
-def run(notebook: str, tmp_path: Path, /, **parameters: Any) -> dict[str, Any]:
-    """Execute ``notebooks/<notebook>.ipynb`` and return the executed notebook (JSON)."""
-    out = tmp_path / f"{notebook}.out.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOKS / f"{notebook}.ipynb"),
-        str(out),
-        parameters=parameters,
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    return json.loads(out.read_text(encoding="utf-8"))
-
-
-def texts(cell: dict[str, Any]) -> str:
-    """Everything a code cell displayed, as plain text (``text/plain`` outputs and streams)."""
-    parts = []
-    for output in cell.get("outputs", []):
-        data = output.get("data", {})
-        parts.append("".join(data.get("text/plain", "")) + "".join(output.get("text", "")))
-    return "\n".join(parts)
-
-
-def code_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in nb["cells"] if c["cell_type"] == "code"]
 
 
 def summary(nb: dict[str, Any]) -> str:
     """The last cell: "Keine Probleme gefunden" or the findings ordered by severity."""
-    return texts(code_cells(nb)[-1])
+    return cell_text(code_cells(nb)[-1])
 
 
 def diagnosis(nb: dict[str, Any]) -> str:
     """The "Befund" cell: every finding with cause, evidence, next step and command."""
-    return next(texts(c) for c in code_cells(nb) if "diagnosis = " in "".join(c["source"]))
+    return next(cell_text(c) for c in code_cells(nb) if "diagnosis = " in "".join(c["source"]))
 
 
 def html(nb: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 def sandbox_available() -> bool:
     try:
-        from runbook_lib.sandbox import Sandbox  # noqa: F401
+        from flux_sandbox.sim import Sandbox  # noqa: F401
     except ImportError:
         return False
     return True
@@ -63,7 +63,7 @@ class BuiltSite:
     def require_outputs(self) -> None:
         if not self.executed:
             pytest.skip(
-                "Sandbox (runbook_lib.sandbox.Sandbox) noch nicht verfügbar: Seite ohne Ausführung gebaut"
+                "Sandbox (flux_sandbox.sim.Sandbox) noch nicht verfügbar: Seite ohne Ausführung gebaut"
             )
 
 

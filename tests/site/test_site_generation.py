@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from runbook_site.intro import RunInfo, intro_markdown, parameter_table
-from runbook_site.notebooks import Parameter, Runbook, _parse_parameters, read_runbook
+from runbook_site.notebooks import Parameter, Runbook, read_runbook
 from runbook_site.pages import expand
 from site_support import MISSING, discover, execute
 
@@ -54,9 +54,7 @@ def test_parameters_come_from_the_notebook(tmp_path: Path) -> None:
     assert [p.name for p in rb.parameters] == ["kubeconfig", "name", "dry_run", "retries"]
     name = rb.parameters[1]
     assert (name.type, name.default, name.help) == ("str", '"kite"', "Name des HelmRelease")
-    # the local fallback parser agrees with runbook_lib.params on typed lines
-    assert _parse_parameters(CELL)[:3] == list(rb.parameters[:3])
-    assert _parse_parameters(CELL)[3] == Parameter("retries", None, "3", "")
+    assert (rb.parameters[3].type, rb.parameters[3].default) == (None, "3")
 
 
 def test_intro_has_three_ways_and_a_parameter_table() -> None:
@@ -70,6 +68,7 @@ def test_intro_has_three_ways_and_a_parameter_table() -> None:
             Parameter("name", "str", '"kite"', "Name | Alias"),
             Parameter("dry_run", "bool", "True", "Nur anzeigen"),
         ),
+        {},
     )
     text = intro_markdown(
         rb, RunInfo(executed=True, scenario="healthy", duration_s=1.25, finished_at="2026-01-02T03:04:05Z")

@@ -10,14 +10,17 @@ from runbook_lib.durations import format_duration, human_duration, parse_duratio
 from runbook_lib.errors import UsageError
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("90s", timedelta(seconds=90)),
-    ("5m", timedelta(minutes=5)),
-    ("1h30m", timedelta(hours=1, minutes=30)),
-    ("1.5h", timedelta(minutes=90)),
-    ("500ms", timedelta(milliseconds=500)),
-    (" 2h ", timedelta(hours=2)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("5m", timedelta(minutes=5)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("1.5h", timedelta(minutes=90)),
+        ("500ms", timedelta(milliseconds=500)),
+        (" 2h ", timedelta(hours=2)),
+    ],
+)
 def test_parse_go_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
@@ -51,12 +54,27 @@ def test_format_duration_is_go_string() -> None:
     assert format_duration(timedelta(seconds=30)) == "30s"
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [
-    (-5, "<invalid>"), (-0.5, "0s"), (5, "5s"), (119, "119s"), (120, "2m"), (200, "3m20s"), (600, "10m"),
-    (179 * 60, "179m"), (3 * 3600, "3h"), (3 * 3600 + 120, "3h2m"), (8 * 3600 + 120, "8h"),
-    (47 * 3600, "47h"),
-    (2 * 86400, "2d"), (2 * 86400 + 3600, "2d1h"), (10 * 86400, "10d"), (800 * 86400, "2y70d"),
-    (9 * 365 * 86400, "9y"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (-5, "<invalid>"),
+        (-0.5, "0s"),
+        (5, "5s"),
+        (119, "119s"),
+        (120, "2m"),
+        (200, "3m20s"),
+        (600, "10m"),
+        (179 * 60, "179m"),
+        (3 * 3600, "3h"),
+        (3 * 3600 + 120, "3h2m"),
+        (8 * 3600 + 120, "8h"),
+        (47 * 3600, "47h"),
+        (2 * 86400, "2d"),
+        (2 * 86400 + 3600, "2d1h"),
+        (10 * 86400, "10d"),
+        (800 * 86400, "2y70d"),
+        (9 * 365 * 86400, "9y"),
+    ],
+)
 def test_human_duration_like_kubectl(seconds: float, expected: str) -> None:
     assert human_duration(timedelta(seconds=seconds)) == expected

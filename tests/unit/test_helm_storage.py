@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from flux_sandbox.sim.controllers import helm_storage
 from runbook_lib import helm
 
 
@@ -38,14 +39,14 @@ def release(
 
 
 def test_encode_is_base64_of_best_compression_gzip_json() -> None:
-    payload = base64.b64decode(helm.encode_release(release()))
+    payload = base64.b64decode(helm_storage.encode_release(release()))
     assert payload[:3] == b"\x1f\x8b\x08"
     assert payload[8] == 2  # XFL: best compression, as Go's gzip.BestCompression writes
     assert json.loads(gzip.decompress(payload))["name"] == "kite"
 
 
 def test_secret_data_is_double_base64_and_round_trips() -> None:
-    wire = helm.secret_data(release())
+    wire = helm_storage.secret_data(release())
     once = base64.b64decode(wire)
     assert once.startswith(b"H4sI")  # base64 of the gzip magic: Helm's payload inside Secret data
     assert helm.decode_release(wire) == release()
@@ -63,7 +64,7 @@ def test_decode_rejects_garbage_in_german() -> None:
 
 
 def test_release_secret_matches_helm_driver() -> None:
-    secret = helm.release_secret(release(version=3, status="failed"), created_at=1700000000)
+    secret = helm_storage.release_secret(release(version=3, status="failed"), created_at=1700000000)
     assert secret["metadata"]["name"] == "sh.helm.release.v1.kite.v3"
     assert secret["type"] == "helm.sh/release.v1"
     assert secret["metadata"]["labels"] == {
@@ -76,46 +77,38 @@ def test_release_secret_matches_helm_driver() -> None:
     assert helm.records_from_secrets([secret])[0].status == "failed"
 
 
-def test_helm_list_latest_revision_default_mask_sorted() -> None:
+def test_history_of_one_release_oldest_first_to_the_second() -> None:
     secrets = [
-        helm.release_secret(r)
+        helm_storage.release_secret(r)
         for r in (
-            release(version=1, status="superseded"),
             release(version=2, status="failed"),
+            release(version=1, status="superseded"),
             release("cert-manager", 1, "deployed", "cert-manager"),
-            release("old", 1, "uninstalled", "default"),
         )
     ]
     records = helm.records_from_secrets([*secrets, {"type": "Opaque", "data": {}}])
-    listed = helm.helm_list(records)
-    assert [(r.name, r.revision, r.status) for r in listed.releases] == [
-        ("cert-manager", 1, "deployed"),
-        ("kite", 2, "failed"),
-    ]
-    assert len(helm.helm_list(records, all_states=True).releases) == 3
-    text = str(listed).splitlines()
-    assert text[0].split() == [
-        "NAME",
-        "NAMESPACE",
+    hist = helm.release_history(records, "kite", "kube-system")
+    assert [r.revision for r in hist.revisions] == [1, 2]
+    assert hist.rows()[0] == (
+        "1",
+        "2025-01-02T15:04:05Z",
+        "superseded",
+        "kite-0.6.3",
+        "v0.6.3",
+        "Install complete",
+    )
+    assert hist.marks() == ["", "failing"]
+    assert str(hist).splitlines()[0].split() == [
         "REVISION",
         "UPDATED",
         "STATUS",
         "CHART",
         "APP",
         "VERSION",
+        "DESCRIPTION",
     ]
-    assert "2025-01-02 15:04:05.123456789 +0000 UTC" in text[2]
-    assert "kite-0.6.3" in text[2] and "\t" in text[2]
-    assert "failing" in listed._repr_html_()
-
-
-def test_go_time_and_history() -> None:
-    assert helm.go_time("2025-01-02T15:04:05.120000000+01:00") == "2025-01-02 15:04:05.12 +0100 +0100"
-    assert helm.go_time("") == "-"
-    records = helm.records_from_secrets([helm.release_secret(release(version=v)) for v in (2, 1)])
-    hist = helm.release_history(records, "kite", "kube-system")
-    assert [r.revision for r in hist.revisions] == [1, 2]
-    assert str(hist).splitlines()[1].split("\t")[:2] == ["1       ", "Thu Jan  2 15:04:05 2025"]
+    assert "failing" in hist._repr_html_() and hist.command in hist._repr_html_()
+    assert "Keine Helm-Release-Secrets" in str(helm.release_history(records, "nope", "kube-system"))
 
 
 def test_a_secret_that_does_not_decode_is_skipped_and_named() -> None:
@@ -136,11 +129,20 @@ def test_a_secret_that_does_not_decode_is_skipped_and_named() -> None:
 
 
 def _secret_for_skip_test(version: int) -> dict:
-    from runbook_lib.helm import release_secret
+    from flux_sandbox.sim.controllers.helm_storage import release_secret
 
-    release = {"name": "kite", "namespace": "kube-system", "version": version,
-               "info": {"status": "deployed", "first_deployed": "2026-01-01T00:00:00Z",
-                        "last_deployed": "2026-01-01T00:00:00Z", "description": "Install complete"},
-               "chart": {"metadata": {"name": "kite", "version": "0.6.3", "appVersion": "v0.6.3"}},
-               "manifest": "", "config": {}}
+    release = {
+        "name": "kite",
+        "namespace": "kube-system",
+        "version": version,
+        "info": {
+            "status": "deployed",
+            "first_deployed": "2026-01-01T00:00:00Z",
+            "last_deployed": "2026-01-01T00:00:00Z",
+            "description": "Install complete",
+        },
+        "chart": {"metadata": {"name": "kite", "version": "0.6.3", "appVersion": "v0.6.3"}},
+        "manifest": "",
+        "config": {},
+    }
     return release_secret(release)

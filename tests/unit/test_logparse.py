@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 import pytest
 
-from runbook_lib import logparse
 from runbook_lib.errors import UsageError
-from runbook_lib.logparse import (
+from runbook_lib.logs import parse as logparse
+from runbook_lib.logs.parse import (
     LogFilter,
     filter_lines,
-    filter_stream,
     format_line,
     level_counts,
     make_filter,
     merge,
     parse_line,
+    split_lines,
     split_stamp,
 )
-from runbook_lib.logview import LogResult
+from runbook_lib.logs.view import LogResult
 
 # Current layout (controller-runtime >= 0.12): controllerKind, nested object, reconcileID.
 HR_KITE = (
@@ -55,18 +54,36 @@ HR_NESTED_ONLY = (
     b'{"level":"info","ts":"2024-05-01T12:36:00.000Z","msg":"nested only","controllerKind":"HelmRelease",'
     b'"helmRelease":{"name":"kite","namespace":"kube-system"}}'
 )
-STARTUP = (b'{"level":"info","ts":"2024-05-01T12:00:00.000Z","msg":"Starting workers",'
-           b'"controller":"helmrelease","worker count":4}')
+STARTUP = (
+    b'{"level":"info","ts":"2024-05-01T12:00:00.000Z","msg":"Starting workers",'
+    b'"controller":"helmrelease","worker count":4}'
+)
 PANIC = b"panic: runtime error: invalid memory address or nil pointer dereference"
 TRUNCATED = b'{"level":"info","ts":"2024-05-01T12:3'
-EPOCH_TS = (b'{"level":"info","ts":1714566896.789,"msg":"epoch","controllerKind":"HelmRelease",'
-            b'"name":"kite","namespace":"kube-system"}')
-SECRET = (b'{"level":"error","ts":"2024-05-01T12:37:00.000Z","msg":"Reconciler error",'
-          b'"controllerKind":"GitRepository","name":"fleet","namespace":"flux-system",'
-          b'"error":"failed to clone https://deploy:hunter2secret@git.example.com/fleet.git"}')
+EPOCH_TS = (
+    b'{"level":"info","ts":1714566896.789,"msg":"epoch","controllerKind":"HelmRelease",'
+    b'"name":"kite","namespace":"kube-system"}'
+)
+SECRET = (
+    b'{"level":"error","ts":"2024-05-01T12:37:00.000Z","msg":"Reconciler error",'
+    b'"controllerKind":"GitRepository","name":"fleet","namespace":"flux-system",'
+    b'"error":"failed to clone https://deploy:hunter2secret@git.example.com/fleet.git"}'
+)
 
-ALL = [STARTUP, GIT_OLD, HR_KITE, KS_DEBUG, PANIC, HR_KITE_ERROR, HR_OTHER_NS, HR_PODINFO, TRUNCATED,
-       HR_NESTED_ONLY, b"", SECRET]
+ALL = [
+    STARTUP,
+    GIT_OLD,
+    HR_KITE,
+    KS_DEBUG,
+    PANIC,
+    HR_KITE_ERROR,
+    HR_OTHER_NS,
+    HR_PODINFO,
+    TRUNCATED,
+    HR_NESTED_ONLY,
+    b"",
+    SECRET,
+]
 
 
 def kept(lines: list[bytes], **filters: object) -> list[logparse.LogLine]:
@@ -76,7 +93,12 @@ def kept(lines: list[bytes], **filters: object) -> list[logparse.LogLine]:
 def test_current_layout_fields() -> None:
     line = parse_line(HR_KITE, controller="helm-controller")
     assert (line.ts, line.level, line.kind, line.name, line.namespace) == (
-        "2024-05-01T12:34:56.789Z", "info", "HelmRelease", "kite", "kube-system")
+        "2024-05-01T12:34:56.789Z",
+        "info",
+        "HelmRelease",
+        "kite",
+        "kube-system",
+    )
     assert line.msg == "release in-sync with desired state"
     assert line.controller == "helm-controller" and line.parsed and line.error == ""
 
@@ -107,8 +129,11 @@ def test_not_json_is_kept_and_marked(raw: bytes) -> None:
 def test_filter_kind_name_namespace_like_flux_logs() -> None:
     lines = kept(ALL, kind="hr", name="kite", namespace="kube-system")
     parsed = [line for line in lines if line.parsed]
-    assert [line.msg for line in parsed] == ["release in-sync with desired state", "Reconciler error",
-                                             "nested only"]
+    assert [line.msg for line in parsed] == [
+        "release in-sync with desired state",
+        "Reconciler error",
+        "nested only",
+    ]
     # the panic line stays visible; the truncated one cannot be about kite and is skipped by the needle
     assert [line.msg for line in lines if not line.parsed] == [PANIC.decode()]
 
@@ -137,11 +162,14 @@ def test_since_time_drops_older_lines() -> None:
     assert [line.level for line in lines] == ["error"]
 
 
-@pytest.mark.parametrize(("filters", "hint"), [
-    ({"kind": "helmrelase"}, "helmrelease"),
-    ({"level": "warn"}, "debug, info, error"),
-    ({"since_time": "gestern"}, "RFC 3339"),
-])
+@pytest.mark.parametrize(
+    ("filters", "hint"),
+    [
+        ({"kind": "helmrelase"}, "helmrelease"),
+        ({"level": "warn"}, "debug, info, error"),
+        ({"since_time": "gestern"}, "RFC 3339"),
+    ],
+)
 def test_bad_filter_input_is_a_german_usage_error(filters: dict, hint: str) -> None:
     with pytest.raises(UsageError) as info:
         make_filter(**filters)
@@ -152,17 +180,19 @@ def test_bad_filter_input_is_a_german_usage_error(filters: dict, hint: str) -> N
 
 def test_needles_are_quoted_and_most_selective_first() -> None:
     assert LogFilter(kind="HelmRelease", name="kite", namespace="kube-system").needles() == (
-        b'"kite"', b'"kube-system"', b'"HelmRelease"')
+        b'"kite"',
+        b'"kube-system"',
+        b'"HelmRelease"',
+    )
 
 
-def test_filter_stream_equals_filter_lines_across_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(logparse, "BLOCK", 64)  # force lines longer than a block and many block edges
-    data = b"\n".join(ALL * 3) + b"\n"
+def test_split_lines_across_small_chunks_equals_a_plain_split() -> None:
+    data = b"\n".join(ALL * 3)  # no newline at the end
+    chunks = [data[i : i + 64] for i in range(0, len(data), 64)]  # lines longer than a chunk, many edges
+    assert list(split_lines(chunks)) == data.split(b"\n")
+    assert list(split_lines(chunks, partial=False)) == data.split(b"\n")[:-1]  # a cut-off stream
     flt = make_filter(kind="HelmRelease", name="kite")
-    assert list(filter_stream(io.BytesIO(data), flt)) == list(filter_lines(data.split(b"\n"), flt))
-    json_only = b"\n".join([HR_KITE, HR_PODINFO, GIT_OLD] * 50)  # no newline at the end
-    got = list(filter_stream(io.BytesIO(json_only), flt))
-    assert len(got) == 50 and all(line.name == "kite" for line in got)
+    assert list(filter_lines(split_lines(chunks), flt)) == list(filter_lines(data.split(b"\n"), flt))
 
 
 def test_stamped_lines_take_the_api_time_when_not_json() -> None:
@@ -174,8 +204,11 @@ def test_stamped_lines_take_the_api_time_when_not_json() -> None:
 
 
 def test_merge_orders_by_time_and_keeps_untimed_lines_next_to_their_predecessor() -> None:
-    helm = [parse_line(HR_KITE, "helm-controller"), parse_line(PANIC, "helm-controller"),
-            parse_line(HR_KITE_ERROR, "helm-controller")]
+    helm = [
+        parse_line(HR_KITE, "helm-controller"),
+        parse_line(PANIC, "helm-controller"),
+        parse_line(HR_KITE_ERROR, "helm-controller"),
+    ]
     kustomize = [parse_line(KS_DEBUG, "kustomize-controller")]
     merged = merge([helm, kustomize])
     assert [line.msg for line in merged] == [helm[0].msg, PANIC.decode(), kustomize[0].msg, helm[2].msg]
@@ -183,7 +216,8 @@ def test_merge_orders_by_time_and_keeps_untimed_lines_next_to_their_predecessor(
 
 def test_format_line_is_the_flux_logs_template() -> None:
     assert format_line(parse_line(HR_KITE)) == (
-        "2024-05-01T12:34:56.789Z info HelmRelease/kite.kube-system - release in-sync with desired state ")
+        "2024-05-01T12:34:56.789Z info HelmRelease/kite.kube-system - release in-sync with desired state "
+    )
     assert format_line(parse_line(HR_KITE_ERROR)).endswith("- Reconciler error install retries exhausted")
     assert format_line(parse_line(STARTUP)) == "2024-05-01T12:00:00.000Z info  - Starting workers "
 

@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib import kinds
 from runbook_lib.errors import UsageError
-from runbook_lib.reconcile_rules import progress, rfc3339nano, source_ref
+from runbook_lib.reconcile.rules import progress, rfc3339nano, source_ref
 
 REQ = "2026-11-26T10:20:30.123456789+01:00"
 
@@ -98,8 +98,8 @@ def test_kustomization_source_is_its_source_ref_defaulting_namespace():
         "metadata": {"name": "apps", "namespace": "flux-system"},
         "spec": {"sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
     }
-    ref = source_ref(kinds.KUSTOMIZATION, ks)
-    assert (ref.kind.kind, ref.name, ref.namespace, ref.with_source) == (
+    ref, with_source = source_ref(kinds.KUSTOMIZATION, ks)
+    assert (ref.kind.kind, ref.name, ref.namespace, with_source) == (
         "GitRepository",
         "flux-system",
         "flux-system",
@@ -128,8 +128,8 @@ def test_helmrelease_template_source_is_its_helmchart_in_the_source_namespace():
             }
         },
     }
-    ref = source_ref(kinds.HELM_RELEASE, hr)
-    assert (ref.kind.kind, ref.name, ref.namespace, ref.with_source) == (
+    ref, with_source = source_ref(kinds.HELM_RELEASE, hr)
+    assert (ref.kind.kind, ref.name, ref.namespace, with_source) == (
         "HelmChart",
         "kube-system-kite",
         "flux-system",
@@ -142,8 +142,8 @@ def test_helmrelease_chart_ref_oci():
         "metadata": {"name": "kite", "namespace": "kube-system"},
         "spec": {"chartRef": {"kind": "OCIRepository", "name": "kite-chart"}},
     }
-    ref = source_ref(kinds.HELM_RELEASE, hr)
-    assert (ref.kind.kind, ref.namespace, ref.with_source) == ("OCIRepository", "kube-system", False)
+    ref, with_source = source_ref(kinds.HELM_RELEASE, hr)
+    assert (ref.kind.kind, ref.namespace, with_source) == ("OCIRepository", "kube-system", False)
 
 
 def test_helmchart_source_is_looked_up_in_the_chart_namespace():
@@ -151,7 +151,7 @@ def test_helmchart_source_is_looked_up_in_the_chart_namespace():
         "metadata": {"name": "kube-system-kite", "namespace": "flux-system"},
         "spec": {"sourceRef": {"kind": "HelmRepository", "name": "kite"}},
     }
-    ref = source_ref(kinds.HELM_CHART, hc)
+    ref, _ = source_ref(kinds.HELM_CHART, hc)
     assert (ref.kind.kind, ref.name, ref.namespace) == ("HelmRepository", "kite", "flux-system")
 
 

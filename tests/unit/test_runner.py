@@ -12,9 +12,10 @@ import nbformat
 import pytest
 import yaml
 
+from runbook_lib.cluster import resolve_target
 from runbook_lib.errors import UsageError
 from runbook_lib.params import Parameter, convert, parse_parameters, type_spec, validate
-from runbook_lib.runner import Runbook, find, kube_target, run
+from runbook_lib.runner import Runbook, find, run
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -181,23 +182,23 @@ def write_kubeconfig(path: Path, contexts: dict[str, str], current: str) -> Path
     return path
 
 
-def test_kube_target_reads_context_and_server(tmp_path: Path) -> None:
+def test_resolve_target_reads_context_and_server(tmp_path: Path) -> None:
     kc = write_kubeconfig(tmp_path / "kc", {"a": "https://a:6443", "b": "https://b:6443"}, "a")
-    assert kube_target(str(kc)).describe() == "Kontext 'a' (https://a:6443)"
-    assert kube_target(str(kc), "b").server == "https://b:6443"
+    assert resolve_target(str(kc)).describe() == "Kontext 'a' (https://a:6443)"
+    assert resolve_target(str(kc), "b").server == "https://b:6443"
 
 
-def test_kube_target_unknown_context_names_context_and_servers(tmp_path: Path) -> None:
+def test_resolve_target_unknown_context_names_context_and_servers(tmp_path: Path) -> None:
     kc = write_kubeconfig(tmp_path / "kc", {"runbook-sandbox": "http://127.0.0.1:1234"}, "runbook-sandbox")
     with pytest.raises(UsageError) as err:
-        kube_target(str(kc), "orbstack")
+        resolve_target(str(kc), "orbstack")
     assert "Der Kontext 'orbstack' steht nicht in der Kubeconfig" in err.value.message
     assert "'runbook-sandbox' (http://127.0.0.1:1234)" in (err.value.hint or "")
 
 
-def test_kube_target_missing_file(tmp_path: Path) -> None:
+def test_resolve_target_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="existiert nicht"):
-        kube_target(str(tmp_path / "nope"))
+        resolve_target(str(tmp_path / "nope"))
 
 
 # --- in-process execution ---------------------------------------------------------------------------

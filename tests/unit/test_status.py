@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from runbook_lib.health import (
-    SyncReport,
-    deployment_status,
-    fetch_schedule,
-    interpret_check,
-    next_tick,
-    version_satisfies,
-)
+from runbook_lib.check import interpret_check, version_satisfies
+from runbook_lib.objects import deployment_status
+from runbook_lib.sources import SyncReport, fetch_schedule, next_tick
 from runbook_lib.status import (
     FAILING,
     IN_PROGRESS,
@@ -42,7 +37,7 @@ def obj(
     status: dict[str, Any] | None = None,
     generation: int = 1,
 ) -> dict:
-    """An API object shaped like the reference (section 2): Ready condition, observedGeneration."""
+    """An API object shaped like docs/flux-facts.md §2: Ready condition, observedGeneration."""
     st: dict[str, Any] = {"observedGeneration": generation, **(status or {})}
     if ready is not None:
         st["conditions"] = [{"type": "Ready", "status": ready[0], "reason": "R", "message": ready[1]}]
@@ -414,8 +409,14 @@ def test_fetch_schedule_of_a_failing_source_is_not_shown_as_healthy() -> None:
     repo = gitrepo("flux-system", "ok")
     repo["spec"] = {"interval": "1m", "url": "ssh://git@example/repo"}
     repo["status"]["artifact"]["lastUpdateTime"] = "2026-01-01T12:00:00Z"
-    repo["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "GitOperationFailed",
-                                     "message": "authentication required"}]
+    repo["status"]["conditions"] = [
+        {
+            "type": "Ready",
+            "status": "False",
+            "reason": "GitOperationFailed",
+            "message": "authentication required",
+        }
+    ]
     sched = fetch_schedule(repo, now)
     assert sched.failing
     assert sched.due(now) == "Wiederholung mit Backoff (Quelle fehlerhaft)"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,3 +17,9 @@ MKDOCS_YML = ROOT / "mkdocs.yml"
 DEFAULT_SITE = ROOT / "site"
 # Failed executions are kept here for inspection (gitignored via build/).
 FAILED_DIR = ROOT / "build" / "site-failed"
+
+
+def link(target_doc: str, from_page: str, text: str) -> str:
+    """A Markdown link from the page ``from_page`` to ``target_doc`` (both relative to docs/)."""
+    rel = posixpath.relpath(target_doc, posixpath.dirname(from_page) or ".")
+    return f"[{text}]({rel})"

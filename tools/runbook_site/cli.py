@@ -114,9 +114,9 @@ def serve_forever(site_dir: Path, port: int, extra: str = "") -> None:
 @contextlib.contextmanager
 def demo_sandbox(state_dir: Path) -> Iterator[SandboxHandle]:
     try:
-        from runbook_lib.sandbox import Sandbox
+        from flux_sandbox.sim import Sandbox
     except ImportError as exc:
-        raise SiteBuildError(f"Die Sandbox (runbook_lib.sandbox.Sandbox) ist nicht verfügbar: {exc}") from exc
+        raise SiteBuildError(f"Die Sandbox (flux_sandbox.sim.Sandbox) ist nicht verfügbar: {exc}") from exc
     print(f"► starte Sandbox in {state_dir}")
     sb = Sandbox(state_dir, scenario="healthy")
     sb.start()

@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.runner import Cell, parameters_index
+
 from . import FAILED_DIR, RUNBOOK_DOCS
 from .intro import INTRO_TAG, RunInfo, german_seconds, intro_markdown
-from .notebooks import Runbook, load, parameters_cell_index
+from .notebooks import Runbook
 
 DEFAULT_SCENARIO = "healthy"
 # Troubleshooting and rollback runbooks are more instructive against a broken sandbox. Used only when the
-# scenario exists in runbook_lib.sandbox.scenarios.SCENARIOS; the notebook's own
+# scenario exists in flux_sandbox.sim.scenarios.SCENARIOS; the notebook's own
 # metadata.runbook.site_scenario wins.
 SITE_SCENARIOS: dict[str, tuple[str, ...]] = {
     "troubleshoot-sync": ("git-auth-failure", "kustomization-build-failed"),
@@ -67,15 +69,14 @@ class SandboxHandle:
 def available_scenarios() -> set[str] | None:
     """Names in SCENARIOS, or None while the sandbox package does not provide them."""
     try:
-        from runbook_lib.sandbox.scenarios import SCENARIOS
+        from flux_sandbox.sim.scenarios import SCENARIOS
     except ImportError:
         return None
     return set(SCENARIOS)
 
 
 def scenario_for(runbook: Runbook, known: set[str] | None) -> str:
-    meta = load(runbook.path).get("metadata", {}).get("runbook", {})
-    wanted = meta.get("site_scenario") if isinstance(meta, dict) else None
+    wanted = runbook.settings.get("site_scenario")
     if wanted:
         if known is not None and wanted not in known:
             raise SiteBuildError(
@@ -94,10 +95,10 @@ def start_sandboxes(
 ) -> dict[str, SandboxHandle]:
     """Start one sandbox per scenario, concurrently (each takes about a second); `stack` stops them."""
     try:
-        from runbook_lib.sandbox import Sandbox
+        from flux_sandbox.sim import Sandbox
     except ImportError as exc:
         raise SiteBuildError(
-            "Die Sandbox (runbook_lib.sandbox.Sandbox) ist nicht verfügbar, die Runbooks können nicht "
+            "Die Sandbox (flux_sandbox.sim.Sandbox) ist nicht verfügbar, die Runbooks können nicht "
             f"ausgeführt werden ({exc}). Zum Entwickeln der Seite: tools/site.py build --no-execute"
         ) from exc
 
@@ -153,7 +154,7 @@ def write_rendered(nb: dict[str, Any], runbook: Runbook, info: RunInfo) -> Path:
     """Insert the intro cell and write docs/runbooks/<name>.ipynb."""
     cells = nb.setdefault("cells", [])
     cells[:] = [c for c in cells if INTRO_TAG not in c.get("metadata", {}).get("tags", [])]
-    index = parameters_cell_index(nb)
+    index = parameters_index([Cell.from_json(c) for c in cells])
     if index is None:
         index = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
     intro = {
@@ -182,7 +183,7 @@ def render_unexecuted(runbooks: list[Runbook], *, clean: bool = True) -> list[Ex
         clean_output_dir()
     done = []
     for rb in runbooks:
-        out = write_rendered(load(rb.path), rb, RunInfo(executed=False))
+        out = write_rendered(json.loads(rb.path.read_text(encoding="utf-8")), rb, RunInfo(executed=False))
         done.append(Executed(rb, None, None, True, out))
     return done
 

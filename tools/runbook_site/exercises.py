@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import link
 from .notebooks import Runbook
-from .pages import link
 
 # Exercises: which runbook finds the cause of a scenario, and how to fix it. A Scenario object may
 # carry `runbook` and `fix` itself; these entries fill in where it does not.
@@ -23,7 +23,7 @@ EXERCISES: dict[str, dict[str, str]] = {
             "secret git flux-system --url=<Repository-URL> --username=git --password=<neues "
             "Token>`. In der Sandbox liegt das gültige Token in `.sandbox/git-token`; tragen Sie "
             "es ins Secret ein: `kubectl -n flux-system patch secret flux-system --type merge -p "
-            "\"{\\\"data\\\":{\\\"password\\\":\\\"$(base64 -w0 .sandbox/git-token)\\\"}}\"`. "
+            '"{\\"data\\":{\\"password\\":\\"$(base64 -w0 .sandbox/git-token)\\"}}"`. '
             "Danach holt `runbook run sync -p kind gitrepo -p name flux-system` (bzw. `flux "
             "reconcile source git flux-system`) sofort neu, und `runbook run troubleshoot-sync` "
             "meldet keine Probleme mehr."
@@ -92,7 +92,7 @@ RUNBOOK_BY_KEYWORD = (
 
 def _scenarios() -> dict[str, Any] | None:
     try:
-        from runbook_lib.sandbox.scenarios import SCENARIOS
+        from flux_sandbox.sim.scenarios import SCENARIOS
     except ImportError:
         return None
     return dict(SCENARIOS)
@@ -103,7 +103,7 @@ def exercises(runbooks: dict[str, Runbook], page: str) -> str:
     if scenarios is None:
         return (
             '!!! note "Szenarien folgen"\n'
-            "    Die Szenarien der Sandbox (`runbook_lib.sandbox.scenarios`) sind noch nicht verfügbar.\n"
+            "    Die Szenarien der Sandbox (`flux_sandbox.sim.scenarios`) sind noch nicht verfügbar.\n"
         )
     out = []
     number = 0

@@ -1,19 +1,17 @@
-"""What the site needs to know about a runbook, read from the notebook itself.
-
-Discovery, title, the "Wann verwenden" summary and the parameters cell (parsed with ``ast`` and
-``tokenize``: ``name: str = "kite"  # Name des HelmRelease`` gives name, type, default and help).
+"""What the site needs to know about a runbook, read through the library's own reader
+(:class:`runbook_lib.runner.Runbook`, what `runbook show` and `runbook run` use), so the site's tables and
+the CLI always agree: discovery in workflow order, title, the "Wann verwenden" summary, the parameters.
 """
 
 from __future__ import annotations
 
-import ast
-import io
-import json
 import re
-import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from runbook_lib import runner
 
 from . import NOTEBOOKS
 
@@ -47,21 +45,13 @@ class Runbook:
     title: str
     summary: str
     parameters: tuple[Parameter, ...]
+    #: the notebook's ``metadata.runbook`` settings (e.g. ``site_scenario``)
+    settings: dict[str, Any]
 
     @property
     def doc_path(self) -> str:
         """Path of the runbook page relative to docs/."""
         return f"runbooks/{self.name}.ipynb"
-
-
-def cell_source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
-def load(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 def sort_key(name: str) -> tuple[int, str]:
@@ -77,37 +67,30 @@ def discover(directory: Path = NOTEBOOKS) -> list[Runbook]:
 
 
 def read_runbook(path: Path) -> Runbook:
-    nb = load(path)
+    book = runner.Runbook.load(path)
+    settings = book.metadata.get("runbook")
     return Runbook(
-        name=path.stem,
+        name=book.name,
         path=path,
-        title=title_of(nb) or path.stem,
-        summary=summary_of(nb),
-        parameters=tuple(parse_parameters(parameters_source(nb))),
+        title=book.title or path.stem,
+        summary=summary_of(c.source for c in book.cells if c.type == "markdown"),
+        parameters=tuple(
+            Parameter(name=p.name, type=p.type or None, default=p.default or None, help=p.help)
+            for p in book.parameters
+        ),
+        settings=dict(settings) if isinstance(settings, dict) else {},
     )
-
-
-def title_of(nb: dict[str, Any]) -> str:
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "markdown":
-            continue
-        for line in cell_source(cell).splitlines():
-            if line.startswith("# "):
-                return line[2:].strip()
-    return ""
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 
 
-def summary_of(nb: dict[str, Any]) -> str:
+def summary_of(markdown_cells: Iterable[str]) -> str:
     """The first paragraph under the "Wann verwenden" heading, as one line of Markdown."""
     collecting = False
     lines: list[str] = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "markdown":
-            continue
-        for line in cell_source(cell).splitlines():
+    for source in markdown_cells:
+        for line in source.splitlines():
             heading = _HEADING.match(line)
             if heading:
                 if collecting:
@@ -141,55 +124,3 @@ def _first_paragraph(lines: list[str]) -> str:
         return ""
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def parameters_cell_index(nb: dict[str, Any]) -> int | None:
-    for i, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            return i
-    return None
-
-
-def parameters_source(nb: dict[str, Any]) -> str:
-    index = parameters_cell_index(nb)
-    return "" if index is None else cell_source(nb["cells"][index])
-
-
-def parse_parameters(source: str) -> list[Parameter]:
-    """Top-level assignments of a parameters cell, with the trailing comment as help text.
-
-    Uses runbook_lib.params (what `runbook show` and `runbook run` use) when it is importable, so the
-    site's table and the CLI always agree; the local parser below is the fallback.
-    """
-    if not source.strip():
-        return []
-    try:
-        from runbook_lib.params import parse_parameters as library_parse
-    except ImportError:
-        return _parse_parameters(source)
-    return [
-        Parameter(name=p.name, type=p.type or None, default=p.default or None, help=p.help)
-        for p in library_parse(source)
-    ]
-
-
-def _parse_parameters(source: str) -> list[Parameter]:
-    tree = ast.parse(source)
-    comments: dict[int, str] = {}
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT:
-            comments[tok.start[0]] = tok.string.lstrip("#").strip()
-    params: list[Parameter] = []
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            name, annotation, value = node.target.id, ast.unparse(node.annotation), node.value
-        elif (
-            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-        ):
-            name, annotation, value = node.targets[0].id, None, node.value
-        else:
-            continue
-        default = ast.get_source_segment(source, value) if value is not None else None
-        help_text = comments.get(node.end_lineno or node.lineno, "")
-        params.append(Parameter(name=name, type=annotation, default=default, help=help_text))
-    return params

@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import ast
 import json
-import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from . import DOCS, RUNBOOK_DOCS
+from . import DOCS, RUNBOOK_DOCS, link
+from .exercises import exercises
 from .intro import code_cell, german_seconds, table_cell
 from .notebooks import Runbook
 
 LIBRARY = DOCS.parent / "runbook_lib"
 MARKER = re.compile(r"<!--\s*([a-z-]+)(?::\s*([^>]*?))?\s*-->")
 MISSING = "Dieses Runbook gibt es noch nicht"
-
-
-def link(target_doc: str, from_page: str, text: str) -> str:
-    rel = posixpath.relpath(target_doc, posixpath.dirname(from_page) or ".")
-    return f"[{text}]({rel})"
 
 
 def runbook_box(names: list[str], runbooks: dict[str, Runbook], page: str) -> str:
@@ -115,19 +110,30 @@ def _guide_order(path: Path) -> tuple[int, str]:
     return (GUIDE_ORDER.index(key) if key in GUIDE_ORDER else len(GUIDE_ORDER), key)
 
 
+def facade_exports() -> dict[str, list[tuple[str, str]]]:
+    """module -> [(public name, attribute)] of the library's public facade (``runbook_lib.__all__``),
+    read from ``runbook_lib/__init__.py`` without importing the library."""
+    tree = ast.parse((LIBRARY / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "_EXPORTS":
+            exports: dict[str, tuple[str, str]] = ast.literal_eval(node.value)  # type: ignore[arg-type]
+            break
+    else:
+        raise RuntimeError("runbook_lib/__init__.py has no _EXPORTS table")
+    by_module: dict[str, list[tuple[str, str]]] = {}
+    for public, (module, attribute) in exports.items():
+        by_module.setdefault(module, []).append((public, attribute))
+    return by_module
+
+
 def reference_modules() -> list[tuple[str, str]]:
-    """(dotted module name, first docstring line) of every user-facing runbook_lib module."""
+    """(dotted module name, first docstring line) of every module that holds part of the public facade;
+    the rest of the library is internal and not published."""
     found: list[tuple[str, str]] = []
-    for path in sorted(LIBRARY.iterdir()):
-        if path.name.startswith(("_", ".")):
-            continue
-        if path.suffix == ".py":
-            source = path
-        elif path.is_dir() and (path / "__init__.py").exists():
-            source = path / "__init__.py"
-        else:
-            continue
-        found.append((f"runbook_lib.{path.stem}", _first_doc_line(source)))
+    for module in sorted(facade_exports()):
+        path = LIBRARY.parent / module.replace(".", "/")
+        source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        found.append((module, _first_doc_line(source)))
     return found
 
 
@@ -153,13 +159,21 @@ def reference_table(page: str, has_page: Callable[[str], bool]) -> str:
 
 
 def reference_page(module: str) -> str:
+    names = facade_exports()[module]
+    public = ", ".join(f"`{p}`" for p, _ in names)
+    members = "".join(f"        - {attribute}\n" for _, attribute in names)
+    renamed = [f"`{p}` ist `{module}.{a}`" for p, a in names if p != a]
+    note = f" Unter anderem Namen exportiert: {', '.join(renamed)}." if renamed else ""
     return (
         f"# `{module}`\n\n"
+        f"Aus `runbook_lib` importierbar: {public}.{note} "
         "Aus den Docstrings erzeugt (englisch, wie der Code).\n\n"
         f"::: {module}\n"
         "    options:\n"
         "      show_root_heading: false\n"
         "      show_submodules: false\n"
+        "      members:\n"
+        f"{members}"
     )
 
 
@@ -211,8 +225,6 @@ def expand(
         if kind == "guide-table":
             return guide_table(runbooks, page)
         if kind == "exercises":
-            from .exercises import exercises
-
             return exercises(runbooks, page)
         if kind == "reference-modules":
             return reference_table(page, has_page)

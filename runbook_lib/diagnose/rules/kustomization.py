@@ -1,0 +1,202 @@
+"""Interpretation of Kustomizations for "Flux synchronisiert nicht" (docs/flux-facts.md §2, pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from runbook_lib.diagnose.common import Obj, cond_text, ref, resume_commands, resume_step, sync_command
+from runbook_lib.diagnose.model import ERROR, WARNING, Finding, FindingText
+from runbook_lib.objects import condition, is_true, meta, spec, status
+from runbook_lib.settings import settings
+
+_DEPENDENCY = re.compile(r"dependency '([^']+)'")
+
+
+def uses_source(ks: Obj, repo: Obj) -> bool:
+    """The Kustomization's sourceRef points at this GitRepository."""
+    src = spec(ks).get("sourceRef") or {}
+    src_ns = src.get("namespace") or meta(ks).get("namespace")
+    return (
+        src.get("kind") == "GitRepository"
+        and src.get("name") == meta(repo).get("name")
+        and src_ns == meta(repo).get("namespace")
+    )
+
+
+#: Ready=False reason -> finding; ``{path}`` is spec.path in the repository checkout
+_KS_FAILURES: Mapping[str, FindingText] = MappingProxyType(
+    {
+        "BuildFailed": FindingText(
+            severity=ERROR,
+            title="kustomize build fehlgeschlagen",
+            cause="Die Manifeste im Pfad der Kustomization lassen sich nicht bauen (YAML-Fehler, fehlende "
+            "Datei in kustomization.yaml, falscher Pfad).",
+            next_step="Fehler im Git korrigieren und committen; vorher im Checkout des Repositorys prüfen "
+            "mit `kubectl kustomize {path}`.",
+        ),
+        "HealthCheckFailed": FindingText(
+            severity=ERROR,
+            title="Health-Check fehlgeschlagen",
+            cause="Die angewendeten Workloads wurden nicht rechtzeitig bereit.",
+            next_step="Die genannten Objekte prüfen (Pods, Events); Ursache im Git beheben.",
+        ),
+        "ReconciliationFailed": FindingText(
+            severity=ERROR,
+            title="Anwenden fehlgeschlagen",
+            cause="Der API-Server hat Objekte abgelehnt (Validierung, fehlende CRD, unveränderliches "
+            "Feld) oder ein Objekt ließ sich nicht anwenden.",
+            next_step="Meldung lesen, Manifest im Git korrigieren und committen.",
+        ),
+        "ArtifactFailed": FindingText(
+            severity=ERROR,
+            title="Quelle liefert kein Artefakt",
+            cause="Die Kustomization bekommt von ihrer Quelle kein Artefakt (Quelle fehlerhaft oder fehlt).",
+            next_step="Zuerst die Quelle reparieren (siehe Befund zur GitRepository).",
+        ),
+        "PruneFailed": FindingText(
+            severity=ERROR,
+            title="Aufräumen (prune) fehlgeschlagen",
+            cause="Entfernte Objekte ließen sich nicht löschen (Finalizer, Berechtigung).",
+            next_step="Die genannten Objekte und ihre Finalizer prüfen.",
+        ),
+    }
+)
+#: any other Ready=False reason
+_KS_FAILED = FindingText(
+    severity=ERROR,
+    title="Kustomization fehlgeschlagen",
+    cause="Der kustomize-controller meldet {reason}.",
+    next_step="Meldung lesen und die Ursache im Git beheben.",
+)
+_SUSPENDED = FindingText(
+    severity=WARNING,
+    title="Kustomization ist ausgesetzt",
+    cause="spec.suspend ist true: neue Commits werden nicht angewendet.",
+    next_step=resume_step("Kustomization"),
+)
+_WAITING = FindingText(
+    severity=WARNING,
+    title="Wartet auf Abhängigkeit {dependency}",
+    cause="spec.dependsOn: die Kustomization {dependency} ist nicht bereit, deshalb wird diese nicht "
+    "angewendet.",
+    next_step="Zuerst {dependency} reparieren; danach folgt diese Kustomization von selbst.",
+)
+_STALLED = FindingText(
+    severity=ERROR,
+    title="Kustomization hängt endgültig (Stalled)",
+    cause="Der Controller versucht es nicht mehr.",
+    next_step="Manifest im Git korrigieren.",
+)
+_NEVER_RECONCILED = FindingText(
+    severity=WARNING,
+    title="Kustomization wurde noch nie abgeglichen",
+    cause="Keine Ready-Condition: der kustomize-controller hat das Objekt nicht bearbeitet.",
+    next_step="kustomize-controller prüfen (siehe Controller-Befunde).",
+)
+_IN_PROGRESS = FindingText(
+    severity=WARNING,
+    title="Kustomization in Arbeit: Revision hinter der Quelle",
+    cause="Der kustomize-controller gleicht gerade ab: angewendet ist noch {applied}, die Quelle hat schon "
+    "{source}. Während eines Abgleichs ist das normal.",
+    next_step="Einen Moment warten und das Runbook erneut ausführen, oder den Abgleich anstoßen und bis zum "
+    "Ende beobachten: `{sync}`. Bleibt die Revision zurück, die Logs des kustomize-controllers prüfen.",
+)
+_BEHIND = FindingText(
+    severity=WARNING,
+    title="Kustomization hängt hinter der Quelle",
+    cause="Die Quelle hat eine neuere Revision, die Kustomization wendet noch die alte an.",
+    next_step="Abgleich mit Quelle anstoßen; bleibt sie zurück, kustomize-controller-Logs prüfen.",
+)
+
+
+def _reconcile_cmds(name: str, ns: str) -> str:
+    """Reconcile with the source: the ``sync`` runbook, or the flux CLI."""
+    return f"{sync_command('ks', name, ns)}\nflux reconcile kustomization {name} -n {ns} --with-source"
+
+
+def _ks_cmds(name: str, ns: str) -> str:
+    return (
+        f"flux get kustomizations {name} -n {ns}\nflux events --for Kustomization/{name} -n {ns}\n"
+        + _reconcile_cmds(name, ns)
+    )
+
+
+def _path(ks: Obj) -> str:
+    """spec.path as a local path in the repository checkout (Flux's default is the root)."""
+    path = str(spec(ks).get("path") or "./")
+    return path if path.startswith(("./", "/")) or path == "." else f"./{path}"
+
+
+def _failure(ks: Obj, ready: Mapping[str, object], revs: str) -> Finding:
+    """The finding for Ready=False: waiting for a dependency, or a failure by reason."""
+    name, ns = str(meta(ks).get("name", "")), str(meta(ks).get("namespace", ""))
+    reason = str(ready.get("reason", ""))
+    if reason == "DependencyNotReady":
+        found = _DEPENDENCY.search(str(ready.get("message", "")))
+        dependency = found.group(1) if found else "eine Abhängigkeit"
+        dep_ns, _, dep_name = dependency.rpartition("/")
+        return _WAITING.finding(
+            evidence=cond_text(ready) + revs,
+            command=f"flux get kustomizations {dep_name} -n {dep_ns or ns}",
+            subject=ref("Kustomization", ks),
+            dependency=dependency,
+        )
+    return _KS_FAILURES.get(reason, _KS_FAILED).finding(
+        evidence=cond_text(ready) + revs,
+        command=_ks_cmds(name, ns),
+        subject=ref("Kustomization", ks),
+        path=_path(ks),
+        reason=reason or "einen Fehler",
+    )
+
+
+def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
+    """The one finding for a Kustomization of this source, or None when it is fine (pure)."""
+    name, ns = str(meta(ks).get("name", "")), str(meta(ks).get("namespace", ""))
+    subject = ref("Kustomization", ks)
+    ready = condition(ks, "Ready")
+    applied = str(status(ks).get("lastAppliedRevision") or "")
+    source_rev = str((status(repo).get("artifact") or {}).get("revision") or "")
+    behind = bool(source_rev) and applied != source_rev
+    revs = f"\nlastAppliedRevision {applied or '-'}, Quelle {source_rev}" if behind else ""
+    if spec(ks).get("suspend"):
+        return _SUSPENDED.finding(
+            evidence="spec.suspend: true" + revs,
+            command=resume_commands("kustomization", name, ns),
+            subject=subject,
+        )
+    if ready.get("status") == "False":
+        return _failure(ks, ready, revs)
+    if is_true(ks, "Stalled"):
+        stalled = cond_text(condition(ks, "Stalled"))
+        return _STALLED.finding(evidence=stalled, command=_ks_cmds(name, ns), subject=subject)
+    flux_ns = settings().flux_namespace
+    if not ready:
+        return _NEVER_RECONCILED.finding(
+            evidence="status.conditions ist leer",
+            command=f"kubectl get deploy,pods -n {flux_ns} -l app=kustomize-controller",
+            subject=subject,
+        )
+    if behind and (ready.get("status") == "Unknown" or is_true(ks, "Reconciling")):
+        conditions = (cond_text(ready), cond_text(condition(ks, "Reconciling")))
+        return _IN_PROGRESS.finding(
+            evidence="\n".join(x for x in conditions if x) + revs,
+            command=f"{sync_command('ks', name, ns)}\nflux get kustomizations {name} -n {ns}\n"
+            f"kubectl logs -n {flux_ns} -l app=kustomize-controller",
+            subject=subject,
+            applied=applied or "keine Revision",
+            source=source_rev,
+            sync=sync_command("ks", name, ns),
+        )
+    if behind:
+        command = _reconcile_cmds(name, ns)
+        return _BEHIND.finding(evidence=cond_text(ready) + revs, command=command, subject=subject)
+    return None
+
+
+def kustomization_findings(kustomizations: Iterable[Obj], repo: Obj) -> list[Finding]:
+    """Findings for every Kustomization whose source is ``repo`` (pure)."""
+    found = (kustomization_finding(ks, repo) for ks in kustomizations if uses_source(ks, repo))
+    return [f for f in found if f is not None]

@@ -1,0 +1,144 @@
+"""What a reconcile request means, without talking to a cluster (pure, unit-tested from fixtures).
+
+The request token is flux's RFC3339Nano timestamp; :func:`progress` interprets an object against
+it (docs/flux-facts.md §4: ``lastHandledReconcileAt``, Stalled, Ready at the current generation);
+:func:`source_ref` is the next link of the ``--with-source`` chain.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from runbook_lib import kinds
+from runbook_lib.errors import UsageError
+from runbook_lib.kinds import FluxKind, ObjectRef
+from runbook_lib.objects import condition
+from runbook_lib.settings import settings
+from runbook_lib.status import rules_for
+
+Obj = dict[str, Any]
+
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+FORCE_AT = "reconcile.fluxcd.io/forceAt"
+RESET_AT = "reconcile.fluxcd.io/resetAt"
+#: Ready=False with one of these reasons means "still working", not "failed"
+PROGRESS_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "ReconciliationInProgress"})
+#: Ready=False because something it depends on is not ready yet: the controller requeues and goes on
+#: by itself once it is (a HelmChart still fetching, a dependsOn Kustomization), so keep waiting; the
+#: timeout then names the dependency. With ``with_source`` a failing source fails fast on its own.
+WAITING_REASONS = frozenset({"DependencyNotReady", "SourceNotReady"})
+
+
+def rfc3339nano(ts: float | None = None) -> str:
+    """Go's ``time.Now().Format(time.RFC3339Nano)``: local time, offset, trailing zeros dropped."""
+    ns = time.time_ns() if ts is None else int(ts * 1e9)
+    moment = datetime.fromtimestamp(ns // 1_000_000_000).astimezone()
+    frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "")
+    offset = moment.strftime("%z")
+    return stamp + ("Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}")
+
+
+# --- pure interpretation -----------------------------------------------------------------------------
+
+
+def revision_of(kind: FluxKind, obj: Obj) -> str:
+    """The full (untruncated) revision flux prints after a reconcile."""
+    return rules_for(kind.kind).revision(obj)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an object stands with respect to one reconcile request."""
+
+    state: str  # "pending" (not handled yet), "progressing", "ready", "failed"
+    message: str = ""
+    reason: str = ""
+
+
+def progress(obj: Obj, requested_at: str | None) -> Progress:
+    """Interpret an object against the request ``requested_at`` (pure; see the module docstring).
+
+    ``requested_at=None`` (a resume has no request token) skips the "handled" check: then only
+    Stalled, and Ready at the current generation, count.
+    """
+    status = obj.get("status") or {}
+    if requested_at is not None and (status.get("lastHandledReconcileAt") or "") != requested_at:
+        return Progress("pending", "Anfrage noch nicht bearbeitet")
+    stalled = condition(obj, "Stalled")
+    ready = condition(obj, "Ready")
+    if stalled.get("status") == "True":
+        message = stalled.get("message", "")
+        if ready.get("status") == "False" and ready.get("message"):
+            message = f"{message}; letzter Fehler: {ready['message']}"
+        return Progress("failed", message, stalled.get("reason", "Stalled"))
+    if not ready:
+        return Progress("progressing", "wartet auf den Controller")
+    generation = (obj.get("metadata") or {}).get("generation")
+    observed = ready.get("observedGeneration") or status.get("observedGeneration")
+    if generation is not None and observed is not None and observed != generation:
+        return Progress("progressing", f"Generation {generation} noch nicht verarbeitet")
+    if ready.get("status") == "True":
+        return Progress("ready", ready.get("message", ""))
+    if ready.get("reason") in WAITING_REASONS:
+        return Progress("progressing", f"wartet auf eine Abhängigkeit: {ready.get('message', '')}")
+    if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
+        return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
+    return Progress("progressing", ready.get("message", ""))
+
+
+def is_static(kind: FluxKind, obj: Obj) -> bool:
+    """An OCI HelmRepository has no artifact and cannot be reconciled (flux prints a ✔ and goes on)."""
+    return kind.kind == "HelmRepository" and (obj.get("spec") or {}).get("type") == "oci"
+
+
+class Link(NamedTuple):
+    """The next link of a source chain: the source, and whether its own source is reconciled first."""
+
+    ref: ObjectRef
+    #: a HelmChart is rebuilt from its own source, so that source is fetched first
+    with_source: bool = False
+
+
+def source_ref(kind: FluxKind, obj: Obj) -> Link | None:
+    """The next link of the source chain of ``obj`` (pure), or None for a source without one."""
+    spec = obj.get("spec") or {}
+    ns = obj["metadata"].get("namespace") or settings().flux_namespace
+    if kind.kind == "Kustomization":
+        ref = spec.get("sourceRef") or {}
+        if ref.get("kind") not in ("GitRepository", "OCIRepository", "Bucket"):
+            raise UsageError(
+                f"Die Quelle der Art '{ref.get('kind')}' von Kustomization {ns}/"
+                f"{obj['metadata']['name']} kann nicht abgeglichen werden.",
+                "Ohne `with_source` abgleichen oder die Quelle direkt abgleichen.",
+            )
+        return Link(ObjectRef(kinds.by_kind(ref["kind"]), ref["name"], ref.get("namespace") or ns))
+    if kind.kind == "HelmRelease":
+        chart_ref = spec.get("chartRef")
+        if chart_ref:
+            if chart_ref.get("kind") == "OCIRepository":
+                return Link(
+                    ObjectRef(kinds.OCI_REPOSITORY, chart_ref["name"], chart_ref.get("namespace") or ns)
+                )
+            if chart_ref.get("kind") == "HelmChart":
+                return Link(
+                    ObjectRef(kinds.HELM_CHART, chart_ref["name"], chart_ref.get("namespace") or ns), True
+                )
+            raise UsageError(
+                f"chartRef der Art '{chart_ref.get('kind')}' kann nicht abgeglichen werden.",
+                "Nur OCIRepository und HelmChart werden als chartRef unterstützt.",
+            )
+        chart_source = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
+        chart_ns = chart_source.get("namespace") or ns
+        return Link(ObjectRef(kinds.HELM_CHART, f"{ns}-{obj['metadata']['name']}", chart_ns), True)
+    if kind.kind == "HelmChart":
+        ref = spec.get("sourceRef") or {}
+        if ref.get("kind") not in ("HelmRepository", "GitRepository", "Bucket"):
+            raise UsageError(
+                f"Die Quelle der Art '{ref.get('kind')}' des HelmChart kann nicht abgeglichen werden."
+            )
+        return Link(ObjectRef(kinds.by_kind(ref["kind"]), ref["name"], ns))
+    return None

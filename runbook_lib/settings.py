@@ -1,0 +1,70 @@
+"""Settings in one place, read once; the precedence is written down here.
+
+For every setting: the call's argument wins, then the ``RUNBOOK_*`` environment variable, then the
+default below. :func:`settings` reads the environment once per process (a runbook run is one process;
+tests that change the environment build their own ``Settings.from_env(env)``). The kubeconfig and the
+context follow the same order and end at the kubeconfig's own defaults (``KUBECONFIG`` or
+``~/.kube/config`` and its current context); :func:`runbook_lib.cluster.resolve_target` resolves them,
+reading ``Settings.from_env()`` each time (a notebook may set ``RUNBOOK_CONTEXT`` after the first call).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: the label every Flux controller Deployment and CRD carries (flux2 manifests/install/labels.yaml); not a
+#: setting: Flux's install fixes it, and ``flux check``/``flux logs`` select by it
+PART_OF_FLUX = "app.kubernetes.io/part-of=flux"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults of the library, each with the reason for its value."""
+
+    #: where ``flux install`` puts the controllers and the root GitRepository/Kustomization
+    #: (``flux --namespace`` default); ``RUNBOOK_FLUX_NAMESPACE``
+    flux_namespace: str = "flux-system"
+    #: seconds one API request may take before the cluster counts as unreachable: an incident needs a
+    #: fast "cannot reach it", not a hanging cell; ``RUNBOOK_REQUEST_TIMEOUT``
+    request_timeout: float = 10.0
+    #: seconds a git fetch or push may take: long enough for a slow remote, short enough that a hung
+    #: credential prompt or network does not block a runbook forever; ``RUNBOOK_NETWORK_TIMEOUT``
+    network_timeout: float = 120.0
+    #: how long a reconcile waits for the controller by default: ``flux reconcile``'s own ``--timeout``
+    #: default (5m); ``RUNBOOK_RECONCILE_TIMEOUT``
+    reconcile_timeout: str = "5m"
+    #: the shortest window of controller logs a diagnosis reads: a failure is usually retried within an
+    #: hour, so an hour shows at least one attempt; ``RUNBOOK_MIN_LOG_WINDOW``
+    min_log_window: str = "1h"
+    #: kubeconfig file (``--kubeconfig``/the runbook's ``kubeconfig`` parameter win); ``RUNBOOK_KUBECONFIG``
+    kubeconfig: str | None = None
+    #: kubeconfig context (``--context``/``kube_context`` win); ``RUNBOOK_CONTEXT``
+    context: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults overridden by the ``RUNBOOK_*`` variables that are set (and not empty)."""
+        env = os.environ if environ is None else environ
+        base = cls()
+
+        def get(name: str, default: str | None) -> str | None:
+            return env.get(f"RUNBOOK_{name}") or default
+
+        return cls(
+            flux_namespace=get("FLUX_NAMESPACE", base.flux_namespace) or base.flux_namespace,
+            request_timeout=float(get("REQUEST_TIMEOUT", None) or base.request_timeout),
+            network_timeout=float(get("NETWORK_TIMEOUT", None) or base.network_timeout),
+            reconcile_timeout=get("RECONCILE_TIMEOUT", base.reconcile_timeout) or base.reconcile_timeout,
+            min_log_window=get("MIN_LOG_WINDOW", base.min_log_window) or base.min_log_window,
+            kubeconfig=get("KUBECONFIG", None),
+            context=get("CONTEXT", None),
+        )
+
+
+@functools.cache
+def settings() -> Settings:
+    """The process's settings: :meth:`Settings.from_env` of the environment at first use."""
+    return Settings.from_env()

@@ -1,0 +1,345 @@
+"""troubleshoot-helmrelease rules: conditions, chart and source, Helm storage, workload, the diagnosis."""
+
+from __future__ import annotations
+
+import pytest
+from diagnose_fixtures import (
+    HISTORY,
+    NOW,
+    UPGRADE_MSG,
+    cond,
+    deployment,
+    helmchart,
+    helmrelease,
+    pod,
+    record,
+    titles,
+    ts,
+)
+
+from runbook_lib.diagnose import ERROR, INFO, WARNING, Diagnosis, Finding
+from runbook_lib.diagnose.common import Slot
+from runbook_lib.diagnose.helmrelease import HelmReleaseState, diagnose_helmrelease
+from runbook_lib.diagnose.rules import helmrelease as dh
+from runbook_lib.diagnose.rules import helmstorage as hs
+from runbook_lib.diagnose.rules import workload as dw
+
+
+def test_release_and_storage_names() -> None:
+    assert hs.release_name(helmrelease()) == "kite"
+    assert hs.release_name(helmrelease(targetNamespace="apps")) == "apps-kite"
+    assert hs.release_name(helmrelease(releaseName="dash")) == "dash"
+    assert hs.release_namespace(helmrelease(targetNamespace="apps")) == "apps"
+    assert hs.storage_namespace(helmrelease(targetNamespace="apps")) == "kube-system"
+    hr = helmrelease()
+    del hr["status"]["helmChart"]
+    assert dh.chart_ref(hr) == ("flux-system", "kube-system-kite")
+
+
+def test_upgrade_failed_names_image_problem_history_and_gitops_fix() -> None:
+    hr = helmrelease(cond("Ready", "False", "UpgradeFailed", UPGRADE_MSG))
+    found = dh.condition_findings(
+        hr, records=HISTORY, image_problem="Image nicht ladbar: ghcr.io/zxh326/kite:v0.7.0"
+    )
+    assert titles(found) == ["Helm-Upgrade fehlgeschlagen"]
+    assert "ghcr.io/zxh326/kite:v0.7.0" in found[0].cause
+    assert "Zuletzt gut: Revision 3 (kite-0.6.3, v0.6.3)" in found[0].evidence
+    assert "`helm rollback` würde Flux" in found[0].next_step
+    assert "helm history kite -n kube-system" in found[0].command
+
+
+def test_install_failed_by_timeout_without_pod_problem() -> None:
+    hr = helmrelease(
+        cond("Ready", "False", "InstallFailed", "Helm install failed: context deadline exceeded")
+    )
+    found = dh.condition_findings(hr)
+    assert titles(found) == ["Helm-Installation fehlgeschlagen"]
+    assert "Timeout" in found[0].cause
+
+
+@pytest.mark.parametrize(
+    ("reason", "severity", "title"),
+    [
+        ("ArtifactFailed", ERROR, "Chart nicht verfügbar"),
+        ("SourceNotReady", ERROR, "Chart nicht verfügbar"),
+        ("DependencyNotReady", WARNING, "Wartet auf Abhängigkeit cert-manager/cert-manager"),
+        ("RollbackFailed", ERROR, "HelmRelease fehlgeschlagen (RollbackFailed)"),
+    ],
+)
+def test_other_helmrelease_reasons(reason: str, severity: int, title: str) -> None:
+    hr = helmrelease(cond("Ready", "False", reason, "dependency 'cert-manager/cert-manager' is not ready"))
+    found = dh.condition_findings(hr)
+    assert [(f.severity, f.title) for f in found] == [(severity, title)]
+
+
+def test_suspended_and_never_reconciled_helmrelease() -> None:
+    assert titles(dh.condition_findings(helmrelease(suspend=True))) == ["HelmRelease ist ausgesetzt"]
+    assert titles(dh.condition_findings(helmrelease())) == ["HelmRelease wurde noch nie abgeglichen"]
+    assert dh.condition_findings(helmrelease(cond("Ready", "True", "UpgradeSucceeded", "ok"))) == []
+
+
+def test_retries_exceeded_gives_reset_and_force_and_remediation_is_reported() -> None:
+    hr = helmrelease(
+        cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 3 attempt(s)"),
+        cond("Remediated", "True", "RollbackSucceeded", "Helm rollback to previous release succeeded"),
+    )
+    found = dh.stalled_findings(hr)
+    assert titles(found) == ["Wiederholungen aufgebraucht", "Flux hat die Release zurückgerollt"]
+    assert found[0].command.splitlines() == [
+        "runbook run sync -p kind hr -p name kite -p namespace kube-system -p force True",
+        "flux reconcile hr kite -n kube-system --reset",
+        "flux reconcile hr kite -n kube-system --force",
+    ]
+    assert "force=True" not in found[0].next_step + found[0].command
+    assert "`-p force True`" in found[0].next_step
+    other = dh.stalled_findings(helmrelease(cond("Stalled", "True", "MissingRollbackTarget", "no target")))
+    assert titles(other) == ["HelmRelease hängt (Stalled)"]
+
+
+def test_missing_chart_version_names_the_known_versions() -> None:
+    msg = (
+        "invalid chart reference: failed to get chart version for remote reference: no 'kite' chart with "
+        "version matching '0.6.9' found"
+    )
+    chart = helmchart(cond("Ready", "False", "InvalidChartReference", msg))
+    found = dh.chart_findings(helmrelease(), chart, known_versions=["0.6.2", "0.6.3"])
+    assert titles(found) == ["Chart-Version 0.6.9 nicht gefunden"]
+    assert "Bekannte Versionen: 0.6.2, 0.6.3." in found[0].cause
+    assert "helm search repo kite --versions" in found[0].command
+    other = dh.chart_findings(helmrelease(), helmchart(cond("Ready", "False", "StorageOperationFailed", "x")))
+    assert titles(other) == ["HelmChart fehlerhaft"]
+
+
+def test_chart_missing_or_fine() -> None:
+    assert titles(dh.chart_findings(helmrelease(), None)) == ["HelmChart fehlt"]
+    assert dh.chart_findings(helmrelease(), helmchart(cond("Ready", "True", "ChartPullSucceeded"))) == []
+    by_ref = helmrelease(chartRef={"kind": "OCIRepository", "name": "kite"})
+    del by_ref["spec"]["chart"]
+    assert dh.chart_findings(by_ref, None) == []
+
+
+def test_known_versions_from_history_and_storage() -> None:
+    assert hs.known_versions(helmrelease(), [record(1, "superseded", chart="kite-0.6.2")]) == [
+        "0.6.2",
+        "0.6.3",
+    ]
+
+
+def test_helm_repository_not_ready() -> None:
+    repo = {
+        "kind": "HelmRepository",
+        "metadata": {"name": "kite", "namespace": "flux-system"},
+        "spec": {"url": "https://zxh326.github.io/kite"},
+        "status": {"conditions": [cond("Ready", "False", "IndexationFailed", "404 Not Found")]},
+    }
+    found = dh.source_findings(repo)
+    assert titles(found) == ["HelmRepository nicht bereit"]
+    assert "flux reconcile source helm kite -n flux-system" in found[0].command
+    repo["spec"]["type"] = "oci"
+    assert dh.source_findings(repo) == []
+
+
+def test_storage_latest_failed_names_last_good_revision() -> None:
+    found = hs.storage_findings(helmrelease(), [*HISTORY, record(4, "failed", "Upgrade failed")])
+    assert titles(found) == ["Letzte Helm-Revision 4 fehlgeschlagen"]
+    assert "Zuletzt gut: Revision 3" in found[0].evidence
+    assert hs.last_good(HISTORY) == HISTORY[2]
+    assert hs.last_good([record(1, "failed")]) is None
+
+
+def test_storage_pending_empty_and_fine() -> None:
+    pending = hs.storage_findings(helmrelease(), [record(1, "deployed"), record(2, "pending-upgrade")])
+    assert titles(pending) == ["Helm-Release hängt in pending-upgrade"] and "--force" in pending[0].command
+    assert titles(hs.storage_findings(helmrelease(), [])) == ["Keine Helm-Release-Secrets gefunden"]
+    never = helmrelease()
+    never["status"]["history"] = []
+    assert hs.storage_findings(never, []) == []
+    assert hs.storage_findings(helmrelease(), HISTORY) == []
+
+
+def test_pod_problems_name_the_image_tag_once_per_image() -> None:
+    found = dw.pod_findings([pod("ImagePullBackOff"), pod("ErrImagePull", name="kite-def")])
+    assert titles(found) == ["Image nicht ladbar: ghcr.io/zxh326/kite:v0.7.0"]
+    assert "'v0.7.0'" in found[0].cause and "image.tag" in found[0].next_step
+    crash = dw.pod_findings([pod("CrashLoopBackOff")])
+    assert crash[0].command == "kubectl logs kite-abc -n kube-system --previous"
+    config = dw.pod_findings([pod("CreateContainerConfigError")])
+    assert titles(config) == ["Container lässt sich nicht anlegen"]
+    assert (
+        dw.pod_findings(
+            [
+                {
+                    "metadata": {"name": "ok"},
+                    "status": {"containerStatuses": [{"image": "x:1", "state": {"running": {}}}]},
+                }
+            ]
+        )
+        == []
+    )
+
+
+def test_unavailable_deployment() -> None:
+    found = dw.deployment_findings([deployment("kite", ready=0, available="False")])
+    assert (
+        titles(found) == ["Deployment nicht verfügbar"] and found[0].subject == "Deployment flux-system/kite"
+    )
+    assert dw.deployment_findings([deployment("kite")]) == []
+
+
+def test_warnings_on_a_ready_helmrelease_are_a_hint() -> None:
+    event = {"type": "Warning", "reason": "UpgradeFailed", "message": UPGRADE_MSG, "lastTimestamp": ts(30)}
+    found = dh.info_findings(helmrelease(cond("Ready", "True", "UpgradeSucceeded", "ok")), [event], [])
+    assert [(f.severity, f.title) for f in found] == [(INFO, "Frühere Warnungen zu dieser HelmRelease")]
+    assert "Event: " in found[0].evidence
+
+
+def test_helmrelease_diagnosis_as_a_whole() -> None:
+    hr = helmrelease(
+        cond("Ready", "False", "UpgradeFailed", UPGRADE_MSG),
+        cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 3 attempt(s)"),
+    )
+    state = HelmReleaseState(
+        hr=hr,
+        helm_chart=Slot(helmchart(cond("Ready", "True", "x"))),
+        source=Slot(None),
+        releases=Slot([*HISTORY, record(4, "failed", "Upgrade failed")]),
+        deployments=Slot([deployment("kite", ready=0, available="False")]),
+        pods=Slot([pod("ImagePullBackOff")]),
+        events=Slot(error="verboten"),
+        log_lines=Slot([]),
+        now=NOW,
+    )
+    result = diagnose_helmrelease(state)
+    assert titles(result.findings) == [
+        "Helm-Upgrade fehlgeschlagen",
+        "Wiederholungen aufgebraucht",
+        "Letzte Helm-Revision 4 fehlgeschlagen",
+        "Image nicht ladbar: ghcr.io/zxh326/kite:v0.7.0",
+        "Events nicht lesbar",
+    ]
+    assert "Image nicht ladbar" in result.findings[0].cause  # the pod explains the upgrade failure
+    assert "`helm rollback`" in str(result)
+    assert [r[2] for r in state.helm_history().rows] == ["superseded", "failed", "deployed", "failed"]
+
+
+def test_helm_evidence_shows_the_revisions_behind_the_claim_with_second_precision() -> None:
+    failed = 'Upgrade "kite" failed: context deadline exceeded: context deadline exceeded'
+    history = [
+        record(revision, status, description, updated=f"2026-11-26T00:52:3{i}.313518000Z")
+        for i, (revision, status, description) in enumerate(
+            [
+                (2, "superseded", failed),
+                (3, "deployed", "Rollback to 1"),
+                (4, "superseded", failed),
+                (5, "deployed", "Rollback to 3"),
+                (6, "failed", failed),
+            ]
+        )
+    ]
+    assert hs.last_good(history) == history[3]  # 4 was a failed upgrade that Helm marked superseded
+    found = hs.storage_findings(helmrelease(), history)
+    assert titles(found) == ["Letzte Helm-Revision 6 fehlgeschlagen"]
+    lines = found[0].evidence.splitlines()
+    assert lines[0] == (
+        "Helm-Revision 6 (2026-11-26T00:52:34Z): failed (kite-0.6.3, v0.6.3) – "
+        'Upgrade "kite" failed: context deadline exceeded'
+    )
+    assert lines[1].startswith("Zuletzt gut: Revision 5 (kite-0.6.3, v0.6.3) vom 2026-11-26T00:52:33Z")
+    assert "Revision 4" not in found[0].evidence and ".313518" not in found[0].evidence
+    assert "`helm rollback`" not in found[0].next_step  # said once, by the HelmRelease finding
+    state = HelmReleaseState(hr=helmrelease(), releases=Slot(history), now=NOW)
+    assert state.helm_history().rows[0][1] == "2026-11-26T00:52:30Z"
+
+
+def test_rollback_is_claimed_only_while_the_rollback_is_the_newest_revision() -> None:
+    remediated = cond(
+        "Remediated", "True", "RollbackSucceeded", "Helm rollback to previous release succeeded"
+    )
+    hr = helmrelease(remediated)
+    rolled_back = [
+        record(1, "superseded", "Install complete"),
+        record(2, "superseded", "Upgrade failed"),
+        record(3, "deployed", "Rollback to 1"),
+    ]
+    found = dh.remediation_findings(hr, records=rolled_back)
+    assert [(f.severity, f.title) for f in found] == [(WARNING, "Flux hat die Release zurückgerollt")]
+    assert "läuft die zurückgerollte Revision 3" in found[0].cause
+    later_failed = [*rolled_back, record(4, "failed", "Upgrade failed")]
+    found = dh.remediation_findings(hr, records=later_failed, images=["kite=ghcr.io/zxh326/kite:v0.7.0"])
+    assert [(f.severity, f.title) for f in found] == [
+        (INFO, "Früherer Rollback durch Flux, danach erneut fehlgeschlagen")
+    ]
+    assert "läuft die alte Revision" not in found[0].cause and "neue, fehlerhafte Stand" in found[0].cause
+    assert "Deployment (Image): kite=ghcr.io/zxh326/kite:v0.7.0" in found[0].evidence
+    assert "Helm-Revision 4" in found[0].evidence and "Rollback to 1" in found[0].evidence
+    assert (
+        dh.remediation_findings(hr, records=[*later_failed, record(5, "deployed", "Upgrade complete")]) == []
+    )
+    assert titles(dh.remediation_findings(hr)) == ["Flux hat die Release zurückgerollt"]
+
+
+def test_diagnose_helmrelease_reads_the_remediation_against_storage_and_workload() -> None:
+    hr = helmrelease(
+        cond("Ready", "False", "UpgradeFailed", UPGRADE_MSG),
+        cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 3 attempt(s)"),
+        cond("Remediated", "True", "RollbackSucceeded", "Helm rollback to previous release succeeded"),
+    )
+    dep = deployment("kite")
+    dep["spec"]["template"] = {
+        "spec": {"containers": [{"name": "kite", "image": "ghcr.io/zxh326/kite:v0.7.0"}]}
+    }
+    state = HelmReleaseState(
+        hr=hr,
+        releases=Slot([*HISTORY, record(4, "failed", "Upgrade failed")]),
+        deployments=Slot([dep]),
+        pods=Slot([]),
+        events=Slot([]),
+        log_lines=Slot([]),
+        now=NOW,
+    )
+    result = diagnose_helmrelease(state)
+    assert "Flux hat die Release zurückgerollt" not in titles(result.findings)
+    assert "Früherer Rollback durch Flux, danach erneut fehlgeschlagen" in titles(result.findings)
+    assert str(result).count("`helm rollback` würde") == 1
+
+
+def test_gitops_note_only_when_there_is_a_problem_to_fix() -> None:
+    note = hs.GITOPS_NOTE
+    hint = Finding(
+        severity=INFO,
+        title="Frühere Warnungen zu dieser HelmRelease",
+        cause="c",
+        evidence="e",
+        next_step="Nichts zu tun.",
+    )
+    assert note not in str(Diagnosis("T", (hint,), note=note))
+    assert note not in Diagnosis("T", (hint,), note=note)._repr_html_()
+    assert note not in str(Diagnosis("T", note=note))
+    problem = Finding(
+        severity=ERROR,
+        title="Helm-Release hängt in pending-upgrade",
+        cause="c",
+        evidence="e",
+        next_step="Upgrade erzwingen.",
+    )
+    assert note in str(Diagnosis("T", (problem, hint), note=note))
+    carrying = Finding(
+        severity=ERROR,
+        title="Helm-Upgrade fehlgeschlagen",
+        cause="c",
+        evidence="e",
+        next_step="Commit. " + note,
+    )
+    assert str(Diagnosis("T", (carrying,), note=note)).count(note) == 1
+    healthy = HelmReleaseState(
+        hr=helmrelease(cond("Ready", "True", "UpgradeSucceeded", "ok")),
+        helm_chart=Slot(helmchart(cond("Ready", "True", "ChartPullSucceeded"))),
+        releases=Slot([record(1, "deployed", "Install complete")]),
+        events=Slot(
+            [{"type": "Warning", "reason": "UpgradeFailed", "message": "x", "lastTimestamp": ts(30)}]
+        ),
+        now=NOW,
+    )
+    result = diagnose_helmrelease(healthy)
+    assert titles(result.findings) == ["Frühere Warnungen zu dieser HelmRelease"]
+    assert "Unter GitOps" not in str(result) and "Unter GitOps" not in result._repr_html_()
