@@ -270,8 +270,9 @@ class Diagnosis(Rendered):
 
     @property
     def shown_note(self) -> str:
-        """The note, when there is a problem to fix and no finding says the same already."""
-        if not self.note or not self.problems or any(self.note in f.next_step for f in self.all_findings):
+        """The note, when there is a problem to fix and no cause says the same already (the next steps of
+        consequences are not shown)."""
+        if not self.note or not self.problems or any(self.note in f.next_step for f in self.findings):
             return ""
         return self.note
 
