@@ -178,3 +178,15 @@ def test_waiting_for_a_dependency_is_not_a_failure():
     p = progress(o, REQ)
     assert p.state == "progressing"
     assert "kube-system-kite" in p.message
+
+
+def test_failing_objects_point_to_the_troubleshooting_runbook_of_their_kind() -> None:
+    from runbook_lib.reconcile.actions import Step, _failure_hint
+    from runbook_lib.reconcile.rules import troubleshoot_hint
+
+    ks = Step("Kustomization flux-system/apps", "t", "a", "a", "failed", "kustomize build failed", 0.1)
+    assert "`troubleshoot-sync`" in _failure_hint(ks) and "troubleshoot-helmrelease" not in _failure_hint(ks)
+    hr = Step("HelmRelease kube-system/kite", "t", "a", "a", "failed", "upgrade failed", 0.1)
+    assert "`troubleshoot-helmrelease`" in _failure_hint(hr)
+    both = troubleshoot_hint(["GitRepository flux-system/flux-system", "HelmRelease kube-system/kite"])
+    assert "`troubleshoot-sync` bzw. `troubleshoot-helmrelease`" in both

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from runbook_lib.diagnose.common import (
@@ -106,8 +107,7 @@ def _secret_step(repo: Obj) -> str:
     return (
         f"Neues {what} besorgen und das Secret '{ns}/{secret}' ersetzen: mit kubectl (erster Befehl unten, "
         f"geht überall) oder mit der flux-CLI `{flux}`. Danach die Quelle abgleichen: "
-        f"`{sync_command('gitrepo', name, ns)}` (oder `flux reconcile source git {name}`). In der Sandbox "
-        "steht das gültige Token in `DIR/git-token` (DIR: Verzeichnis der Sandbox)."
+        f"`{sync_command('gitrepo', name, ns)}` (oder `flux reconcile source git {name}`)."
     )
 
 
@@ -328,3 +328,12 @@ def log_findings(repo: Obj, log_lines: Sequence[LogLine]) -> list[Finding]:
             subject=ref("GitRepository", repo),
         )
     ]
+
+
+def with_sandbox_token(findings: list[Finding], token_file: str) -> list[Finding]:
+    """On the sandbox (``token_file`` found beside its kubeconfig), the credential findings also say where
+    the valid token is; on any other cluster they are unchanged (pure)."""
+    if not token_file:
+        return findings
+    note = f" In dieser Sandbox steht das gültige Token in `{token_file}`."
+    return [replace(f, next_step=f.next_step + note) if f.title in CREDENTIAL_TITLES else f for f in findings]
