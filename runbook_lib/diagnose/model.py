@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
 from html import escape
 from typing import Any
 
@@ -88,9 +89,14 @@ class Finding(Rendered):
             lines.append(f"  {CONSEQUENCES}:")
             for effect in self.consequences:
                 lines.append(f"    {effect.headline()}")
-                lines += _labelled("      Beleg:  ", effect.evidence)
+                lines += _labelled("      Beleg:  ", self._known(effect.evidence))
                 lines += _labelled("      Befehl: ", effect.command)
         return "\n".join(lines)
+
+    def _known(self, evidence: str) -> str:
+        """A consequence's evidence without the long message it shares with the cause's evidence (the
+        same ACME or Helm error repeated on every link of a chain)."""
+        return "\n".join(shorten_repeated(line, self.evidence) for line in evidence.splitlines())
 
     def _repr_html_(self) -> str:
         color = _COLORS[self.severity]
@@ -110,7 +116,7 @@ class Finding(Rendered):
             return ""
         items = "".join(
             f'<li><b style="color:{_COLORS[c.severity]}">{escape(c.headline())}</b>'
-            + (f'<pre class="runbook-evidence">{escape(c.evidence)}</pre>' if c.evidence else "")
+            + (f'<pre class="runbook-evidence">{escape(self._known(c.evidence))}</pre>' if c.evidence else "")
             + (f"<pre><code>{escape(c.command)}</code></pre>" if c.command else "")
             + "</li>"
             for c in self.consequences
@@ -142,6 +148,24 @@ class FindingText:
             command=command,
             subject=subject,
         )
+
+
+#: a shared part shorter than this is kept (names and short reasons repeat legitimately)
+_REPEAT_MIN = 60
+#: what replaces a part already shown in the cause's evidence
+SEE_ABOVE = "… (wie oben)"
+
+
+def shorten_repeated(line: str, known: str) -> str:
+    """``line`` with its longest part that also occurs in ``known`` replaced by :data:`SEE_ABOVE`, when
+    that part is at least :data:`_REPEAT_MIN` characters long (pure)."""
+    match = SequenceMatcher(None, line, known, autojunk=False).find_longest_match(0, len(line), 0, len(known))
+    start, end = match.a, match.a + match.size
+    while start < end and start > 0 and not (line[start - 1] in " :;,(" and line[start] != " "):
+        start += 1  # begin at a word, not inside one
+    if end - start < _REPEAT_MIN:
+        return line
+    return line[:start].rstrip() + " " + SEE_ABOVE + line[end:]
 
 
 def _labelled(label: str, text: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -287,11 +288,11 @@ def test_run_record_text_is_german(tmp_path: Path) -> None:
     make_runbook(tmp_path, "demo", "x")
     record = run("demo", [("x", "5")], output=tmp_path / "o.ipynb", directory=tmp_path)
     text = str(record)
+    assert re.search(r"^Dauer:      \d+,\d\d s$", text, re.MULTILINE)  # German decimal comma
     for label in (
         "Runbook:    demo",
         "Parameter:  x=5",
         "Cluster:",
-        "Dauer:",
         "Ergebnis:   ✔ erfolgreich",
         f"Protokoll:  {tmp_path / 'o.ipynb'}",
     ):

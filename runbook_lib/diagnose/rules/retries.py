@@ -73,7 +73,7 @@ class RetryState:
 
     def progress(self) -> str:
         """What Flux does now and next (German), for the ``Stand:`` line of a finding."""
-        noun = "Upgrade" if self.action == "upgrade" else "Installation"
+        attempt = "Upgrade-Versuch" if self.action == "upgrade" else "Installationsversuch"
         undo = _UNDO_NEXT.get(self.remediation, "räumt Flux auf")
         of = "" if self.attempts is None else f" von {self.attempts}"
         if self.stalled:
@@ -94,7 +94,7 @@ class RetryState:
                 then = f"Scheitert er, {undo} und gibt auf (Stalled)."
             pending = f" (Helm-Revision {self.pending_revision}: pending)" if self.pending_revision else ""
             return (
-                f"Flux versucht es noch: {noun}-Versuch {current}{of} läuft gerade{pending}; der "
+                f"Flux versucht es noch: {attempt} {current}{of} läuft gerade{pending}; der "
                 f"helm-controller wartet bis zum Timeout ({self.timeout}) auf bereite Workloads. {then}"
             )
         if self.retrying:
@@ -127,12 +127,12 @@ def _times(count: int) -> str:
 
 def _action(hr: Obj) -> str:
     st = status(hr)
+    running = _RUNNING.search(str(condition(hr, "Reconciling").get("message", "")))
+    if running and running.group(1) in ("install", "upgrade") and is_true(hr, "Reconciling"):
+        return running.group(1)  # what runs now wins over what was attempted last
     action = str(st.get("lastAttemptedReleaseAction") or "")
     if action in ("install", "upgrade"):
         return action
-    running = _RUNNING.search(str(condition(hr, "Reconciling").get("message", "")))
-    if running and running.group(1) in ("install", "upgrade"):
-        return running.group(1)
     for cond in (condition(hr, "Released"), condition(hr, "Ready")):
         if str(cond.get("reason", "")).startswith("Install"):
             return "install"
