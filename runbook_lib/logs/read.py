@@ -345,6 +345,7 @@ def read_logs(
         description=flt.describe(),
         pods=tuple(f"{p.namespace}/{p.pod}" for p in pods),
         warnings=warnings,
+        level=flt.level,
     )
 
 

@@ -155,3 +155,37 @@ def test_helmrelease_while_flux_still_retries(tmp_path: Path) -> None:
     assert "`--force` oder `--reset` sind nicht nötig" in head
     assert "Stand:            Flux versucht es noch: Upgrade-Versuch 1 von 3 läuft gerade" in head
     assert "Scheitert er, rollt Flux zurück und versucht es noch zweimal" in head
+
+
+def test_logs_of_all_objects_at_level_error_summarise_the_error_lines(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    sb = make_sandbox("git-auth-failure")
+    args = ["-p", "kind", "None", "-p", "name", "None", "-p", "namespace", "None", "-p", "level", "error"]
+    out = runbook("run", "logs", "--kubeconfig", str(sb.kubeconfig), *args, cwd=tmp_path).stdout
+    verdict = next(line for line in out.splitlines() if line.startswith("Befund:"))
+    assert re.match(r"Befund:     ✗ \d+ Fehlerzeilen? \(alle Arten \*/\*, Level error\) von ", verdict), (
+        verdict
+    )
+    assert "GitRepository/flux-system.flux-system" in verdict and "authentication required" in verdict
+    assert "Events gibt es nur" not in verdict
+
+
+def test_an_ambiguous_kind_is_a_usage_error_naming_the_candidates(sandbox: Sandbox, tmp_path: Path) -> None:
+    done = runbook(
+        "run",
+        "sync",
+        "-p",
+        "kind",
+        "helm",
+        "-p",
+        "name",
+        "kite",
+        "--kubeconfig",
+        str(sandbox.kubeconfig),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert (
+        "Die Art 'helm' ist mehrdeutig: gemeint sein können HelmRelease (hr), HelmRepository" in done.stdout
+    )
