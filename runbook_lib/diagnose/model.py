@@ -10,6 +10,7 @@ HTML cards in a notebook and as plain text in a terminal. Nothing here talks to 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
@@ -102,12 +103,12 @@ class Finding(Rendered):
         color = _COLORS[self.severity]
         command = f"<pre><code>{escape(self.command)}</code></pre>" if self.command else ""
         evidence = f'<pre class="runbook-evidence">{escape(self.evidence)}</pre>' if self.evidence else ""
-        progress = f"<p><b>Stand:</b> {escape(self.progress)}</p>" if self.progress else ""
+        progress = f"<p><b>Stand:</b> {_prose(self.progress)}</p>" if self.progress else ""
         return (
             f'<div class="runbook-finding" style="border-left:4px solid {color};padding:.3em .8em;'
             f'margin:.6em 0"><b style="color:{color}">{escape(self.headline())}</b>'
-            f"<p><b>Ursache:</b> {escape(self.cause)}</p>{progress}<b>Beleg:</b>{evidence}"
-            f"<p><b>Nächster Schritt:</b> {escape(self.next_step)}</p>{command}"
+            f"<p><b>Ursache:</b> {_prose(self.cause)}</p>{progress}<b>Beleg:</b>{evidence}"
+            f"<p><b>Nächster Schritt:</b> {_prose(self.next_step)}</p>{command}"
             f"{self._consequences_html()}</div>"
         )
 
@@ -148,6 +149,14 @@ class FindingText:
             command=command,
             subject=subject,
         )
+
+
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def _prose(text: str) -> str:
+    """German prose as HTML: escaped, with `backtick` spans (commands, names) as code."""
+    return _BACKTICKS.sub(r"<code>\1</code>", escape(text))
 
 
 #: a shared part shorter than this is kept (names and short reasons repeat legitimately)
