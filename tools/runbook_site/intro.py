@@ -125,6 +125,7 @@ def how_to_run(runbook: Runbook) -> str:
         '=== "papermill"',
         "",
         "    ```bash",
+        "    mkdir -p runs        # papermill legt das Zielverzeichnis nicht an",
         f"    papermill {nb} runs/{runbook.name}.ipynb -k python3{p_args} \\",
         "        -p kubeconfig ~/.kube/config -p kube_context orbstack",
         "    ```",
