@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -38,21 +40,26 @@ def test_readme_next_steps_work_after_dev_in_a_fresh_clone(tmp_path: Path) -> No
     )
     env["RUNBOOK_SANDBOX_TIMING"] = "fast"
     assert shutil.which("runbook", path=env["PATH"]) is None, "runbook darf vorher nicht auf dem PATH sein"
-    setup = subprocess.run(["./dev", "-l"], cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+    setup = subprocess.run(
+        ["./dev", "-l"], cwd=clone, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert (clone / ".venv" / "bin" / "runbook").is_file()
-    sandbox = subprocess.Popen(
-        [str(clone / ".venv" / "bin" / "runbook"), "sandbox", "up", "--state", ".sandbox"],
-        cwd=clone,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "sandbox.log"
+    with log.open("w", encoding="utf-8") as out:
+        sandbox = subprocess.Popen(
+            [str(clone / ".venv" / "bin" / "runbook"), "sandbox", "up", "--state", ".sandbox"],
+            cwd=clone,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert sandbox.stdout is not None
-        ready = sandbox.stdout.readline()
-        assert ready.startswith("ready:"), ready
+        deadline = time.monotonic() + 120
+        while "ready:" not in log.read_text(encoding="utf-8") and sandbox.poll() is None:
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.2)
+        assert "ready:" in log.read_text(encoding="utf-8"), log.read_text(encoding="utf-8")
         steps = readme_next_steps()
         assert steps[0] == "source .venv/bin/activate" and "runbook list" in steps
         script = "set -e\n" + "\n".join(steps) + "\n"
@@ -64,9 +71,10 @@ def test_readme_next_steps_work_after_dev_in_a_fresh_clone(tmp_path: Path) -> No
             capture_output=True,
             text=True,
             timeout=300,
+            check=False,
         )
     finally:
-        sandbox.send_signal(2)
+        sandbox.send_signal(signal.SIGINT)
         sandbox.wait(timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "troubleshoot-helmrelease" in done.stdout  # runbook list
