@@ -87,6 +87,11 @@ class Rendered:
         return str(self).rstrip("\n")
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """``1 Commit`` / ``3 Commits``: the count with the German singular or plural (never ``Commit(s)``)."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def default_reporter(reporter: Reporter | None) -> Reporter:
     return reporter if reporter is not None else Reporter()
 

@@ -17,7 +17,7 @@ from difflib import SequenceMatcher
 from html import escape
 from typing import Any
 
-from runbook_lib.report import Rendered, html_table, text_table
+from runbook_lib.report import Rendered, html_table, plural, text_table
 
 #: severities, most severe first; the number is the sort key
 ERROR, WARNING, INFO = 0, 1, 2
@@ -193,11 +193,6 @@ def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 def flatten(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Every finding, each cause followed by its consequences."""
     return tuple(f for cause in findings for f in (cause, *cause.consequences))
-
-
-def plural(count: int, one: str, many: str) -> str:
-    """``1 Folgebefund`` / ``3 Folgebefunde``."""
-    return f"{count} {one if count == 1 else many}"
 
 
 #: severity -> (singular, plural) for counting causes

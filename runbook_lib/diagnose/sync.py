@@ -35,6 +35,7 @@ from runbook_lib.diagnose.rules.kustomization import kustomization_findings, lin
 from runbook_lib.diagnose.rules.workload import CONTROLLERS, controller_findings
 from runbook_lib.kinds import GIT_REPOSITORY, KUSTOMIZATION, ObjectRef
 from runbook_lib.objects import deployment_status, meta, spec, status
+from runbook_lib.report import plural
 from runbook_lib.settings import settings
 from runbook_lib.status import interpret
 
@@ -177,7 +178,11 @@ def diagnose_sync(state: SyncState) -> Diagnosis:
         )
     checked = (
         str(state.ref),
-        f"{sum(uses_source(k, state.repo) for k in state.kustomizations_list())} Kustomization(s)",
+        plural(
+            sum(uses_source(k, state.repo) for k in state.kustomizations_list()),
+            "Kustomization",
+            "Kustomizations",
+        ),
         ", ".join(CONTROLLERS),
         "source-controller-Log",
     )

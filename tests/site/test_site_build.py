@@ -209,7 +209,7 @@ def test_runbook_pages_end_with_the_notebook_and_show_commands_as_written(built_
         for block in code_blocks(page):
             assert "&amp;" not in block and "&lt;" not in block and "&gt;" not in block, (rb.name, block)
     rollback = "\n".join(code_blocks(built_site.html("runbooks/rollback/")))
-    assert 'git revert --no-commit <commit> && git commit -m "Revert …" && git push' in rollback
+    assert 'git revert --no-commit <commit> && git commit -m "Zurückgenommen: …" && git push' in rollback
     assert (
         "git reset --hard <commit-hash> && git push --force-with-lease=main:<angezeigter Stand>" in rollback
     )

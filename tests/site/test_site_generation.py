@@ -15,7 +15,7 @@ from site_support import MISSING, discover, execute
 pytestmark = pytest.mark.site
 
 CELL = """kubeconfig: str | None = None  # Pfad zur Kubeconfig
-name: str = "kite"  # Name des HelmRelease
+name: str = "kite"  # Name der HelmRelease
 dry_run: bool = True  # Nur anzeigen, nichts ändern
 retries = 3
 """
@@ -54,7 +54,7 @@ def test_parameters_come_from_the_notebook(tmp_path: Path) -> None:
     assert rb.summary == "Wenn es brennt."
     assert [p.name for p in rb.parameters] == ["kubeconfig", "name", "dry_run", "retries"]
     name = rb.parameters[1]
-    assert (name.type, name.default, name.help) == ("str", '"kite"', "Name des HelmRelease")
+    assert (name.type, name.default, name.help) == ("str", '"kite"', "Name der HelmRelease")
     assert (rb.parameters[3].type, rb.parameters[3].default) == (None, "3")
 
 

@@ -29,6 +29,7 @@ from runbook_lib.diagnose.model import ERROR, INFO, WARNING, Finding
 from runbook_lib.durations import german_age, parse_time
 from runbook_lib.logs.parse import LogLine
 from runbook_lib.objects import condition, is_true, meta, spec, status
+from runbook_lib.report import plural
 from runbook_lib.settings import settings
 
 TITLE = "Flux synchronisiert nicht"
@@ -303,7 +304,7 @@ def log_findings(repo: Obj, log_lines: Sequence[LogLine]) -> list[Finding]:
     newest = errors[-1].time
     name, ns = meta(repo).get("name", ""), meta(repo).get("namespace", "")
     command = f"{_logs_cmd()}\nflux logs --kind=GitRepository --name={name} -n {ns}"
-    evidence = f"{len(errors)} Fehlerzeile(n), zuletzt: {log_line_text(errors[-1])}"
+    evidence = f"{plural(len(errors), 'Fehlerzeile', 'Fehlerzeilen')}, zuletzt: {log_line_text(errors[-1])}"
     if since and newest and newest <= since:
         return [
             Finding(

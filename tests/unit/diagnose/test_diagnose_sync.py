@@ -324,7 +324,7 @@ def test_healthy_sync_state_has_no_findings() -> None:
     result = diagnose_sync(healthy_sync_state())
     assert result.findings == () and result.ok
     assert str(result.summary()).startswith("✔ Keine Probleme gefunden.")
-    assert "2 Kustomization(s)" in result.checked
+    assert "2 Kustomizations" in result.checked
 
 
 def test_sync_diagnosis_orders_by_severity_and_reports_unreadable_parts() -> None:
