@@ -68,8 +68,8 @@ _HR_FAILURES: Mapping[str, FindingText] = MappingProxyType(
         "DependencyNotReady": FindingText(
             severity=WARNING,
             title="Wartet auf Abhängigkeit {dependency}",
-            cause="spec.dependsOn: eine HelmRelease, von der diese abhängt, ist nicht bereit.",
-            next_step="Zuerst die Abhängigkeit reparieren; diese folgt von selbst.",
+            cause="Die HelmRelease hängt über spec.dependsOn von {depends_on} ab, und die ist nicht bereit.",
+            next_step="Zuerst die Abhängigkeit reparieren; danach folgt diese HelmRelease von selbst.",
         ),
         "InstallFailed": FindingText(
             severity=ERROR, title="Helm-Installation fehlgeschlagen", cause="{cause}", next_step=_FIX_IN_GIT
@@ -221,6 +221,7 @@ def ready_findings(
                 reason=reason or "ohne Grund",
                 message=dedupe(message) or "keine Meldung",
                 dependency=dependency.group(1) if dependency else "",
+                depends_on=dependency.group(1) if dependency else "einer anderen HelmRelease",
                 cause=_failure_cause(*failed, image_problem) + note,
             )
         ]
