@@ -97,6 +97,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="ausgeführtes Notebook hierhin schreiben (Standard: runs/<name>-<UTC-Zeit>.ipynb)",
     )
     run.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="nur das Ergebnis des Laufs ausgeben, ohne die Befunde und Ausgaben der Runbook-Zellen",
+    )
+    run.add_argument(
         "--engine",
         choices=ENGINES,
         default=DEFAULT_ENGINE,
@@ -157,8 +163,19 @@ def _run(args: argparse.Namespace) -> int:
     values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
     record = execute(book, values, target, output=args.output, engine=args.engine)
-    print(record)
+    print_run(record, quiet=args.quiet)
     return record.exit_code
+
+
+def print_run(record: Any, *, quiet: bool = False) -> None:
+    """The outputs of the cells tagged ``terminal`` (unless ``quiet``), then the run record."""
+    from runbook_lib import terminal
+
+    color, width = terminal.use_color(sys.stdout), terminal.width(sys.stdout)
+    shown = "" if quiet else terminal.terminal_text(terminal.read_notebook(record.output))
+    if shown:
+        print(terminal.style(shown, color=color, width=width) + "\n")
+    print(terminal.style(str(record), color=color))
 
 
 #: the module that implements ``runbook sandbox`` (the engines package, beside the library)

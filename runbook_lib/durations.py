@@ -124,3 +124,9 @@ def german_age(value: timedelta) -> str:
     if seconds < 2 * 86400:
         return f"{seconds // 3600} Std."
     return f"{seconds // 86400} Tagen"
+
+
+def german_seconds(seconds: float) -> str:
+    """How long a run took, for German text: ``0,35 s``, ``4,02 s``, ``83,10 s`` (decimal comma, to the
+    hundredth). The one format of run durations: ``runbook run``, the run records and the runbook pages."""
+    return f"{seconds:.2f}".replace(".", ",") + " s"

@@ -12,6 +12,7 @@ import base64
 import binascii
 import gzip
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
@@ -71,6 +72,17 @@ class ReleaseRecord:
     chart: str
     app_version: str
     description: str = ""
+    #: the container images the revision's manifest names (what it rolled out or tried to)
+    images: tuple[str, ...] = ()
+
+
+#: ``image: ghcr.io/x/y:tag`` lines of a rendered manifest (plain or quoted, in a list or not)
+_IMAGE_LINE = re.compile(r"""^\s*(?:-\s+)?image:\s*["']?([^"'\s#]+)""", re.MULTILINE)
+
+
+def manifest_images(manifest: str) -> tuple[str, ...]:
+    """The distinct container images a rendered manifest names, in order of appearance (pure)."""
+    return tuple(dict.fromkeys(_IMAGE_LINE.findall(manifest or "")))
 
 
 def record_from_release(release: dict[str, Any]) -> ReleaseRecord:
@@ -86,6 +98,7 @@ def record_from_release(release: dict[str, Any]) -> ReleaseRecord:
         chart=chart,
         app_version=(meta or {}).get("appVersion", ""),
         description=info.get("description", ""),
+        images=manifest_images(str(release.get("manifest") or "")),
     )
 
 

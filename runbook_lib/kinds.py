@@ -118,7 +118,8 @@ def _notification(kind: str, plural: str, version: str, aliases: tuple[str, ...]
 GIT_REPOSITORY = _source("GitRepository", "gitrepositories", ("gitrepo", "git"), "git")
 #: v1beta2 on Flux 2.4/2.5, v1 since Flux 2.6
 OCI_REPOSITORY = _source("OCIRepository", "ocirepositories", ("ocirepo", "oci"), "oci", ("v1", "v1beta2"))
-HELM_REPOSITORY = _source("HelmRepository", "helmrepositories", ("helmrepo", "helm"), "helm")
+#: no alias "helm": it would as well mean HelmRelease or HelmChart (see :func:`resolve`)
+HELM_REPOSITORY = _source("HelmRepository", "helmrepositories", ("helmrepo",), "helm")
 HELM_CHART = _source("HelmChart", "helmcharts", ("hc", "chart"), "chart")
 BUCKET = _source("Bucket", "buckets", ("bucket",), "bucket")
 KUSTOMIZATION = FluxKind(
@@ -188,15 +189,28 @@ def by_kind(kind: str) -> FluxKind:
 
 
 def resolve(name: str, *, choices: tuple[FluxKind, ...] = FLUX_KINDS) -> FluxKind:
-    """Resolve what a user typed (``ks``, ``hr``, ``gitrepo``, ``HelmRelease``, ``helmreleases``)."""
+    """Resolve what a user typed (``ks``, ``hr``, ``gitrepo``, ``HelmRelease``, ``helmreleases``).
+
+    A word that starts several kinds' names (``helm``: HelmRelease, HelmRepository, HelmChart) is
+    ambiguous and refused with the candidates, never guessed.
+    """
     wanted = name.strip().lower()
     for k in choices:
         if wanted in k.names():
             return k
+    starting = [k for k in choices if len(wanted) >= 3 and any(n.startswith(wanted) for n in k.names())]
+    starting.sort(key=lambda k: k.is_source)  # the object people work on (HelmRelease) before its sources
+    if len(starting) > 1:
+        listed = ", ".join(f"{k.kind} ({k.aliases[0] if k.aliases else k.kind.lower()})" for k in starting)
+        first = starting[0]
+        raise UsageError(
+            f"Die Art '{name}' ist mehrdeutig: gemeint sein können {listed}.",
+            f"Eine davon angeben, z. B. `-p kind {first.aliases[0] if first.aliases else first.kind}`.",
+        )
     import difflib
 
     every = sorted({n for k in choices for n in (k.kind.lower(), *k.aliases)})
-    close = difflib.get_close_matches(wanted, every, n=3, cutoff=0.5)
+    close = [k.kind.lower() for k in starting] or difflib.get_close_matches(wanted, every, n=3, cutoff=0.5)
     hint = f"Meinten Sie: {', '.join(close)}? " if close else ""
     raise UsageError(
         f"Unbekannte Art '{name}'.",

@@ -87,6 +87,11 @@ class Rendered:
         return str(self).rstrip("\n")
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """``1 Commit`` / ``3 Commits``: the count with the German singular or plural (never ``Commit(s)``)."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def default_reporter(reporter: Reporter | None) -> Reporter:
     return reporter if reporter is not None else Reporter()
 
@@ -124,7 +129,7 @@ def html_table(
         if cls == "suspended":
             style = ' style="background:rgba(239,108,0,.10)"'
         tds = "".join(
-            f"<td>{_cell(c) if h.strip() in STATUS_COLUMNS else escape(str(c))}</td>"
+            f"<td{_token_class(c)}>{_cell(c) if h.strip() in STATUS_COLUMNS else escape(str(c))}</td>"
             for h, c in zip(headers, r, strict=False)
         )
         body.append(f'<tr class="{cls}"{style}>{tds}</tr>')
@@ -133,6 +138,15 @@ def html_table(
         f'<table class="runbook-table">{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
+
+
+#: a word this long (a revision ``main@sha1:<40 hex>``, a generated name) may break anywhere on a page
+TOKEN_LENGTH = 25
+
+
+def _token_class(value: object) -> str:
+    """`` class="runbook-token"`` for a cell with a word of :data:`TOKEN_LENGTH` characters or more."""
+    return ' class="runbook-token"' if any(len(w) >= TOKEN_LENGTH for w in str(value).split()) else ""
 
 
 def _cell(value: object) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.cluster import KubeTarget, resolve_target
+from runbook_lib.durations import german_seconds
 from runbook_lib.errors import ConfigError, RunbookError, UsageError
 from runbook_lib.params import Parameter, parse_parameters, validate
 
@@ -186,8 +187,8 @@ class RunRecord:
         if self.status == "ok":
             return "✔ erfolgreich"
         if self.status == "stopped":
-            return f"✔ gewollt angehalten in Zelle {self.failed_cell} (z. B. Probelauf), ohne Fehler"
-        return f"✗ fehlgeschlagen in Zelle {self.failed_cell}"
+            return f"✔ planmäßig in Zelle {self.failed_cell} beendet, ohne Fehler"
+        return f"✗ in Zelle {self.failed_cell} fehlgeschlagen"
 
     def __str__(self) -> str:
         lines = [
@@ -195,7 +196,7 @@ class RunRecord:
             f"Parameter:  {self._params()}",
             f"Cluster:    {self.target.describe()}",
             f"Beginn:     {self.started:%Y-%m-%d %H:%M:%S} UTC",
-            f"Dauer:      {self.duration:.2f} s",
+            f"Dauer:      {german_seconds(self.duration)}",
             f"Ergebnis:   {self._result()}",
             f"Protokoll:  {self.output}",
         ]

@@ -34,6 +34,7 @@ from runbook_lib.diagnose.rules.certificates import (
 from runbook_lib.diagnose.rules.issuance import (
     challenge_findings,
     issuer_findings,
+    link_chain,
     order_findings,
     request_findings,
 )
@@ -283,32 +284,37 @@ def _row_mark(row: tuple[str, str, str, str]) -> str:
 
 
 def chain_findings(chain: CertChain, *, now: datetime) -> list[Finding]:
-    """Every rule over one gathered chain, plus a hint per link that could not be read (pure).
+    """Every rule over one gathered chain, cause first, plus a hint per link that could not be read (pure).
 
-    For a settled Certificate whose request belongs to an earlier revision, the findings of that chain
-    become one hint (:func:`~runbook_lib.diagnose.rules.certificates.history_finding`).
+    The deepest failing link is the cause and the links above it its consequences
+    (:func:`~runbook_lib.diagnose.rules.issuance.link_chain`). For a settled Certificate whose request
+    belongs to an earlier revision, the findings of that chain become one hint
+    (:func:`~runbook_lib.diagnose.rules.certificates.history_finding`).
     """
     cert, request = chain.cert, chain.request.value
-    findings = certificate_findings(cert, now=now, events=chain.events.value or [])
-    findings += secret_finding(cert, chain.secret.value if chain.secret.ok else None)
-    if chain.issuer.ok:
-        findings += issuer_findings(cert, chain.issuer.value)
     request_links = request_findings(request)
-    links = [
-        *request_links,
-        *order_findings(chain.order.value),
-        *challenge_findings(chain.challenges.value or []),
-    ]
+    order_links, challenge_links = (
+        order_findings(chain.order.value),
+        challenge_findings(chain.challenges.value or []),
+    )
     earlier = is_earlier_attempt(cert, request)
+    findings = link_chain(
+        cert,
+        certificate=certificate_findings(cert, now=now, events=chain.events.value or []),
+        issuer=issuer_findings(cert, chain.issuer.value) if chain.issuer.ok else [],
+        request=[] if earlier else request_links,
+        order=[] if earlier else order_links,
+        challenges=[] if earlier else challenge_links,
+        now=now,
+    )
+    findings += secret_finding(cert, chain.secret.value if chain.secret.ok else None)
     if is_settled(cert):  # only the current revision's chain counts
         findings += history_finding(
             cert,
-            links if earlier else [],
+            [*request_links, *order_links, *challenge_links] if earlier else [],
             failed_requests=[request] if earlier and request_links else [],
             events=chain.events.value or [],
         )
-    if not earlier:
-        findings += links
     for what, slot in (
         ("Secret", chain.secret),
         ("Issuer", chain.issuer),

@@ -7,7 +7,9 @@ the rest.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from runbook_lib.cluster import Cluster
@@ -100,3 +102,28 @@ __all__ = [
     "require_object",
     "secret_exists",
 ]
+
+
+#: the kubeconfig context of ``runbook sandbox up`` (flux_sandbox.sim.CONTEXT; a unit test keeps them equal)
+SANDBOX_CONTEXT = "runbook-sandbox"
+#: the file the sandbox writes beside its kubeconfig with the token its Git server accepts
+SANDBOX_TOKEN_FILE = "git-token"
+
+
+def sandbox_token_file(cluster: Cluster) -> str:
+    """Where the sandbox keeps its valid Git token, when ``cluster`` is the sandbox; else "".
+
+    The sandbox is recognised by two signs together: the context name it writes, and its ``git-token``
+    file beside the kubeconfig in use (``--kubeconfig``, else ``KUBECONFIG``). A real cluster whose
+    context happens to have that name has no such file beside its kubeconfig.
+    """
+    if cluster.context != SANDBOX_CONTEXT:
+        return ""
+    configs = (
+        [cluster.kubeconfig] if cluster.kubeconfig else os.environ.get("KUBECONFIG", "").split(os.pathsep)
+    )
+    for config in filter(None, configs):
+        token = Path(config).expanduser().resolve().parent / SANDBOX_TOKEN_FILE
+        if token.is_file():
+            return str(token)
+    return ""

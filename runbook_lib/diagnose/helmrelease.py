@@ -27,25 +27,16 @@ from runbook_lib.diagnose.common import (
     warning_events,
 )
 from runbook_lib.diagnose.model import Diagnosis, Evidence, EvidenceGroup, evidence
-from runbook_lib.diagnose.rules.helmrelease import (
-    TITLE,
-    chart_findings,
-    chart_ref,
-    condition_findings,
-    info_findings,
-    signal_lines,
-    source_findings,
-)
+from runbook_lib.diagnose.rules.chart import chart_ref
+from runbook_lib.diagnose.rules.helmrelease import TITLE, helmrelease_findings
 from runbook_lib.diagnose.rules.helmstorage import (
     GITOPS_NOTE,
     by_revision,
     known_versions,
     release_name,
     release_namespace,
-    storage_findings,
     storage_namespace,
 )
-from runbook_lib.diagnose.rules.workload import deployment_findings, pod_findings
 from runbook_lib.helm import HISTORY_HEADERS, ReleaseHistory, ReleaseRecord, records_from_secrets
 from runbook_lib.kinds import HELM_CHART, HELM_RELEASE, ObjectRef, by_kind
 from runbook_lib.kube import request
@@ -229,24 +220,22 @@ def _images(deployments: list[Obj]) -> list[str]:
 
 
 def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
-    """Interpret a gathered :class:`HelmReleaseState` (pure): the findings, most severe first."""
+    """Interpret a gathered :class:`HelmReleaseState` (pure): causes first, each with its consequences
+    (:func:`~runbook_lib.diagnose.rules.helmrelease.helmrelease_findings`), then a hint per part that
+    could not be read."""
     records = state.releases.value or []
-    pods = pod_findings(state.pods.value or [])
-    image_problem = next((f"{f.title} ({f.evidence})" for f in pods if f.title.startswith("Image")), "")
-    findings = condition_findings(
+    findings = helmrelease_findings(
         state.hr,
+        chart=state.helm_chart.value,
+        source=state.source.value,
         records=records,
-        image_problem=image_problem,
-        extra_evidence=signal_lines(state.events.value or [], state.log_lines.value or []),
+        pods=state.pods.value or [],
+        deployments=state.deployments.value or [],
+        events=state.events.value or [],
+        log_lines=state.log_lines.value or [],
+        known_versions=known_versions(state.hr, records),
         images=_images(state.deployments.value or []),
     )
-    findings += chart_findings(
-        state.hr, state.helm_chart.value, known_versions=known_versions(state.hr, records)
-    )
-    findings += source_findings(state.source.value)
-    findings += storage_findings(state.hr, records)
-    findings += pods or deployment_findings(state.deployments.value or [])
-    findings += info_findings(state.hr, state.events.value or [], state.log_lines.value or [])
     for what, slot, cmd in (
         ("HelmChart", state.helm_chart, "flux get sources chart -A"),
         ("Chart-Quelle", state.source, "flux get sources helm -A"),

@@ -2,18 +2,22 @@
 
 A :class:`Finding` is one interpreted problem: what is wrong (``title``), why (``cause``), what shows
 it (``evidence``: the condition, event or log line), what to do (``next_step``) and the matching shell
-command. A :class:`Diagnosis` holds the findings of one runbook, ordered by severity, and renders as
+command. A finding that explains others carries them as ``consequences`` (:meth:`Finding.explains`):
+the cause comes first and its symptoms are shown under it, so a diagnosis counts causes, not symptoms.
+A :class:`Diagnosis` holds the findings of one runbook, causes ordered by severity, and renders as
 HTML cards in a notebook and as plain text in a terminal. Nothing here talks to a cluster.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
 from html import escape
 from typing import Any
 
-from runbook_lib.report import Rendered, html_table, text_table
+from runbook_lib.report import Rendered, html_table, plural, text_table
 
 #: severities, most severe first; the number is the sort key
 ERROR, WARNING, INFO = 0, 1, 2
@@ -21,11 +25,18 @@ SEVERITY_LABELS = {ERROR: "Fehler", WARNING: "Warnung", INFO: "Hinweis"}
 SEVERITY_SYMBOLS = {ERROR: "✗", WARNING: "⚠", INFO: "ℹ"}
 _COLORS = {ERROR: "#c62828", WARNING: "#ef6c00", INFO: "#1565c0"}
 NO_PROBLEMS = "Keine Probleme gefunden"
+#: the heading of the findings a cause explains
+CONSEQUENCES = "Folgen dieser Ursache"
 
 
 @dataclass(frozen=True)
 class Finding(Rendered):
-    """One problem, with its cause, the evidence that shows it and the next step (German text)."""
+    """One problem, with its cause, the evidence that shows it and the next step (German text).
+
+    ``consequences`` are the findings this one explains (a failed ACME challenge explains the invalid
+    Order, the failed CertificateRequest and the Certificate that is not ready); they are shown under
+    it with their evidence and command, and a summary counts only the cause.
+    """
 
     severity: int
     title: str
@@ -35,6 +46,9 @@ class Finding(Rendered):
     command: str = ""
     #: the object the finding is about, e.g. ``HelmRelease kube-system/kite``
     subject: str = ""
+    consequences: tuple[Finding, ...] = ()
+    #: what the controller is doing about it now and will do next ("Flux versucht es noch: …")
+    progress: str = ""
 
     @property
     def label(self) -> str:
@@ -49,27 +63,66 @@ class Finding(Rendered):
         """Errors and warnings are problems; hints are not."""
         return self.severity < INFO
 
+    def explains(self, *effects: Finding) -> Finding:
+        """This finding as the cause of ``effects``; their own consequences move up to this one.
+
+        The cause takes the most severe severity of the group: what explains an error is an error.
+        """
+        flat: list[Finding] = []
+        for effect in effects:
+            flat += [replace(effect, consequences=()), *effect.consequences]
+        if not flat:
+            return self
+        severity = min([self.severity, *(f.severity for f in flat)])
+        return replace(self, severity=severity, consequences=self.consequences + tuple(flat))
+
     def headline(self) -> str:
         about = f" ({self.subject})" if self.subject else ""
         return f"{self.symbol} {self.label}: {self.title}{about}"
 
     def __str__(self) -> str:
         lines = [self.headline(), f"  Ursache:          {self.cause}"]
+        lines += _labelled("  Stand:            ", self.progress)
         lines += _labelled("  Beleg:            ", self.evidence)
         lines.append(f"  Nächster Schritt: {self.next_step}")
         lines += _labelled("  Befehl:           ", self.command)
+        if self.consequences:
+            lines.append(f"  {CONSEQUENCES}:")
+            for effect in self.consequences:
+                lines.append(f"    {effect.headline()}")
+                lines += _labelled("      Beleg:  ", self._known(effect.evidence))
+                lines += _labelled("      Befehl: ", effect.command)
         return "\n".join(lines)
+
+    def _known(self, evidence: str) -> str:
+        """A consequence's evidence without the long message it shares with the cause's evidence (the
+        same ACME or Helm error repeated on every link of a chain)."""
+        return "\n".join(shorten_repeated(line, self.evidence) for line in evidence.splitlines())
 
     def _repr_html_(self) -> str:
         color = _COLORS[self.severity]
         command = f"<pre><code>{escape(self.command)}</code></pre>" if self.command else ""
-        evidence = f"<pre style='white-space:pre-wrap'>{escape(self.evidence)}</pre>" if self.evidence else ""
+        evidence = f'<pre class="runbook-evidence">{escape(self.evidence)}</pre>' if self.evidence else ""
+        progress = f"<p><b>Stand:</b> {_prose(self.progress)}</p>" if self.progress else ""
         return (
             f'<div class="runbook-finding" style="border-left:4px solid {color};padding:.3em .8em;'
             f'margin:.6em 0"><b style="color:{color}">{escape(self.headline())}</b>'
-            f"<p><b>Ursache:</b> {escape(self.cause)}</p><b>Beleg:</b>{evidence}"
-            f"<p><b>Nächster Schritt:</b> {escape(self.next_step)}</p>{command}</div>"
+            f"<p><b>Ursache:</b> {_prose(self.cause)}</p>{progress}<b>Beleg:</b>{evidence}"
+            f"<p><b>Nächster Schritt:</b> {_prose(self.next_step)}</p>{command}"
+            f"{self._consequences_html()}</div>"
         )
+
+    def _consequences_html(self) -> str:
+        if not self.consequences:
+            return ""
+        items = "".join(
+            f'<li><b style="color:{_COLORS[c.severity]}">{escape(c.headline())}</b>'
+            + (f'<pre class="runbook-evidence">{escape(self._known(c.evidence))}</pre>' if c.evidence else "")
+            + (f"<pre><code>{escape(c.command)}</code></pre>" if c.command else "")
+            + "</li>"
+            for c in self.consequences
+        )
+        return f'<div class="runbook-consequences"><b>{CONSEQUENCES}:</b><ul>{items}</ul></div>'
 
 
 @dataclass(frozen=True)
@@ -98,6 +151,32 @@ class FindingText:
         )
 
 
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def _prose(text: str) -> str:
+    """German prose as HTML: escaped, with `backtick` spans (commands, names) as code."""
+    return _BACKTICKS.sub(r"<code>\1</code>", escape(text))
+
+
+#: a shared part shorter than this is kept (names and short reasons repeat legitimately)
+_REPEAT_MIN = 60
+#: what replaces a part already shown in the cause's evidence
+SEE_ABOVE = "… (wie oben)"
+
+
+def shorten_repeated(line: str, known: str) -> str:
+    """``line`` with its longest part that also occurs in ``known`` replaced by :data:`SEE_ABOVE`, when
+    that part is at least :data:`_REPEAT_MIN` characters long (pure)."""
+    match = SequenceMatcher(None, line, known, autojunk=False).find_longest_match(0, len(line), 0, len(known))
+    start, end = match.a, match.a + match.size
+    while start < end and start > 0 and not (line[start - 1] in " :;,(" and line[start] != " "):
+        start += 1  # begin at a word, not inside one
+    if end - start < _REPEAT_MIN:
+        return line
+    return line[:start].rstrip() + " " + SEE_ABOVE + line[end:]
+
+
 def _labelled(label: str, text: str) -> list[str]:
     if not text:
         return []
@@ -111,9 +190,19 @@ def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: f.severity))
 
 
+def flatten(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Every finding, each cause followed by its consequences."""
+    return tuple(f for cause in findings for f in (cause, *cause.consequences))
+
+
+#: severity -> (singular, plural) for counting causes
+_COUNTED = {ERROR: ("Fehler", "Fehler"), WARNING: ("Warnung", "Warnungen")}
+
+
 @dataclass(frozen=True)
 class Summary(Rendered):
-    """The last cell of a troubleshooting runbook: "Keine Probleme gefunden" or the findings by severity."""
+    """The last cell of a troubleshooting runbook: "Keine Probleme gefunden" or the causes by severity,
+    each followed by the findings it explains."""
 
     title: str
     findings: tuple[Finding, ...]
@@ -121,23 +210,30 @@ class Summary(Rendered):
 
     @property
     def problems(self) -> tuple[Finding, ...]:
+        """The causes that are errors or warnings (consequences are not counted)."""
         return tuple(f for f in self.findings if f.is_problem)
 
     def headline(self) -> str:
         if not self.problems:
             return f"✔ {NO_PROBLEMS}."
         counts = [
-            f"{sum(f.severity == s for f in self.problems)} {SEVERITY_LABELS[s]}"
+            plural(sum(f.severity == s for f in self.problems), *_COUNTED[s])
             for s in (ERROR, WARNING)
             if any(f.severity == s for f in self.problems)
         ]
-        return f"{self.problems[0].symbol} {self.title}: {', '.join(counts)}"
+        effects = sum(len(f.consequences) for f in self.problems)
+        more = f" (dazu {plural(effects, 'Folgebefund', 'Folgebefunde')})" if effects else ""
+        return f"{self.problems[0].symbol} {self.title}: {', '.join(counts)}{more}"
 
     def rows(self) -> list[list[str]]:
-        return [
-            [str(i), f.label, f.subject, f.title, f.next_step, f.command.splitlines()[0] if f.command else ""]
-            for i, f in enumerate(self.findings, 1)
-        ]
+        rows = []
+        for i, f in enumerate(self.findings, 1):
+            rows.append([str(i), f.label, f.subject, f.title, f.next_step, _first_line(f.command)])
+            rows += [
+                [f"{i}.{j}", "Folge", c.subject, c.title, f"siehe {i}", _first_line(c.command)]
+                for j, c in enumerate(f.consequences, 1)
+            ]
+        return rows
 
     headers = ("#", "SCHWERE", "OBJEKT", "BEFUND", "NÄCHSTER SCHRITT", "BEFEHL")
 
@@ -155,16 +251,25 @@ class Summary(Rendered):
         checked = f"<p>Geprüft: {escape(', '.join(self.checked))}</p>" if self.checked else ""
         if not self.findings:
             return head + checked
-        classes = [
-            "failing" if f.severity == ERROR else "suspended" if f.severity == WARNING else ""
-            for f in self.findings
-        ]
+        classes = []
+        for f in self.findings:
+            classes.append("failing" if f.severity == ERROR else "suspended" if f.severity == WARNING else "")
+            classes += ["consequence"] * len(f.consequences)
         return head + checked + html_table(list(self.headers), self.rows(), row_classes=classes)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
 
 
 @dataclass(frozen=True)
 class Diagnosis(Rendered):
-    """The findings of one troubleshooting runbook, most severe first, and what was checked."""
+    """The findings of one troubleshooting runbook: causes, most severe first, each with the findings
+    it explains; and what was checked.
+
+    The text form starts with the first cause (in an incident the terminal shows the cause first) and
+    ends with what was checked.
+    """
 
     title: str
     findings: tuple[Finding, ...] = ()
@@ -177,17 +282,24 @@ class Diagnosis(Rendered):
         object.__setattr__(self, "findings", ordered(self.findings))
 
     @property
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Every finding, each cause followed by its consequences."""
+        return flatten(self.findings)
+
+    @property
     def ok(self) -> bool:
         """No errors and no warnings (hints are allowed)."""
-        return not any(f.is_problem for f in self.findings)
+        return not any(f.is_problem for f in self.all_findings)
 
     @property
     def problems(self) -> tuple[Finding, ...]:
+        """The causes that are errors or warnings."""
         return tuple(f for f in self.findings if f.is_problem)
 
     @property
     def shown_note(self) -> str:
-        """The note, when there is a problem to fix and no finding says the same already."""
+        """The note, when there is a problem to fix and no cause says the same already (the next steps of
+        consequences are not shown)."""
         if not self.note or not self.problems or any(self.note in f.next_step for f in self.findings):
             return ""
         return self.note
@@ -196,13 +308,11 @@ class Diagnosis(Rendered):
         return Summary(title=self.title, findings=self.findings, checked=self.checked)
 
     def __str__(self) -> str:
-        out = [f"Diagnose: {self.title}"]
+        out = [str(f) + "\n" for f in self.findings] or [f"✔ {NO_PROBLEMS}.\n"]
+        if self.shown_note:
+            out.append(self.shown_note + "\n")
         if self.checked:
             out.append("Geprüft: " + ", ".join(self.checked))
-        out.append("")
-        out += [str(f) + "\n" for f in self.findings] or [f"✔ {NO_PROBLEMS}.\n"]
-        if self.shown_note:
-            out.append(self.shown_note)
         return "\n".join(out).rstrip() + "\n"
 
     def _repr_html_(self) -> str:
@@ -211,7 +321,7 @@ class Diagnosis(Rendered):
             f'<p style="color:#2e7d32;font-weight:bold">✔ {NO_PROBLEMS}.</p>'
         )
         note = f"<p><i>{escape(self.shown_note)}</i></p>" if self.shown_note else ""
-        return f"<h4>Diagnose: {escape(self.title)}</h4>{checked}{body}{note}"
+        return f"{body}{note}{checked}"
 
 
 @dataclass(frozen=True)

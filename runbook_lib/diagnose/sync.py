@@ -25,11 +25,17 @@ from runbook_lib.diagnose.common import (
     slot_finding,
 )
 from runbook_lib.diagnose.model import Diagnosis, Evidence, evidence
-from runbook_lib.diagnose.rules.gitrepository import TITLE, git_repository_findings, log_findings
-from runbook_lib.diagnose.rules.kustomization import kustomization_findings, uses_source
+from runbook_lib.diagnose.rules.gitrepository import (
+    TITLE,
+    git_repository_findings,
+    log_findings,
+    with_sandbox_token,
+)
+from runbook_lib.diagnose.rules.kustomization import kustomization_findings, link_sync, uses_source
 from runbook_lib.diagnose.rules.workload import CONTROLLERS, controller_findings
 from runbook_lib.kinds import GIT_REPOSITORY, KUSTOMIZATION, ObjectRef
 from runbook_lib.objects import deployment_status, meta, spec, status
+from runbook_lib.report import plural
 from runbook_lib.settings import settings
 from runbook_lib.status import interpret
 
@@ -51,6 +57,8 @@ class SyncState(AboutObject):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: where the controllers run
     flux_namespace: str = field(default_factory=lambda: settings().flux_namespace)
+    #: on the sandbox: the file with its valid Git token (:func:`.gather.sandbox_token_file`)
+    sandbox_token: str = ""
 
     @property
     def ref(self) -> ObjectRef:
@@ -143,20 +151,21 @@ class SyncState(AboutObject):
 
 
 def diagnose_sync(state: SyncState) -> Diagnosis:
-    """Interpret a gathered :class:`SyncState` (pure): the findings, most severe first."""
+    """Interpret a gathered :class:`SyncState` (pure): causes first (a controller that is down, the Git
+    source, a Kustomization others wait for), each with what follows from it."""
     deps = state.deployments.value or []
     ctrl = controller_findings(deps, namespace=state.flux_namespace) if state.deployments.ok else []
     source_down = any(f.subject.endswith("/source-controller") for f in ctrl)
-    findings = git_repository_findings(
+    repo = git_repository_findings(
         state.repo,
         now=state.now,
         log_lines=state.log_lines.value or [],
         logs_read=state.log_lines.ok,
         controller_ready=not source_down,
     )
-    findings += log_findings(state.repo, state.log_lines.value or [])
-    findings += kustomization_findings(state.kustomizations_list(), state.repo)
-    findings += ctrl
+    repo += log_findings(state.repo, state.log_lines.value or [])
+    repo = with_sandbox_token(repo, state.sandbox_token)
+    findings = link_sync(ctrl, repo, kustomization_findings(state.kustomizations_list(), state.repo))
     findings += slot_finding("Kustomizations", state.kustomization_items, "flux get kustomizations -A")
     findings += slot_finding(
         "Flux-Controller", state.deployments, f"kubectl get deploy -n {state.flux_namespace}"
@@ -169,7 +178,11 @@ def diagnose_sync(state: SyncState) -> Diagnosis:
         )
     checked = (
         str(state.ref),
-        f"{sum(uses_source(k, state.repo) for k in state.kustomizations_list())} Kustomization(s)",
+        plural(
+            sum(uses_source(k, state.repo) for k in state.kustomizations_list()),
+            "Kustomization",
+            "Kustomizations",
+        ),
         ", ".join(CONTROLLERS),
         "source-controller-Log",
     )
@@ -212,6 +225,7 @@ def gather_sync(
         ),
         now=now or datetime.now(UTC),
         flux_namespace=flux_namespace,
+        sandbox_token=gather.sandbox_token_file(cluster),
     )
 
 

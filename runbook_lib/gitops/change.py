@@ -30,7 +30,7 @@ from runbook_lib.gitops.repo import (
     require_unmoved,
     run_git,
 )
-from runbook_lib.report import Rendered, Reporter, default_reporter
+from runbook_lib.report import Rendered, Reporter, default_reporter, plural
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,7 +186,9 @@ def plan_change(
         commands=commands,
         warnings=warnings,
     )
-    reporter.success(f"Vorschau: {len(edit.edits)} Wert(e) in {relative}, Commit auf {checkout.branch}")
+    reporter.success(
+        f"Vorschau: {plural(len(edit.edits), 'Wert', 'Werte')} in {relative}, Commit auf {checkout.branch}"
+    )
     return plan
 
 

@@ -162,20 +162,22 @@ def select_reset(repo: git.Repo, commit: str, branch: str) -> Selection:
 
 
 def revert_message(selection: Selection, reason: str) -> str:
-    """Git's revert message format, naming every reverted commit, plus the reason."""
+    """The revert commit's message: German like every other message the team reads, with git's trailer
+    ``This reverts commit <sha>.`` kept verbatim per reverted commit (tools such as GitHub, GitLab and
+    ``git log --grep`` recognise a revert by it)."""
     infos = selection.commits
     if len(infos) == 1:
-        title = f'Revert "{infos[0].subject}"'
+        title = f"Zurückgenommen: „{infos[0].subject}“"
     else:
-        title = f"Revert {len(infos)} commits {infos[-1].short}..{infos[0].short}"
-    body = []
+        title = f"{len(infos)} Commits zurückgenommen ({infos[-1].short}..{infos[0].short})"
+    trailers = []
     for info, mainline in zip(infos, selection.mainlines, strict=True):
         line = f"This reverts commit {info.sha}"
         if mainline is not None:
             line += f", reversing changes made to {info.parents[mainline - 1]}"
-        body.append(line + ".")
-    reason_line = [f"Reason: {reason.strip()}"] if reason.strip() else []
-    return "\n".join([title, "", *body, *(["", *reason_line] if reason_line else [])])
+        trailers.append(line + ".")
+    reason_part = ["", f"Grund: {reason.strip()}"] if reason.strip() else []
+    return "\n".join([title, *reason_part, "", *trailers])
 
 
 # --- undoing: revert ----------------------------------------------------------------------------------

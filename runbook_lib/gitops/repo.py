@@ -15,7 +15,7 @@ import git
 
 from runbook_lib.errors import GitError, PreflightError
 from runbook_lib.masking import mask
-from runbook_lib.report import Reporter
+from runbook_lib.report import Reporter, plural
 from runbook_lib.settings import settings
 
 Command = tuple[str, ...]
@@ -191,12 +191,17 @@ def _require_in_sync(repo: git.Repo, branch: str, upstream: str) -> None:
         )
     if behind:
         raise PreflightError(
-            f"Branch `{branch}` liegt {behind} Commit(s) hinter `{upstream}`.",
+            f"Branch `{branch}` liegt {plural(behind, 'Commit', 'Commits')} hinter `{upstream}`.",
             "Erst `git pull --rebase` ausführen, dann erneut starten. Es wurde nichts geändert.",
         )
     if ahead:
         raise PreflightError(
-            f"Branch `{branch}` hat {ahead} lokale Commit(s), die noch nicht auf `{upstream}` sind.",
+            f"Branch `{branch}` hat "
+            + (
+                f"einen lokalen Commit, der noch nicht auf `{upstream}` ist."
+                if ahead == 1
+                else f"{ahead} lokale Commits, die noch nicht auf `{upstream}` sind."
+            ),
             f"Prüfen mit `git log {upstream}..HEAD`; erst `git push` (oder die Commits verwerfen), "
             "dann erneut starten. Es wurde nichts geändert.",
         )

@@ -39,7 +39,7 @@ from runbook_lib.gitops.repo import (
     run_git,
     shell,
 )
-from runbook_lib.report import Rendered, Reporter, default_reporter
+from runbook_lib.report import Rendered, Reporter, default_reporter, plural
 
 #: the two ways back: ``revert`` adds a commit that undoes (history stays), ``reset`` moves the branch
 #: back and force-pushes (history is rewritten, so it needs ``allow_force_push``)
@@ -126,10 +126,11 @@ class RollbackResult(Rendered):
         c, n = self.plan.checkout, len(self.plan.commits)
         state = f"ist auf {c.upstream}" if self.pushed else "ist lokal vorhanden, nicht gepusht"
         mark, short = ("✔" if self.pushed else "✗"), self.new_head[:7]
+        commits = plural(n, "Commit", "Commits")
         if self.plan.strategy == "revert":
-            return [f"{mark} Revert-Commit {short} nimmt {n} Commit(s) zurück und {state}."]
+            return [f"{mark} Revert-Commit {short} nimmt {commits} zurück und {state}."]
         return [
-            f"{mark} {c.branch} zurückgesetzt auf {short} ({n} Commit(s) entfernt), {state}.",
+            f"{mark} {c.branch} zurückgesetzt auf {short} ({commits} entfernt), {state}.",
             f"Der alte Stand {c.head[:7]} ist gesichert als Tag {self.backup_tag} "
             f"(lokal und auf {c.remote}).",
         ]
@@ -197,7 +198,9 @@ def plan_rollback(
         if strategy == "revert"
         else _reset_commands(selection, checkout, tag, reason)
     )
-    reporter.success(f"Vorschau: {len(selection.commits)} Commit(s) würden zurückgenommen ({strategy})")
+    count = len(selection.commits)
+    would = "würde" if count == 1 else "würden"
+    reporter.success(f"Vorschau: {plural(count, 'Commit', 'Commits')} {would} zurückgenommen ({strategy})")
     return RollbackPlan(
         checkout=checkout,
         strategy=strategy,
@@ -242,8 +245,8 @@ def _revert_commands(selection: Selection, message: str, checkout: Checkout) -> 
 
 
 def _reset_commands(selection: Selection, checkout: Checkout, tag: str, reason: str) -> tuple[Command, ...]:
-    note = f"Backup of {checkout.branch} at {checkout.head} before reset to {selection.base}"
-    note += f"\n\nReason: {reason.strip()}" if reason.strip() else ""
+    note = f"Sicherung von {checkout.branch} auf {checkout.head} vor dem Zurücksetzen auf {selection.base}"
+    note += f"\n\nGrund: {reason.strip()}" if reason.strip() else ""
     return (
         ("git", "tag", "-a", tag, "-m", note, checkout.head),
         ("git", "push", checkout.remote, f"refs/tags/{tag}"),

@@ -30,7 +30,7 @@ from runbook_lib.errors import NotFound, RunbookError, UsageError
 from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
 from runbook_lib.logs.view import LogResult, PlainLogs
 from runbook_lib.masking import mask
-from runbook_lib.report import Reporter, default_reporter
+from runbook_lib.report import Reporter, default_reporter, plural
 from runbook_lib.settings import PART_OF_FLUX, settings
 
 #: the controller container in every Flux controller pod
@@ -336,7 +336,8 @@ def read_logs(
     if follow_td is None:
         streams = _read_all(cluster, pods, flt, since_seconds=seconds, tail=tail_lines)
     else:
-        rep.waiting(f"Verfolge die Logs von {len(pods)} Controller(n) für {format_duration(follow_td)} …")
+        controllers = plural(len(pods), "Controller", "Controllern")
+        rep.waiting(f"Verfolge die Logs von {controllers} für {format_duration(follow_td)} …")
         streams = _follow_all(
             cluster, pods, flt, since_seconds=seconds, tail=tail_lines, seconds=follow_td.total_seconds()
         )
@@ -345,6 +346,7 @@ def read_logs(
         description=flt.describe(),
         pods=tuple(f"{p.namespace}/{p.pod}" for p in pods),
         warnings=warnings,
+        level=flt.level,
     )
 
 

@@ -37,6 +37,7 @@ from runbook_lib.reconcile.rules import (
     revision_of,
     rfc3339nano,
     source_ref,
+    troubleshoot_hint,
 )
 from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
@@ -118,10 +119,7 @@ def _failure_hint(step: Step) -> str:
             f"`runbook run sync -p kind hr -p name {short} -p namespace {ns} -p reset True` "
             f"(bzw. `flux reconcile hr {short} -n {ns} --reset`)."
         )
-    return (
-        "Ereignisse und Controller-Logs prüfen (Runbook `logs` bzw. `troubleshoot-helmrelease`), Ursache in "
-        "Git beheben und erneut synchronisieren."
-    )
+    return f"{troubleshoot_hint([step.ref])}, in Git beheben und erneut synchronisieren."
 
 
 _HEADERS = ["OBJEKT", "REVISION VORHER", "REVISION NACHHER", "ERGEBNIS", "DAUER", "MELDUNG"]
@@ -268,12 +266,21 @@ def _watch_until_done(
     return obj, state
 
 
+def _suspended(ref: ObjectRef) -> Suspended:
+    return Suspended(
+        f"{ref} ist ausgesetzt (suspend: true); bis zum Fortsetzen gleicht Flux nichts ab.", _resume_hint(ref)
+    )
+
+
 def _annotate(
     api: _Api, ref: ObjectRef, obj: Obj, *, force: bool, reset: bool, rep: Reporter
 ) -> tuple[str, Obj]:
     """Write the request as flux does (refusing a suspended object); returns the token and the object."""
     if (obj.get("spec") or {}).get("suspend"):
-        raise Suspended(f"{ref} ist ausgesetzt (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
+        raise Suspended(
+            f"{ref} ist ausgesetzt (suspend: true); bis zum Fortsetzen gleicht Flux nichts ab.",
+            _resume_hint(ref),
+        )
     requested_at = rfc3339nano()
     annotations = {REQUESTED_AT: requested_at}
     if ref.kind.kind == "HelmRelease" and force:
@@ -316,7 +323,10 @@ def _chain(api: _Api, ref: ObjectRef) -> list[ObjectRef]:
     """
     obj = api.get(ref)
     if (obj.get("spec") or {}).get("suspend"):
-        raise Suspended(f"{ref} ist ausgesetzt (suspend: true); Flux gleicht es nicht ab.", _resume_hint(ref))
+        raise Suspended(
+            f"{ref} ist ausgesetzt (suspend: true); bis zum Fortsetzen gleicht Flux nichts ab.",
+            _resume_hint(ref),
+        )
     link = source_ref(ref.kind, obj)
     if link is None:
         return [ref]
@@ -407,7 +417,7 @@ def suspend(
 ) -> SuspendResult:
     """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed."""
     _api, ref, _obj = _set_suspend(kind, name, namespace, True, client, default_reporter(reporter))
-    return SuspendResult(str(ref), True, "ausgesetzt; Flux gleicht es nicht mehr ab")
+    return SuspendResult(str(ref), True, "ausgesetzt; bis zum Fortsetzen gleicht Flux nichts mehr ab")
 
 
 def resume(

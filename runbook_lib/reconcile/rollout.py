@@ -20,7 +20,7 @@ from runbook_lib.errors import ReconcileFailed, RunbookError
 from runbook_lib.kinds import HELM_RELEASE, KUSTOMIZATION, ObjectRef, by_kind
 from runbook_lib.kube import get_object
 from runbook_lib.reconcile.actions import ReconcileResult, Step, reconcile, request_reconcile
-from runbook_lib.reconcile.rules import revision_of
+from runbook_lib.reconcile.rules import revision_of, troubleshoot_hint
 from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
@@ -100,8 +100,8 @@ class RolloutReport(Rendered):
             detail = "; ".join(f"{c.ref}: {c.message}" for c in failed) or "kein Flux-Objekt betroffen"
             raise ReconcileFailed(
                 f"Commit {self.commit[:7]} ist nicht vollständig im Cluster angekommen: {detail}",
-                "Ursache im Runbook `troubleshoot-helmrelease` bzw. `logs` suchen; in GitOps wird sie mit "
-                "einem weiteren Commit oder dem Runbook `rollback` behoben.",
+                f"{troubleshoot_hint([c.ref for c in failed])}; in GitOps wird sie mit einem weiteren Commit "
+                "oder dem Runbook `rollback` behoben.",
             )
         return self._headline()
 

@@ -142,3 +142,22 @@ def source_ref(kind: FluxKind, obj: Obj) -> Link | None:
             )
         return Link(ObjectRef(kinds.by_kind(ref["kind"]), ref["name"], ns))
     return None
+
+
+#: the troubleshooting runbook for a failing object, by kind (the rest goes to troubleshoot-sync)
+_TROUBLESHOOT = {"HelmRelease": "troubleshoot-helmrelease", "HelmChart": "troubleshoot-helmrelease"}
+
+
+def troubleshoot_runbook(kind: str) -> str:
+    """``troubleshoot-helmrelease`` for HelmReleases and their charts, ``troubleshoot-sync`` for sources
+    and Kustomizations (what does not arrive from Git)."""
+    return _TROUBLESHOOT.get(kind, "troubleshoot-sync")
+
+
+def troubleshoot_hint(refs: list[str]) -> str:
+    """Where to look for the cause of failing objects (``Kustomization flux-system/apps``, …), in German."""
+    books = list(dict.fromkeys(troubleshoot_runbook(ref.split(" ", 1)[0]) for ref in refs)) or [
+        "troubleshoot-sync"
+    ]
+    runbooks = " bzw. ".join(f"`{b}`" for b in books)
+    return f"Ursache mit dem Runbook {runbooks} suchen (Ereignisse und Controller-Logs: Runbook `logs`)"

@@ -83,7 +83,7 @@ def test_behind_remote_is_refused_with_pull_rebase(world: World, alice: Path, bo
     world.set_tag(bob, "v0.4.2")
     with world.keeps_all_commits(), pytest.raises(PreflightError) as err:
         plan(alice)
-    assert "1 Commit(s) hinter `origin/main`" in err.value.message
+    assert "1 Commit hinter `origin/main`" in err.value.message
     assert "git pull --rebase" in (err.value.hint or "")
 
 

@@ -64,8 +64,8 @@ def test_revert_head_is_committed_and_pushed(world: World, alice: Path) -> None:
     assert git(alice, "rev-parse", "HEAD~1") == bad
     assert tag_of(world.remote_file(KITE_FILE)) == "v0.4.1"
     message = git(alice, "log", "-1", "--format=%B")
-    assert message.startswith('Revert "kite: image tag v0.5.0"')
-    assert f"This reverts commit {bad}." in message and f"Reason: {REASON}" in message
+    assert message.startswith("Zurückgenommen: „kite: image tag v0.5.0“\n\nGrund: ")
+    assert f"This reverts commit {bad}." in message and f"Grund: {REASON}" in message
     assert "✔ Revert-Commit" in str(result)
 
 

@@ -60,7 +60,9 @@ def test_sync_names_the_authentication_cause(make_sandbox: Any, tmp_path: Path) 
         "kubectl create secret generic flux-system -n flux-system --from-literal=username=git "
         "--from-literal=password=<TOKEN> --dry-run=client -o yaml | kubectl apply -f -" in found
     )
-    assert "--username=git --password=<TOKEN>" in found and "DIR/git-token" in found
+    assert "--username=git --password=<TOKEN>" in found
+    # on the sandbox (its context, its token file beside the kubeconfig) the finding names the token file
+    assert f"In dieser Sandbox steht das gültige Token in `{sb.state_dir.resolve() / 'git-token'}`." in found
     assert "runbook run sync -p kind gitrepo -p name flux-system" in found
     assert "Git-Authentifizierung fehlgeschlagen" in summary(nb)
     assert "Keine Probleme gefunden" not in summary(nb)
@@ -121,9 +123,11 @@ def test_certificates_name_the_failing_challenge(make_sandbox: Any, tmp_path: Pa
     sb = make_sandbox("certificate-challenge-failed")
     nb = run(CERTIFICATES, tmp_path, kubeconfig=str(sb.kubeconfig))
     found = diagnosis(nb)
-    assert "HTTP-01-Challenge für kite.beispiel-neu.de" in found
+    # the cause first, the links above the challenge as its consequences
+    assert found.startswith("✗ Fehler: Kein DNS-Eintrag für kite.beispiel-neu.de (NXDOMAIN)")
     assert "keinen (richtigen) DNS-Eintrag" in found
-    assert "Ausstellung fehlgeschlagen" in found
+    assert found.index("Folgen dieser Ursache:") < found.index("Ausstellung fehlgeschlagen")
+    assert "1 Fehler (dazu 3 Folgebefunde)" in summary(nb)
     assert "Certificate kube-system/kite-tls" in summary(nb)
 
 

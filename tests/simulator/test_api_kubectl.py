@@ -238,3 +238,11 @@ def test_get_watch_prints_changes(kubectl: Kubectl, bare_api: BareApi) -> None:
     assert [r[0] for r in rows[1:]] == ["kite", "kite"]
     assert rows[1][2:] == ["True", "Helm", "install", "succeeded"]
     assert rows[2][2:] == ["False", "upgrade", "failed"]
+
+
+def test_auth_can_i_is_allowed_without_rbac(kubectl: Kubectl) -> None:
+    """The sandbox has no RBAC: `kubectl auth can-i` (as "Erste Schritte" shows it) answers yes."""
+    assert kubectl(
+        "auth", "can-i", "patch", "kustomizations.kustomize.toolkit.fluxcd.io", "-n", "flux-system"
+    ) == ("yes\n")
+    assert kubectl("auth", "can-i", "get", "pods", "--subresource=log", "-n", "flux-system") == "yes\n"

@@ -151,3 +151,48 @@ def test_navigation_works(site_url: str, browser: Any) -> None:
     assert h1() == first.title
     assert browser.title.startswith(first.title)
     assert not console_errors(browser)
+
+
+def test_output_tables_fit_the_page_and_evidence_wraps_between_words(
+    built_site: BuiltSite, site_url: str, browser: Any
+) -> None:
+    """At 1400 px no output table hides a column behind a scrollbar (they wrap their cells instead), and
+    evidence lines break between words, not inside them."""
+    built_site.require_outputs()
+    browser.set_window_size(1400, 1000)
+    wide = []
+    for rb in discover():
+        load(browser, f"{site_url}runbooks/{rb.name}/")
+        wide += browser.execute_script(
+            """return [...document.querySelectorAll('.jp-OutputArea-output table.runbook-table')]
+                 .filter(t => t.getBoundingClientRect().right >
+                              t.closest('.jp-OutputArea-output').getBoundingClientRect().right + 1)
+                 .map(t => location.pathname + ': ' +
+                           [...t.querySelectorAll('th')].map(h => h.textContent).join(' '))"""
+        )
+    assert not wide, "Tabellen breiter als die Seite:\n" + "\n".join(wide)
+    load(browser, f"{site_url}runbooks/troubleshoot-certificates/")
+    styles = browser.execute_script(
+        """return [...document.querySelectorAll('pre.runbook-evidence')].map(p => {
+             const s = getComputedStyle(p); return [s.wordBreak, s.whiteSpace]; })"""
+    )
+    assert styles and all(s == ["normal", "pre-wrap"] for s in styles), styles
+
+
+def test_parameter_table_reads_on_a_phone(built_site: BuiltSite, site_url: str, browser: Any) -> None:
+    """At 390 px every parameter is a block (name, type, default, meaning below each other) that fits
+    the screen, not a squashed four-column table."""
+    browser.set_window_size(390, 844)
+    try:
+        load(browser, f"{site_url}runbooks/troubleshoot-helmrelease/")
+        layout = browser.execute_script(
+            """const t = document.querySelector('table.runbook-params');
+               const page = t.closest('article').getBoundingClientRect();
+               const cells = [...t.querySelectorAll('td')];
+               return {display: getComputedStyle(cells[0]).display,
+                       fits: cells.every(c => c.getBoundingClientRect().right <= page.right + 1),
+                       label: getComputedStyle(cells[1], '::before').content};"""
+        )
+    finally:
+        browser.set_window_size(1280, 900)
+    assert layout == {"display": "block", "fits": True, "label": '"Typ: "'}, layout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -189,3 +190,51 @@ def test_build_time_is_reported(built_site: BuiltSite) -> None:
     assert re.search(r"Ausführung [\d,]+ s, MkDocs [\d,]+ s, gesamt [\d,]+ s", built_site.output)
     assert built_site.seconds > 0
     assert ROOT.joinpath("mkdocs.yml").exists()
+
+
+def code_blocks(page_html: str) -> list[str]:
+    """The text of every code block of a page as the copy button copies it (tags gone, entities decoded)."""
+    blocks = re.findall(r"<pre[^>]*>(?:<span></span>)?<code[^>]*>(.*?)</code></pre>", page_html, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
+
+
+def test_runbook_pages_end_with_the_notebook_and_show_commands_as_written(built_site: BuiltSite) -> None:
+    """No raw `<style> ['pre { … }']` block at the end of a runbook page (mkdocs-jupyter 0.27 appends
+    it), and command lines read and copy as written: `&&` and `<commit>`, never `&amp;&amp;` or a
+    `<commit-hash>` element."""
+    for rb in discover():
+        page = built_site.html(f"runbooks/{rb.name}/")
+        text = built_site.text(f"runbooks/{rb.name}/")
+        assert "['pre {" not in text and "line-height: 125%" not in text, rb.name
+        for block in code_blocks(page):
+            assert "&amp;" not in block and "&lt;" not in block and "&gt;" not in block, (rb.name, block)
+    rollback = "\n".join(code_blocks(built_site.html("runbooks/rollback/")))
+    assert 'git revert --no-commit <commit> && git commit -m "Zurückgenommen: …" && git push' in rollback
+    assert (
+        "git reset --hard <commit-hash> && git push --force-with-lease=main:<angezeigter Stand>" in rollback
+    )
+    assert "</commit-hash>" not in built_site.html("runbooks/rollback/")
+    change = "\n".join(code_blocks(built_site.html("runbooks/change/")))
+    assert "git status && git fetch && git status -sb" in change
+
+
+def test_reference_pages_show_no_sphinx_markup_and_link_their_citations(built_site: BuiltSite) -> None:
+    for module in built_site.modules:
+        text = built_site.text(f"referenz/{module.removeprefix('runbook_lib.')}/")
+        assert not re.search(r":(func|class|mod|meth|attr|data|exc):", text), module
+    status = built_site.html("referenz/status/")
+    assert '<a href="../../flux-facts/#3-flux-get">docs/flux-facts.md §3</a>' in status
+
+
+def test_run_durations_are_one_number_in_one_format(built_site: BuiltSite) -> None:
+    """The run records page and each runbook page name the same duration, with a German decimal comma."""
+    built_site.require_outputs()
+    rows = re.findall(r"<tr>(.*?)</tr>", built_site.html("laufprotokolle/"), re.S)
+    for rb in discover():
+        note = re.search(r"Echte Ausgaben .*? in (\d+,\d\d s)\.", built_site.text(f"runbooks/{rb.name}/"))
+        assert note, rb.name
+        row = next(r for r in rows if f'href="../runbooks/{rb.name}/"' in r)
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+        ]
+        assert cells[3] == note.group(1), (rb.name, cells, note.group(1))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from runbook_site import notebook_pages, reference
 from runbook_site.intro import RunInfo, intro_markdown, parameter_table
 from runbook_site.notebooks import Parameter, Runbook, read_runbook
 from runbook_site.pages import expand
@@ -14,7 +15,7 @@ from site_support import MISSING, discover, execute
 pytestmark = pytest.mark.site
 
 CELL = """kubeconfig: str | None = None  # Pfad zur Kubeconfig
-name: str = "kite"  # Name des HelmRelease
+name: str = "kite"  # Name der HelmRelease
 dry_run: bool = True  # Nur anzeigen, nichts ändern
 retries = 3
 """
@@ -53,7 +54,7 @@ def test_parameters_come_from_the_notebook(tmp_path: Path) -> None:
     assert rb.summary == "Wenn es brennt."
     assert [p.name for p in rb.parameters] == ["kubeconfig", "name", "dry_run", "retries"]
     name = rb.parameters[1]
-    assert (name.type, name.default, name.help) == ("str", '"kite"', "Name des HelmRelease")
+    assert (name.type, name.default, name.help) == ("str", '"kite"', "Name der HelmRelease")
     assert (rb.parameters[3].type, rb.parameters[3].default) == (None, "3")
 
 
@@ -77,10 +78,13 @@ def test_intro_has_three_ways_and_a_parameter_table() -> None:
     assert "runbook run beispiel -p name kite -p dry_run True" in text
     assert "papermill notebooks/beispiel.ipynb runs/beispiel.ipynb -k python3 -p name kite" in text
     assert "-p dry_run False" in text  # how to leave the dry run
-    assert "1,2 s" in text or "1,3 s" in text
+    assert "in 1,25 s" in text  # the one duration format: German decimal comma, hundredths
     table = parameter_table(rb.parameters)
-    assert "| `kubeconfig` | `str | None` | `None` | Pfad |" in table  # pipes in code spans stay
-    assert "Name \\| Alias" in table  # pipes in text are escaped
+    assert (
+        '<tr><td><code>kubeconfig</code></td><td data-label="Typ"><code>str | None</code></td>'
+        '<td data-label="Standardwert"><code>None</code></td><td data-label="Bedeutung">Pfad</td></tr>'
+    ) in table
+    assert "Name | Alias" in table and '<table class="runbook-params">' in table
 
 
 def test_guide_marker_links_existing_runbooks_and_names_missing_ones() -> None:
@@ -132,3 +136,43 @@ def test_sanitize_replaces_sandbox_paths(tmp_path: Path) -> None:
     clean = execute.sanitize(text, handle, tmp_path / "work")
     assert str(tmp_path) not in clean
     assert "$SANDBOX/kubeconfig" in clean and "<td>$SANDBOX/checkout</td>" in clean
+
+
+def test_guarded_copy_keeps_markdown_away_from_nbconvert_and_restore_puts_it_back(tmp_path: Path) -> None:
+    """mkdocs-jupyter 0.27 runs the page through BeautifulSoup: `&&` came out as `&amp;&amp;`, `<commit>`
+    as an HTML element. The page is built from a copy with placeholders; restore() puts the Markdown
+    back as written and drops the `<style> ['pre …']` block nbconvert appends."""
+    source = "## Rollback\n\n```bash\ngit revert --no-commit <commit> && git push\n```\n"
+    path = write(tmp_path, "demo", notebook([("markdown", source, []), ("code", "x = 1", ["parameters"])]))
+    originals = notebook_pages.guarded_copy(path, tmp_path / "guarded" / "demo.ipynb", intro="Einleitung")
+    guarded = json.loads((tmp_path / "guarded" / "demo.ipynb").read_text(encoding="utf-8"))
+    assert [c["source"] for c in guarded["cells"] if c["cell_type"] == "markdown"] == [
+        "RUNBOOKSITEMARKDOWNCELL0000",
+        "RUNBOOKSITEMARKDOWNCELL0001",
+    ]
+    assert originals == [source, "Einleitung"]  # the intro goes in front of the parameters cell
+    rendered = (
+        '<div markdown="1">\n\nRUNBOOKSITEMARKDOWNCELL0000\n\n</div>\n'
+        "        <style>\n        ['pre { line-height: 125%; }']\n        </style>\n        "
+    )
+    page = notebook_pages.restore(rendered, originals)
+    assert "git revert --no-commit <commit> && git push" in page
+    assert "<style>" not in page and "line-height" not in page
+
+
+def test_plain_mkdocs_pages_say_how_to_get_the_outputs() -> None:
+    rb = discover()[0]
+    text = intro_markdown(rb, RunInfo(executed=False, built_by="mkdocs"))
+    assert "ohne Ausgaben" in text and "`python tools/site.py build`" in text and "docs/runbooks/" in text
+
+
+def test_reference_pages_lose_sphinx_roles_and_link_the_cited_developer_pages() -> None:
+    html = (
+        "<p>Reads with :func:<code>connect</code> and :class:<code>~runbook_lib.diagnose.Diagnosis</code>, "
+        "see :mod:<code>.rules</code> (docs/flux-facts.md §10) and docs/development.md.</p>"
+    )
+    out = reference.readable_reference(html, "referenz/status/", has_page=lambda p: p == "flux-facts.md")
+    assert ":func:" not in out and ":class:" not in out and ":mod:" not in out
+    assert "<code>connect</code>" in out and "<code>Diagnosis</code>" in out and "<code>rules</code>" in out
+    assert '<a href="../../flux-facts/#10-cert-manager">docs/flux-facts.md §10</a>' in out
+    assert "and docs/development.md." in out  # not a page of this build: left as text

@@ -87,7 +87,7 @@ def test_run_failure_exit_1_with_german_message_no_traceback(
 
 def test_run_clean_stop_exit_0(books: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["run", "probe", "--output", str(tmp_path / "p.ipynb")]) == 0
-    assert "gewollt angehalten" in capsys.readouterr().out
+    assert "Ergebnis:   ✔ planmäßig in Zelle" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

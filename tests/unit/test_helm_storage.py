@@ -146,3 +146,18 @@ def _secret_for_skip_test(version: int) -> dict:
         "config": {},
     }
     return release_secret(release)
+
+
+def test_records_name_the_images_of_the_rendered_manifest() -> None:
+    manifest = (
+        "---\n# Source: kite/templates/deployment.yaml\nkind: Deployment\nspec:\n  template:\n    spec:\n"
+        "      containers:\n      - name: kite\n        image: ghcr.io/zxh326/kite:v0.7.0\n"
+        '      - name: side\n        image: "busybox:1.36"  # sidecar\n'
+        "      initContainers:\n        - image: 'ghcr.io/zxh326/kite:v0.7.0'\n"
+    )
+    assert helm.manifest_images(manifest) == ("ghcr.io/zxh326/kite:v0.7.0", "busybox:1.36")
+    assert helm.record_from_release(dict(release(), manifest=manifest)).images == (
+        "ghcr.io/zxh326/kite:v0.7.0",
+        "busybox:1.36",
+    )
+    assert helm.manifest_images("") == ()

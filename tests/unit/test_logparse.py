@@ -243,3 +243,17 @@ def test_result_table_highlights_errors_and_counts_levels() -> None:
 def test_empty_result_says_so_in_german() -> None:
     result = LogResult(lines=(), description="HelmRelease kube-system/kite")
     assert str(result) == "✗ Keine passenden Log-Zeilen (HelmRelease kube-system/kite)."
+
+
+def test_summary_line_names_the_error_lines_and_their_objects() -> None:
+    """With level=error over all objects, the verdict is the error lines found, not a side note."""
+    lines = tuple(kept(ALL, all_namespaces=True, level="error"))
+    result = LogResult(lines=lines, description="alle Arten */*, Level error", level="error")
+    first = str(result).splitlines()[0]
+    assert first.startswith("✗ 2 Fehlerzeilen (alle Arten */*, Level error) von ")
+    assert "HelmRelease/kite.kube-system (1)" in first and "; zuletzt " in first
+    assert "✗ 2 Fehlerzeilen" in result._repr_html_()
+    none = LogResult(lines=(), description="alle Arten */*, Level error", level="error")
+    assert str(none) == "✔ Keine Fehlerzeilen (alle Arten */*, Level error)."
+    calm = LogResult(lines=(parse_line(HR_KITE),), description="HelmRelease kube-system/kite")
+    assert str(calm).splitlines()[0] == "✔ 1 Zeile (HelmRelease kube-system/kite), keine Fehler."

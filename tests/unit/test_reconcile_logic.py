@@ -178,3 +178,32 @@ def test_waiting_for_a_dependency_is_not_a_failure():
     p = progress(o, REQ)
     assert p.state == "progressing"
     assert "kube-system-kite" in p.message
+
+
+def test_failing_objects_point_to_the_troubleshooting_runbook_of_their_kind() -> None:
+    from runbook_lib.reconcile.actions import Step, _failure_hint
+    from runbook_lib.reconcile.rules import troubleshoot_hint
+
+    ks = Step("Kustomization flux-system/apps", "t", "a", "a", "failed", "kustomize build failed", 0.1)
+    assert "`troubleshoot-sync`" in _failure_hint(ks) and "troubleshoot-helmrelease" not in _failure_hint(ks)
+    hr = Step("HelmRelease kube-system/kite", "t", "a", "a", "failed", "upgrade failed", 0.1)
+    assert "`troubleshoot-helmrelease`" in _failure_hint(hr)
+    both = troubleshoot_hint(["GitRepository flux-system/flux-system", "HelmRelease kube-system/kite"])
+    assert "`troubleshoot-sync` bzw. `troubleshoot-helmrelease`" in both
+
+
+def test_kind_aliases_resolve_and_an_ambiguous_word_is_a_usage_error_naming_the_candidates() -> None:
+    assert kinds.resolve("hr").kind == "HelmRelease"
+    assert kinds.resolve("helmrepo").kind == "HelmRepository"
+    assert kinds.resolve("HelmRepositories").kind == "HelmRepository"
+    assert kinds.resolve("git").kind == "GitRepository"
+    with pytest.raises(UsageError) as ambiguous:
+        kinds.resolve("helm")
+    assert ambiguous.value.exit_code == 2
+    assert ambiguous.value.message == (
+        "Die Art 'helm' ist mehrdeutig: gemeint sein können HelmRelease (hr), HelmRepository (helmrepo), "
+        "HelmChart (hc)."
+    )
+    assert "`-p kind hr`" in ambiguous.value.hint
+    with pytest.raises(UsageError, match="Unbekannte Art 'helmrel'"):
+        kinds.resolve("helmrel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from runbook_lib.runner import Runbook, find, run
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 PARAMS = """\
-name: str = "kite"  # Name des HelmRelease
+name: str = "kite"  # Name der HelmRelease
 namespace: str | None = None  # Namespace (None = alle)
 timeout_s: int = 300  # Wartezeit in Sekunden
 ratio: float = 0.5  # Anteil
@@ -40,7 +41,7 @@ def declared() -> dict[str, Parameter]:
 
 def test_parse_parameters_reads_type_default_and_help(declared: dict[str, Parameter]) -> None:
     p = declared["name"]
-    assert (p.type, p.default, p.help, p.default_value) == ("str", '"kite"', "Name des HelmRelease", "kite")
+    assert (p.type, p.default, p.help, p.default_value) == ("str", '"kite"', "Name der HelmRelease", "kite")
     assert declared["namespace"].type == "str | None"
     assert declared["set_values"].default_value == {}
     assert declared["untyped"].type == "" and declared["untyped"].help == ""
@@ -287,11 +288,11 @@ def test_run_record_text_is_german(tmp_path: Path) -> None:
     make_runbook(tmp_path, "demo", "x")
     record = run("demo", [("x", "5")], output=tmp_path / "o.ipynb", directory=tmp_path)
     text = str(record)
+    assert re.search(r"^Dauer:      \d+,\d\d s$", text, re.MULTILINE)  # German decimal comma
     for label in (
         "Runbook:    demo",
         "Parameter:  x=5",
         "Cluster:",
-        "Dauer:",
         "Ergebnis:   ✔ erfolgreich",
         f"Protokoll:  {tmp_path / 'o.ipynb'}",
     ):

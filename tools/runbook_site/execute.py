@@ -13,17 +13,15 @@ import json
 import shutil
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.runner import Cell, parameters_index
-
 from . import FAILED_DIR, RUNBOOK_DOCS
-from .intro import INTRO_TAG, RunInfo, german_seconds, intro_markdown
+from .intro import RunInfo, german_seconds, intro_markdown
+from .notebook_pages import insert_intro
 from .notebooks import Runbook
 
 DEFAULT_SCENARIO = "healthy"
@@ -152,18 +150,7 @@ def clean_output_dir() -> None:
 
 def write_rendered(nb: dict[str, Any], runbook: Runbook, info: RunInfo) -> Path:
     """Insert the intro cell and write docs/runbooks/<name>.ipynb."""
-    cells = nb.setdefault("cells", [])
-    cells[:] = [c for c in cells if INTRO_TAG not in c.get("metadata", {}).get("tags", [])]
-    index = parameters_index([Cell.from_json(c) for c in cells])
-    if index is None:
-        index = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
-    intro = {
-        "cell_type": "markdown",
-        "id": "site-" + uuid.uuid5(uuid.NAMESPACE_URL, runbook.name).hex[:12],
-        "metadata": {"tags": [INTRO_TAG]},
-        "source": intro_markdown(runbook, info),
-    }
-    cells.insert(index, intro)
+    insert_intro(nb, runbook.name, intro_markdown(runbook, info))
     meta = nb.setdefault("metadata", {})
     meta["runbook_site"] = {
         "executed": info.executed,
@@ -201,9 +188,8 @@ def run_one(runbook: Runbook, sb: SandboxHandle, scenario: str, workdir: Path) -
     """Execute with `runbook run`'s runner (papermill, in-process engine); papermill directly without it."""
     params = parameters_for(runbook, sb)
     raw = workdir / f"{runbook.name}.ipynb"
-    started = time.perf_counter()
     try:
-        status, error = _execute(runbook, params, raw)
+        status, error, duration = _execute(runbook, params, raw)
     except SiteBuildError:
         raise
     except Exception as exc:
@@ -218,7 +204,6 @@ def run_one(runbook: Runbook, sb: SandboxHandle, scenario: str, workdir: Path) -
             f"Runbook »{runbook.name}« ist beim Bau der Seite fehlgeschlagen (Szenario {scenario}): {error}. "
             f"Das ausgeführte Notebook liegt unter {kept}."
         )
-    duration = time.perf_counter() - started
     nb = json.loads(sanitize(raw.read_text(encoding="utf-8"), sb, workdir))
     pm = nb.get("metadata", {}).get("papermill", {})
     pm["input_path"] = f"notebooks/{runbook.name}.ipynb"
@@ -254,8 +239,12 @@ def drop_clean_exit(nb: dict[str, Any]) -> bool:
     return stopped
 
 
-def _execute(runbook: Runbook, params: dict[str, Any], output: Path) -> tuple[str, str]:
-    """Run one notebook; returns (status, German error text): status ok, stopped or failed."""
+def _execute(runbook: Runbook, params: dict[str, Any], output: Path) -> tuple[str, str, float]:
+    """Run one notebook; returns (status, German error text, seconds): status ok, stopped or failed.
+
+    The seconds are the run's own duration as `runbook run` reports it (RunRecord.duration), so the
+    runbook page, the run records page and the CLI name the same number.
+    """
     try:
         from runbook_lib import runner
     except ImportError:
@@ -270,11 +259,12 @@ def _execute(runbook: Runbook, params: dict[str, Any], output: Path) -> tuple[st
             directory=runbook.path.parent,
         )
         if record.status == "failed":
-            return "failed", f"Zelle {record.failed_cell}: {record.error}"
-        return record.status, ""
+            return "failed", f"Zelle {record.failed_cell}: {record.error}", record.duration
+        return record.status, "", record.duration
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    started = time.perf_counter()
     try:
         papermill.execute_notebook(
             str(runbook.path),
@@ -287,9 +277,9 @@ def _execute(runbook: Runbook, params: dict[str, Any], output: Path) -> tuple[st
         )
     except PapermillExecutionError as exc:
         if exc.ename == "SystemExit" and str(exc.evalue) in ("0", ""):
-            return "stopped", ""
-        return "failed", f"Zelle {exc.exec_count}: {exc.ename}: {exc.evalue}"
-    return "ok", ""
+            return "stopped", "", time.perf_counter() - started
+        return "failed", f"Zelle {exc.exec_count}: {exc.ename}: {exc.evalue}", time.perf_counter() - started
+    return "ok", "", time.perf_counter() - started
 
 
 def keep_failed(raw: Path, runbook: Runbook) -> Path | str:

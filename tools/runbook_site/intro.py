@@ -9,6 +9,9 @@ through the site's Markdown extensions (`markdown_cell_processor: mkdocs`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
+
+from runbook_lib.durations import german_seconds
 
 from .notebooks import CONNECTION_PARAMS, Parameter, Runbook
 
@@ -24,6 +27,9 @@ class RunInfo:
     duration_s: float | None = None
     finished_at: str | None = None  # ISO 8601, UTC
     stopped: bool = False  # ended early on purpose (SystemExit(0), e.g. the dry run stop)
+    #: without outputs, built by "no-execute" (tools/site.py build --no-execute) or "mkdocs" (plain
+    #: mkdocs build/serve, no executed copy in docs/runbooks/)
+    built_by: str = "no-execute"
 
 
 def table_cell(text: str) -> str:
@@ -39,25 +45,26 @@ def code_cell(text: str | None) -> str:
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
-def german_seconds(seconds: float) -> str:
-    """``0,8 s`` / ``45 ms``: short runs (in-process, against the sandbox) in milliseconds."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f}".replace(".", ",") + " s"
+def _html_code(text: str | None) -> str:
+    return f"<code>{escape(text)}</code>" if text else "–"
 
 
 def parameter_table(params: tuple[Parameter, ...]) -> str:
+    """The parameters as an HTML table (class ``runbook-params``): on a narrow screen every row becomes
+    a block whose cells name their column (``data-label``), see docs/assets/stylesheets/extra.css."""
     if not params:
         return "Dieses Runbook hat keine Parameter.\n"
-    rows = [
-        "| Parameter | Typ | Standardwert | Bedeutung |",
-        "|---|---|---|---|",
-    ]
-    for p in params:
-        rows.append(
-            f"| `{p.name}` | {code_cell(p.type)} | {code_cell(p.default)} | {table_cell(p.help) or '–'} |"
-        )
-    return "\n".join(rows) + "\n"
+    rows = "".join(
+        f"<tr><td><code>{escape(p.name)}</code></td>"
+        f'<td data-label="Typ">{_html_code(p.type)}</td>'
+        f'<td data-label="Standardwert">{_html_code(p.default)}</td>'
+        f'<td data-label="Bedeutung">{escape(p.help) or "–"}</td></tr>'
+        for p in params
+    )
+    return (
+        '<table class="runbook-params"><thead><tr><th>Parameter</th><th>Typ</th><th>Standardwert</th>'
+        f"<th>Bedeutung</th></tr></thead><tbody>{rows}</tbody></table>\n"
+    )
 
 
 def _example_params(runbook: Runbook) -> list[Parameter]:
@@ -118,6 +125,7 @@ def how_to_run(runbook: Runbook) -> str:
         '=== "papermill"',
         "",
         "    ```bash",
+        "    mkdir -p runs        # papermill legt das Zielverzeichnis nicht an",
         f"    papermill {nb} runs/{runbook.name}.ipynb -k python3{p_args} \\",
         "        -p kubeconfig ~/.kube/config -p kube_context orbstack",
         "    ```",
@@ -135,11 +143,22 @@ def how_to_run(runbook: Runbook) -> str:
 
 
 def run_note(info: RunInfo) -> str:
+    if not info.executed and info.built_by == "mkdocs":
+        return (
+            '!!! note "Ohne Ausgaben"\n'
+            "    Diese Seite wurde mit `mkdocs build` bzw. `mkdocs serve` gebaut, ohne die Runbooks\n"
+            "    auszuführen, und zeigt das Runbook deshalb ohne Ausgaben. Die echten Ausgaben\n"
+            "    entstehen mit `python tools/site.py build` (oder `./dev -s docs`): Es führt jedes\n"
+            "    Runbook gegen die Sandbox aus und legt die ausgeführten Kopien in `docs/runbooks/` ab.\n"
+            "    Danach zeigen auch `mkdocs build` und `mkdocs serve` die zuletzt aufgezeichneten\n"
+            "    Ausgaben.\n"
+        )
     if not info.executed:
         return (
             '!!! note "Ohne Ausgaben"\n'
             "    Diese Seite wurde ohne Ausführung gebaut (`tools/site.py build --no-execute`) und zeigt\n"
-            "    das Runbook ohne Ausgaben.\n"
+            "    das Runbook ohne Ausgaben. `python tools/site.py build` führt jedes Runbook gegen die\n"
+            "    Sandbox aus und zeigt die echten Ausgaben.\n"
         )
     parts = [f"gegen die Sandbox (Szenario `{info.scenario or 'healthy'}`)"]
     if info.finished_at:

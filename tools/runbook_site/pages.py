@@ -193,7 +193,8 @@ def run_records(runbooks: dict[str, Runbook], page: str) -> str:
             result = "✔ Probelauf (planmäßig beendet)"
         else:
             result = "✗ Fehler" if pm.get("exception") else "✔ erfolgreich"
-        duration = pm.get("duration") or site.get("duration_s")
+        # the run's duration as `runbook run` reports it; papermill's own figure counts only the cells
+        duration = site.get("duration_s")
         rows.append(
             f"| {link(rb.doc_path, page, rb.name)} | `{site.get('scenario')}` | {code_cell(params)} | "
             f"{german_seconds(duration) if duration else '–'} | {result} | {site.get('finished_at') or '–'} |"

@@ -41,6 +41,8 @@ from flux_sandbox.sim.server.wire import (
 )
 from flux_sandbox.sim.store import Obj, Store, StoreError, not_found
 
+#: where ``kubectl auth can-i`` asks (SelfSubjectAccessReview)
+_ACCESS_REVIEW = ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"]
 _log = logging.getLogger(__name__)
 
 #: per-object JSON cache size; above it the cache starts over (5,000 Flux objects fit many times)
@@ -228,6 +230,8 @@ class ApiServer:
             body = h.read_body()
             if not self._authorized(h, parts):
                 h.send_status(401, "Unauthorized", "Unauthorized")
+            elif h.command == "POST" and parts == _ACCESS_REVIEW:
+                self._access_review(h, body)
             elif (route := parse_route(self.store.types, parts)) is not None:
                 self._resource(h, route, query, body)
             else:
@@ -280,6 +284,24 @@ class ApiServer:
         if doc is None:
             raise StoreError(404, "NotFound", "the server could not find the requested resource")
         h.send_bytes(200, dumps(doc))
+
+    def _access_review(self, h: _Handler, body: bytes) -> None:
+        """``kubectl auth can-i``: the sandbox has no RBAC, so every review is allowed, as a real API
+        server with the AlwaysAllow authorizer answers. kubectl sends the review as protobuf, which the
+        sandbox does not decode: it answers in JSON (kubectl accepts both) with the JSON request's spec
+        when there is one."""
+        try:
+            spec = json.loads(body).get("spec", {}) if body.lstrip().startswith(b"{") else {}
+        except ValueError:
+            spec = {}
+        review = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {},
+            "spec": spec,
+            "status": {"allowed": True},
+        }
+        h.send_bytes(201, dumps(review))
 
     def _resource(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         method = h.command

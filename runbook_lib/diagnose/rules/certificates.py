@@ -23,6 +23,10 @@ EXPIRY_WARNING = timedelta(days=14)
 RENEWAL_GRACE = timedelta(hours=1)
 #: the Certificate revision a CertificateRequest was made for (cert-manager sets it on every request)
 REVISION_ANNOTATION = "cert-manager.io/certificate-revision"
+#: cert-manager's back-off after a failed issuance: 1h, doubled per failed attempt, at most 32h
+#: (docs/flux-facts.md §10)
+BACKOFF_START = timedelta(hours=1)
+BACKOFF_MAX = timedelta(hours=32)
 
 
 def issuer_ref(cert: Mapping[str, Any]) -> tuple[str, str]:
@@ -56,6 +60,50 @@ def renew_step(cert: Mapping[str, Any]) -> str:
         "aber bis sie gelingt, fehlt das Zertifikat ganz, und nach einem Fehlschlag wartet cert-manager "
         "erst die Wartezeit ab. Eine fehlgeschlagene CertificateRequest zu löschen löst nichts aus. Ändert "
         "ein Commit das Certificate, stellt cert-manager ohnehin sofort neu aus."
+    )
+
+
+def failed_attempts(cert: Mapping[str, Any]) -> int:
+    """``status.failedIssuanceAttempts`` (0 when absent or unreadable)."""
+    try:
+        return int(status(cert).get("failedIssuanceAttempts") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def attempts_text(count: int) -> str:
+    """``1 fehlgeschlagener Versuch`` / ``3 fehlgeschlagene Versuche``."""
+    return f"{count} fehlgeschlagener Versuch" if count == 1 else f"{count} fehlgeschlagene Versuche"
+
+
+def next_attempt(cert: Mapping[str, Any]) -> datetime | None:
+    """When cert-manager tries again by itself: :data:`BACKOFF_START` doubled per failed attempt, at most
+    :data:`BACKOFF_MAX`, after ``status.lastFailureTime`` (docs/flux-facts.md §10); None without a failure."""
+    last, attempts = parse_time(status(cert).get("lastFailureTime")), failed_attempts(cert)
+    if last is None:
+        return None
+    return last + min(BACKOFF_START * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def retry_text(cert: Mapping[str, Any], *, now: datetime) -> str:
+    """What cert-manager does next by itself after failed issuances (German, one sentence)."""
+    attempts, upcoming = failed_attempts(cert), next_attempt(cert)
+    done = f"bisher {attempts_text(attempts)}" if attempts else "nach dem Fehlschlag"
+    if upcoming is None:
+        when = "mit wachsendem Abstand"
+    elif upcoming <= now:
+        when = "jetzt (die Wartezeit ist vorbei)"
+    else:
+        when = f"frühestens {upcoming:%Y-%m-%d %H:%M} UTC (in {german_age(upcoming - now)})"
+    return f"cert-manager versucht es von selbst erneut ({done}), der nächste Versuch {when}."
+
+
+def reissue_step(cert: Mapping[str, Any]) -> str:
+    """After the fix: how the Certificate gets issued without waiting for the next attempt (German)."""
+    name, ns = meta(cert).get("name"), meta(cert).get("namespace")
+    return (
+        "Ändert der Commit das Certificate, stellt cert-manager sofort neu aus; sonst ohne Warten: "
+        f"`cmctl renew {name} -n {ns}` (ohne cmctl: `kubectl cert-manager renew {name} -n {ns}`)."
     )
 
 
@@ -121,7 +169,7 @@ def history_finding(
         return []
     earlier = list(earlier)
     st, issuing = status(cert), condition(cert, "Issuing")
-    attempts = int(st.get("failedIssuanceAttempts") or 0)
+    attempts = failed_attempts(cert)
     stale = issuing if issuing and issuing.get("status") == "False" else {}
     if not (earlier or stale or attempts):
         return []
@@ -172,7 +220,7 @@ def certificate_findings(
     subject, out = ref("Certificate", cert), []
     ready, issuing = condition(cert, "Ready"), condition(cert, "Issuing")
     st = status(cert)
-    attempts = int(st.get("failedIssuanceAttempts") or 0)
+    attempts = failed_attempts(cert)
     warn = warning_events(events)
     extra = f"\nEvent: {event_text(warn[-1])}" if warn else ""
     if issuing.get("status") == "False" or attempts:
@@ -181,9 +229,8 @@ def certificate_findings(
                 severity=ERROR,
                 title="Ausstellung fehlgeschlagen",
                 cause=(
-                    f"cert-manager konnte das Zertifikat nicht ausstellen ({attempts} fehlgeschlagene "
-                    f"Versuch(e), letzter {st.get('lastFailureTime', '-')}); er versucht es mit wachsendem "
-                    "Abstand erneut."
+                    "cert-manager konnte das Zertifikat nicht ausstellen (zuletzt "
+                    f"{st.get('lastFailureTime', '-')}). {retry_text(cert, now=now)}"
                 ),
                 evidence="\n".join(x for x in (cond_text(issuing), cond_text(ready)) if x) + extra,
                 next_step="Ursache in CertificateRequest/Order/Challenge beheben (siehe unten). "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from runbook_lib.diagnose.common import (
@@ -28,6 +29,7 @@ from runbook_lib.diagnose.model import ERROR, INFO, WARNING, Finding
 from runbook_lib.durations import german_age, parse_time
 from runbook_lib.logs.parse import LogLine
 from runbook_lib.objects import condition, is_true, meta, spec, status
+from runbook_lib.report import plural
 from runbook_lib.settings import settings
 
 TITLE = "Flux synchronisiert nicht"
@@ -106,8 +108,7 @@ def _secret_step(repo: Obj) -> str:
     return (
         f"Neues {what} besorgen und das Secret '{ns}/{secret}' ersetzen: mit kubectl (erster Befehl unten, "
         f"geht überall) oder mit der flux-CLI `{flux}`. Danach die Quelle abgleichen: "
-        f"`{sync_command('gitrepo', name, ns)}` (oder `flux reconcile source git {name}`). In der Sandbox "
-        "steht das gültige Token in `DIR/git-token` (DIR: Verzeichnis der Sandbox)."
+        f"`{sync_command('gitrepo', name, ns)}` (oder `flux reconcile source git {name}`)."
     )
 
 
@@ -303,7 +304,7 @@ def log_findings(repo: Obj, log_lines: Sequence[LogLine]) -> list[Finding]:
     newest = errors[-1].time
     name, ns = meta(repo).get("name", ""), meta(repo).get("namespace", "")
     command = f"{_logs_cmd()}\nflux logs --kind=GitRepository --name={name} -n {ns}"
-    evidence = f"{len(errors)} Fehlerzeile(n), zuletzt: {log_line_text(errors[-1])}"
+    evidence = f"{plural(len(errors), 'Fehlerzeile', 'Fehlerzeilen')}, zuletzt: {log_line_text(errors[-1])}"
     if since and newest and newest <= since:
         return [
             Finding(
@@ -328,3 +329,12 @@ def log_findings(repo: Obj, log_lines: Sequence[LogLine]) -> list[Finding]:
             subject=ref("GitRepository", repo),
         )
     ]
+
+
+def with_sandbox_token(findings: list[Finding], token_file: str) -> list[Finding]:
+    """On the sandbox (``token_file`` found beside its kubeconfig), the credential findings also say where
+    the valid token is; on any other cluster they are unchanged (pure)."""
+    if not token_file:
+        return findings
+    note = f" In dieser Sandbox steht das gültige Token in `{token_file}`."
+    return [replace(f, next_step=f.next_step + note) if f.title in CREDENTIAL_TITLES else f for f in findings]

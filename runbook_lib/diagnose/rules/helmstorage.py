@@ -106,8 +106,10 @@ def history_text(records: Sequence[ReleaseRecord]) -> str:
     return "\n".join(lines)
 
 
-def storage_findings(hr: Obj, records: Sequence[ReleaseRecord]) -> list[Finding]:
-    """Helm storage: the latest revision failed or is stuck pending; names the last good revision (pure)."""
+def storage_findings(hr: Obj, records: Sequence[ReleaseRecord], *, in_flight: bool = False) -> list[Finding]:
+    """Helm storage: the latest revision failed, or is pending without an action running (``in_flight``:
+    the pending revision belongs to the attempt running now, see :mod:`.retries`); names the last good
+    revision (pure)."""
     recs = by_revision(records)
     release, storage = release_name(hr), storage_namespace(hr)
     subject = f"Helm-Release {storage}/{release}"
@@ -140,19 +142,20 @@ def storage_findings(hr: Obj, records: Sequence[ReleaseRecord]) -> list[Finding]
                 subject=subject,
             )
         ]
-    if latest.status.startswith("pending"):
+    if latest.status.startswith("pending") and not in_flight:
         name, ns = meta(hr).get("name"), meta(hr).get("namespace")
         return [
             Finding(
-                severity=ERROR,
-                title=f"Helm-Release hängt in {latest.status}",
-                cause="Ein Helm-Vorgang wurde unterbrochen; solange die Revision pending ist, sind weitere "
-                "Upgrades blockiert.",
+                severity=WARNING,
+                title=f"Helm-Release gesperrt ({latest.status})",
+                cause="Ein Helm-Vorgang wurde unterbrochen (z. B. ein Neustart des helm-controllers), und "
+                "niemand arbeitet gerade daran. Der helm-controller entsperrt die Release beim nächsten "
+                "Abgleich selbst (er markiert die Revision als failed) und führt den Vorgang erneut aus.",
                 evidence=history_text(recs),
-                next_step="Upgrade erzwingen (Runbook `sync` mit `-p force True` oder `flux reconcile hr … "
-                "--force`); hilft das nicht, helm-controller-Logs prüfen.",
-                command=f"{sync_command('hr', name, ns, force=True)}\n"
-                f"flux reconcile hr {name} -n {ns} --force\n{cmd}",
+                next_step="Den Abgleich anstoßen statt auf das Intervall zu warten: "
+                f"`{sync_command('hr', name, ns)}` (bzw. `flux reconcile hr … -n …`); bleibt die "
+                "Revision pending, die Logs des helm-controllers prüfen.",
+                command=f"{sync_command('hr', name, ns)}\nflux reconcile hr {name} -n {ns}\n{cmd}",
                 subject=subject,
             )
         ]

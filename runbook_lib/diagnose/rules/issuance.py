@@ -6,13 +6,15 @@ from gathered objects (dicts) to :class:`Finding` lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from runbook_lib.diagnose.common import cond_text, ref
 from runbook_lib.diagnose.model import ERROR, WARNING, Finding, FindingText
-from runbook_lib.diagnose.rules.certificates import issuer_ref
+from runbook_lib.diagnose.rules.certificates import issuer_ref, reissue_step, renew_commands, retry_text
 from runbook_lib.objects import condition, is_true, meta, spec, status
 
 #: ACME states an Order or a Challenge does not leave again
@@ -142,19 +144,46 @@ def order_findings(order: Mapping[str, Any] | None) -> list[Finding]:
     ]
 
 
-def challenge_cause(reason: str, domain: str) -> str:
-    """German cause of a failed ACME validation, from the ACME error in the reason (pure)."""
+@dataclass(frozen=True)
+class ChallengeProblem:
+    """Why the ACME server could not validate a domain, in German: a short name for the title, the
+    cause and the fix."""
+
+    short: str
+    cause: str
+    fix: str
+
+
+def challenge_problem(reason: str, domain: str) -> ChallengeProblem:
+    """The cause of a failed ACME validation, read from the ACME error in the reason (pure)."""
     text = reason.lower()
     if "nxdomain" in text or "dns problem" in text or "no valid a records" in text:
-        return f"Für {domain} gibt es keinen (richtigen) DNS-Eintrag: der ACME-Server findet den Host nicht."
-    if "connection refused" in text or "timeout" in text or "connection reset" in text:
-        return f"Der ACME-Server erreicht {domain} auf Port 80 nicht (Firewall, Load Balancer, Ingress)."
-    if "404" in text or "unauthorized" in text or "invalid response" in text:
-        return (
-            f"Unter http://{domain}/.well-known/acme-challenge/ antwortet nicht der Solver von cert-manager "
-            "(falscher Ingress, DNS zeigt auf einen anderen Server)."
+        return ChallengeProblem(
+            short=f"Kein DNS-Eintrag für {domain}" + (" (NXDOMAIN)" if "nxdomain" in text else ""),
+            cause=f"Für {domain} gibt es keinen (richtigen) DNS-Eintrag: Der ACME-Server findet den Host "
+            "nicht und kann die Challenge nicht prüfen.",
+            fix=f"Einen DNS-Eintrag für {domain} anlegen (A/AAAA oder CNAME auf den Ingress-Controller); "
+            "soll der Name nicht verwendet werden, die Änderung im Git zurücknehmen (Runbook `rollback`).",
         )
-    return "Der ACME-Server konnte die Domain nicht validieren."
+    if "connection refused" in text or "timeout" in text or "connection reset" in text:
+        return ChallengeProblem(
+            short=f"{domain} auf Port 80 nicht erreichbar",
+            cause=f"Der ACME-Server erreicht {domain} auf Port 80 nicht (Firewall, Load Balancer, Ingress).",
+            fix=f"Port 80 von {domain} von außen erreichbar machen (Firewall, Load Balancer, "
+            "Ingress-Controller prüfen).",
+        )
+    if "404" in text or "unauthorized" in text or "invalid response" in text:
+        return ChallengeProblem(
+            short=f"Falsche Antwort von {domain}",
+            cause=f"Unter http://{domain}/.well-known/acme-challenge/ antwortet nicht der Solver von "
+            "cert-manager (falscher Ingress, DNS zeigt auf einen anderen Server).",
+            fix=f"DNS-Ziel von {domain} und die Ingress-Klasse des Solvers prüfen.",
+        )
+    return ChallengeProblem(
+        short=f"Validierung von {domain} fehlgeschlagen",
+        cause="Der ACME-Server konnte die Domain nicht validieren.",
+        fix="Meldung der Challenge lesen; DNS, Ingress und Firewall prüfen.",
+    )
 
 
 def challenge_findings(challenges: Iterable[Mapping[str, Any]]) -> list[Finding]:
@@ -170,16 +199,14 @@ def challenge_findings(challenges: Iterable[Mapping[str, Any]]) -> list[Finding]
         if state == "valid":
             continue
         if state in FAILED_STATES:
+            problem = challenge_problem(reason, str(domain))
             out.append(
                 Finding(
                     severity=ERROR,
-                    title=f"{ctype}-Challenge für {domain} endgültig fehlgeschlagen",
-                    cause=challenge_cause(reason, str(domain)),
+                    title=f"{problem.short}: {ctype}-Challenge fehlgeschlagen",
+                    cause=problem.cause,
                     evidence=evidence,
-                    next_step=(
-                        "Ursache (DNS, Ingress, Firewall) beheben; cert-manager versucht es mit einer neuen "
-                        "Order erneut."
-                    ),
+                    next_step=f"{problem.fix} Danach legt cert-manager eine neue Order an.",
                     command=cmd + f"\ndig +short {domain}",
                     subject=ref("Challenge", ch),
                 )
@@ -221,3 +248,42 @@ def challenge_findings(challenges: Iterable[Mapping[str, Any]]) -> list[Finding]
                 )
             )
     return out
+
+
+def link_chain(
+    cert: Mapping[str, Any],
+    *,
+    certificate: Sequence[Finding],
+    issuer: Sequence[Finding],
+    request: Sequence[Finding],
+    order: Sequence[Finding],
+    challenges: Sequence[Finding],
+    now: datetime,
+) -> list[Finding]:
+    """The findings of one chain, cause first (pure).
+
+    The deepest failing link explains the links above it: a failed Challenge the invalid Order, the
+    failed CertificateRequest and the Certificate that is not ready or expires; a broken Issuer the
+    request and the Certificate. The cause then says what cert-manager does next by itself
+    (``progress``) and how the Certificate gets issued after the fix (``cmctl renew`` now).
+    """
+    upward = [("challenges", challenges), ("issuer", issuer), ("order", order), ("request", request)]
+    found = next(((name, list(group)) for name, group in upward if group), None)
+    if found is None:
+        return list(certificate)
+    name, (root, *siblings) = found
+    effects = {
+        "challenges": [*order, *request, *certificate],
+        "issuer": [*request, *certificate],
+        "order": [*request, *certificate],
+        "request": [*certificate],
+    }[name]
+    if effects and certificate:
+        root = replace(
+            root,
+            progress=retry_text(cert, now=now),
+            next_step=f"{root.next_step} {reissue_step(cert)}",
+            command=f"{root.command}\n{renew_commands(cert).splitlines()[0]}",
+        )
+    others = [f for group_name, group in upward if group_name != name for f in group if f not in effects]
+    return [root.explains(*effects), *siblings, *others]

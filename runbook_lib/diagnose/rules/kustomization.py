@@ -79,8 +79,8 @@ _SUSPENDED = FindingText(
 _WAITING = FindingText(
     severity=WARNING,
     title="Wartet auf Abhängigkeit {dependency}",
-    cause="spec.dependsOn: die Kustomization {dependency} ist nicht bereit, deshalb wird diese nicht "
-    "angewendet.",
+    cause="Die Kustomization hängt über spec.dependsOn von {dependency} ab, und die ist nicht bereit; solange "
+    "wird sie nicht angewendet.",
     next_step="Zuerst {dependency} reparieren; danach folgt diese Kustomization von selbst.",
 )
 _STALLED = FindingText(
@@ -196,7 +196,79 @@ def kustomization_finding(ks: Obj, repo: Obj) -> Finding | None:
     return None
 
 
+def _waits_for(ks: Obj) -> str | None:
+    """``Kustomization ns/name`` of the dependency a Kustomization waits for (DependencyNotReady)."""
+    ready = condition(ks, "Ready")
+    found = _DEPENDENCY.search(str(ready.get("message", "")))
+    if ready.get("reason") != "DependencyNotReady" or not found:
+        return None
+    dep_ns, _, dep_name = found.group(1).rpartition("/")
+    return f"Kustomization {dep_ns or meta(ks).get('namespace', '')}/{dep_name}"
+
+
 def kustomization_findings(kustomizations: Iterable[Obj], repo: Obj) -> list[Finding]:
-    """Findings for every Kustomization whose source is ``repo`` (pure)."""
-    found = (kustomization_finding(ks, repo) for ks in kustomizations if uses_source(ks, repo))
-    return [f for f in found if f is not None]
+    """Findings for every Kustomization whose source is ``repo``, causes first (pure).
+
+    A Kustomization that waits for a failing dependency is a consequence of that dependency's finding
+    (through a chain of waits, of the first one that fails itself).
+    """
+    items = [ks for ks in kustomizations if uses_source(ks, repo)]
+    found = {ref("Kustomization", ks): (ks, kustomization_finding(ks, repo)) for ks in items}
+
+    def root(subject: str, seen: frozenset[str] = frozenset()) -> str:
+        ks, _ = found[subject]
+        dep = _waits_for(ks)
+        if dep in found and dep not in seen and found[dep][1] is not None:
+            return root(dep, seen | {subject})
+        return subject
+
+    effects: dict[str, list[Finding]] = {}
+    for subject, (_, finding) in found.items():
+        cause = root(subject)
+        if finding is not None and cause != subject:
+            effects.setdefault(cause, []).append(finding)
+    return [
+        finding.explains(*effects.get(subject, []))
+        for subject, (_, finding) in found.items()
+        if finding is not None and root(subject) == subject
+    ]
+
+
+#: findings about a Kustomization that a failing source explains
+_FROM_SOURCE = ("Quelle liefert kein Artefakt",)
+#: findings that only mean "the controller did not get to it"
+_FROM_CONTROLLER = (
+    "Kustomization wurde noch nie abgeglichen",
+    "Kustomization hängt hinter der Quelle",
+    "Kustomization in Arbeit: Revision hinter der Quelle",
+)
+_REPO_FROM_CONTROLLER = ("Quelle wird nicht mehr abgeholt", "GitRepository wurde noch nie abgeglichen")
+
+
+def link_sync(
+    controllers: list[Finding], repo: list[Finding], kustomizations: list[Finding]
+) -> list[Finding]:
+    """The findings of a sync, causes first (pure).
+
+    A controller that is down explains what it did not do (source-controller: the source not fetched;
+    kustomize-controller: Kustomizations behind or never applied); a GitRepository that fails explains the
+    Kustomizations that get no artifact from it.
+    """
+
+    def take(found: list[Finding], titles: tuple[str, ...]) -> list[Finding]:
+        taken = [f for f in found if f.title in titles]
+        found[:] = [f for f in found if f.title not in titles]
+        return taken
+
+    repo, kustomizations = list(repo), list(kustomizations)
+    failing_repo = [f for f in repo if f.severity == ERROR and f.subject.startswith("GitRepository")]
+    if failing_repo:
+        repo[repo.index(failing_repo[0])] = failing_repo[0].explains(*take(kustomizations, _FROM_SOURCE))
+    causes = []
+    for finding in controllers:
+        if finding.subject.endswith("/source-controller"):
+            finding = finding.explains(*take(repo, _REPO_FROM_CONTROLLER))
+        elif finding.subject.endswith("/kustomize-controller"):
+            finding = finding.explains(*take(kustomizations, _FROM_CONTROLLER))
+        causes.append(finding)
+    return [*causes, *repo, *kustomizations]

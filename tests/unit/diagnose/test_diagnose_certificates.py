@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -56,7 +57,9 @@ def test_failed_issuance_counts_attempts_and_offers_renew() -> None:
     )
     found = dc.certificate_findings(cert, now=NOW)
     assert titles(found) == ["Ausstellung fehlgeschlagen"]
-    assert "2 fehlgeschlagene Versuch(e)" in found[0].cause
+    # German plural, and when cert-manager tries again by itself: 2h after the last failure (1h, 2h, …)
+    assert "bisher 2 fehlgeschlagene Versuche" in found[0].cause
+    assert "frühestens 2026-11-26 13:55 UTC" in found[0].cause
     assert found[0].command.splitlines()[-2:] == [
         "cmctl renew kite-tls -n kube-system",
         "kubectl cert-manager renew kite-tls -n kube-system",
@@ -161,9 +164,12 @@ def test_http01_propagation_names_ingress_and_dns() -> None:
 def test_final_challenge_failure_and_dns01() -> None:
     nx = "acme: authorization error for kite.beispiel-neu.de: DNS problem: NXDOMAIN looking up A"
     final = di.challenge_findings([challenge("invalid", f"Error accepting authorization: {nx}")])
-    assert titles(final) == ["HTTP-01-Challenge für kite.beispiel-neu.de endgültig fehlgeschlagen"]
+    assert titles(final) == [
+        "Kein DNS-Eintrag für kite.beispiel-neu.de (NXDOMAIN): HTTP-01-Challenge fehlgeschlagen"
+    ]
     assert "keinen (richtigen) DNS-Eintrag" in final[0].cause
-    assert "Port 80" in di.challenge_cause("connection refused", "x")
+    assert "DNS-Eintrag für kite.beispiel-neu.de anlegen" in final[0].next_step
+    assert "Port 80" in di.challenge_problem("connection refused", "x").cause
     dns = di.challenge_findings([challenge("pending", "Waiting for DNS-01 challenge propagation", "DNS-01")])
     assert titles(dns) == ["DNS-01-Challenge für kite.beispiel-neu.de schlägt fehl"]
     assert di.challenge_findings([challenge("valid", "Successfully authorized domain")]) == []
@@ -253,12 +259,16 @@ def test_failure_of_the_current_generation_still_counts_on_a_ready_certificate()
     chain = settled_chain(issuing_generation=3)
     assert not dc.is_settled(chain.cert)
     result = certs.diagnose_certificates(certs.CertificatesState((chain,), now=NOW))
+    # one cause (the challenge), the links above it as its consequences
     assert titles(result.findings) == [
-        "Ausstellung fehlgeschlagen",
-        "CertificateRequest fehlgeschlagen",
-        "ACME-Order invalid",
-        "HTTP-01-Challenge für kite.beispiel-neu.de endgültig fehlgeschlagen",
+        "Kein DNS-Eintrag für kite.beispiel-neu.de (NXDOMAIN): HTTP-01-Challenge fehlgeschlagen"
     ]
+    assert titles(result.findings[0].consequences) == [
+        "ACME-Order invalid",
+        "CertificateRequest fehlgeschlagen",
+        "Ausstellung fehlgeschlagen",
+    ]
+    assert result.summary().headline() == "✗ Zertifikats-Probleme: 1 Fehler (dazu 3 Folgebefunde)"
     assert "frühere Revision" not in " ".join(r[0] for r in chain.rows())
 
 
@@ -269,3 +279,67 @@ def test_ready_but_not_yet_observed_generation_is_not_settled() -> None:
     assert dc.is_settled(certificate())
     assert not dc.is_earlier_attempt(certificate(), None)
     assert not dc.is_earlier_attempt(certificate(revision=2), request("kite-tls-2", 2))
+
+
+def test_the_deepest_failing_link_is_the_cause_and_says_how_the_certificate_gets_issued() -> None:
+    """A failed challenge explains the order, the request and the Certificate: one cause, shown first,
+    whose next step is the DNS fix plus cert-manager's retry and `cmctl renew` (not a renew paragraph)."""
+    chain = settled_chain(issuing_generation=3)
+    cert = dict(
+        chain.cert,
+        status=dict(
+            chain.cert["status"],
+            conditions=[
+                cond("Ready", "False", "SecretMismatch", "Existing issued Secret is not up to date"),
+                cond("Issuing", "False", "Failed", "The certificate request has failed to complete"),
+            ],
+        ),
+    )
+    found = certs.chain_findings(dataclasses.replace(chain, cert=cert), now=NOW)
+    cause = found[0]
+    assert cause.title.startswith("Kein DNS-Eintrag für kite.beispiel-neu.de")
+    assert [f.subject.split()[0] for f in cause.consequences] == [
+        "Order",
+        "CertificateRequest",
+        "Certificate",
+    ]
+    assert "nächste Versuch frühestens 2026-11-26 12:55 UTC" in cause.progress
+    assert "`cmctl renew kite-tls -n kube-system`" in cause.next_step
+    assert cause.command.splitlines()[-1] == "cmctl renew kite-tls -n kube-system"
+    assert len(found) == 1
+    text = str(certs.Diagnosis("Zertifikats-Probleme", tuple(found)))
+    assert text.startswith("✗ Fehler: Kein DNS-Eintrag für kite.beispiel-neu.de (NXDOMAIN)")
+    assert "\n  Stand:            cert-manager versucht es von selbst erneut (bisher 1 " in text
+    assert "  Folgen dieser Ursache:\n    ✗ Fehler: ACME-Order invalid" in text
+
+
+def test_a_broken_issuer_explains_the_request_and_the_certificate() -> None:
+    cert = certificate(
+        cond("Ready", "False", "DoesNotExist", "Issuing certificate as Secret does not exist"),
+        cond("Issuing", "True", "DoesNotExist", "Issuing"),
+    )
+    found = di.link_chain(
+        cert,
+        certificate=dc.certificate_findings(cert, now=NOW),
+        issuer=di.issuer_findings(cert, None),
+        request=di.request_findings(request("kite-tls-2", 2, cond("Ready", "False", "Pending", "wait"))),
+        order=[],
+        challenges=[],
+        now=NOW,
+    )
+    assert titles(found) == ["ClusterIssuer letsencrypt fehlt"]
+    assert titles(found[0].consequences) == [
+        "CertificateRequest nicht genehmigt",
+        "Zertifikat nicht bereit (wird ausgestellt)",
+    ]
+    # without a deeper cause the Certificate's own findings stay causes
+    alone = di.link_chain(
+        cert,
+        certificate=dc.certificate_findings(cert, now=NOW),
+        issuer=[],
+        request=[],
+        order=[],
+        challenges=[],
+        now=NOW,
+    )
+    assert titles(alone) == ["Zertifikat nicht bereit (wird ausgestellt)"] and not alone[0].consequences

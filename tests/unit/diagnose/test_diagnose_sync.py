@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,6 +159,36 @@ def test_dependency_not_ready_names_the_dependency() -> None:
     assert found[0].command == "flux get kustomizations infrastructure -n flux-system"
 
 
+def test_a_failing_dependency_explains_the_kustomizations_that_wait_for_it() -> None:
+    waits = cond(
+        "Ready", "False", "DependencyNotReady", "dependency 'flux-system/infrastructure' is not ready"
+    )
+    broken = cond("Ready", "False", "BuildFailed", "kustomize build failed: yaml: line 12")
+    chain = [
+        ks("apps", waits),
+        ks("infrastructure", broken, applied=OLD_REV),
+        ks(
+            "monitoring",
+            cond("Ready", "False", "DependencyNotReady", "dependency 'flux-system/apps' is not ready"),
+        ),
+    ]
+    found = dk.kustomization_findings(chain, gitrepo())
+    assert titles(found) == ["kustomize build fehlgeschlagen"]
+    assert titles(found[0].consequences) == [
+        "Wartet auf Abhängigkeit flux-system/infrastructure",
+        "Wartet auf Abhängigkeit flux-system/apps",
+    ]
+
+
+def test_a_failing_source_explains_kustomizations_without_an_artifact() -> None:
+    repo = failing_repo("GitOperationFailed", AUTH_MSG)
+    no_artifact = ks("apps", cond("Ready", "False", "ArtifactFailed", "Source artifact not found"))
+    state = healthy_sync_state(repo=repo, kustomization_items=Slot([no_artifact]))
+    result = diagnose_sync(state)
+    assert titles(result.findings) == ["Git-Authentifizierung fehlgeschlagen"]
+    assert titles(result.findings[0].consequences) == ["Quelle liefert kein Artefakt"]
+
+
 @pytest.mark.parametrize(
     ("reason", "title"),
     [
@@ -292,7 +324,7 @@ def test_healthy_sync_state_has_no_findings() -> None:
     result = diagnose_sync(healthy_sync_state())
     assert result.findings == () and result.ok
     assert str(result.summary()).startswith("✔ Keine Probleme gefunden.")
-    assert "2 Kustomization(s)" in result.checked
+    assert "2 Kustomizations" in result.checked
 
 
 def test_sync_diagnosis_orders_by_severity_and_reports_unreadable_parts() -> None:
@@ -319,7 +351,9 @@ def test_controller_down_replaces_the_unreadable_log_hint() -> None:
         log_lines=Slot(error="kein Pod"),
     )
     result = diagnose_sync(state)
-    assert titles(result.findings) == ["source-controller fehlt", "Quelle wird nicht mehr abgeholt"]
+    # the controller that is down explains why the source is not fetched any more
+    assert titles(result.findings) == ["source-controller fehlt"]
+    assert titles(result.findings[0].consequences) == ["Quelle wird nicht mehr abgeholt"]
 
 
 def test_sync_state_views_show_error_slots() -> None:
@@ -336,7 +370,8 @@ def test_git_auth_hint_gives_complete_flux_and_kubectl_commands() -> None:
         "`flux create secret git flux-system --url=https://github.com/beispiel/cluster.git "
         "--username=git --password=<TOKEN> -n flux-system`" in found.next_step
     )
-    assert "--bearer-token" in found.next_step and "`DIR/git-token`" in found.next_step
+    assert "--bearer-token" in found.next_step
+    assert "git-token" not in found.next_step  # only on the sandbox, see below
     assert "`runbook run sync -p kind gitrepo -p name flux-system`" in found.next_step
     assert found.command.splitlines() == [
         "kubectl create secret generic flux-system -n flux-system --from-literal=username=git "
@@ -354,3 +389,32 @@ def test_git_auth_hint_gives_complete_flux_and_kubectl_commands() -> None:
     found_ssh = ds.git_repository_findings(ssh, now=NOW)[0]
     assert "--private-key-file=<PRIVATE_KEY_FILE>" in found_ssh.next_step
     assert "--from-file=identity=<PRIVATE_KEY_FILE>" in found_ssh.command
+
+
+def test_the_sandbox_token_hint_appears_only_on_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.cluster import Cluster
+    from runbook_lib.diagnose import gather
+
+    failing = healthy_sync_state(repo=failing_repo("GitOperationFailed", AUTH_MSG))
+    plain = diagnose_sync(failing).findings[0]
+    assert "Sandbox" not in plain.next_step
+    on_sandbox = diagnose_sync(dataclasses.replace(failing, sandbox_token="/tmp/sbx/git-token")).findings[0]
+    assert on_sandbox.next_step.endswith("In dieser Sandbox steht das gültige Token in `/tmp/sbx/git-token`.")
+    # recognised by the context name and the token file beside the kubeconfig in use
+    (tmp_path / "kubeconfig").write_text("{}")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    sandbox = Cluster(api_client=None, context="runbook-sandbox", server="http://127.0.0.1:1")  # type: ignore[arg-type]
+    assert gather.sandbox_token_file(sandbox) == ""
+    (tmp_path / "git-token").write_text("ghp_x")
+    assert gather.sandbox_token_file(sandbox) == str(tmp_path / "git-token")
+    other = dataclasses.replace(sandbox, context="orbstack")
+    assert gather.sandbox_token_file(other) == ""
+
+
+def test_the_sandbox_context_name_is_the_one_the_sandbox_writes() -> None:
+    from flux_sandbox.sim import CONTEXT
+    from runbook_lib.diagnose.gather import SANDBOX_CONTEXT
+
+    assert SANDBOX_CONTEXT == CONTEXT
