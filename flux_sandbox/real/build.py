@@ -65,7 +65,9 @@ def check_go() -> str:
     version = out.stdout.strip()
     match = re.match(r"go(\d+)\.(\d+)", version)
     if not match or (int(match[1]), int(match[2])) < (1, 26):
-        raise BuildError(f"Go {version or '(unbekannt)'} ist zu alt: die Komponenten brauchen Go 1.26 oder neuer.")
+        raise BuildError(
+            f"Go {version or '(unbekannt)'} ist zu alt: die Komponenten brauchen Go 1.26 oder neuer."
+        )
     return version
 
 
@@ -127,7 +129,9 @@ def _flux_cli_manifests(flux_src: Path, out: Path) -> None:
             for sub in comp.manifests:
                 docs += _yaml_docs(out / "manifests" / comp.name / sub)
             (target / f"{comp.name}.yaml").write_text("---\n".join(docs), encoding="utf-8")
-    (target / "rbac.yaml").write_text("---\n".join(_yaml_docs(flux_src / "manifests" / "rbac")), encoding="utf-8")
+    (target / "rbac.yaml").write_text(
+        "---\n".join(_yaml_docs(flux_src / "manifests" / "rbac")), encoding="utf-8"
+    )
     (target / "policies.yaml").write_text(
         "---\n".join(_yaml_docs(flux_src / "manifests" / "policies")), encoding="utf-8"
     )
@@ -138,12 +142,10 @@ def build_dir(comp: Component, out: Path, log: Path) -> Path:
     if comp.method == "gomod":
         # a copy, so that nothing is ever written into the checkout
         return _writable_copy(GO_DIR / comp.name, out / "src" / comp.name)
-    src = module_dir(comp, log)
+    copy = _writable_copy(module_dir(comp, log), out / "src" / comp.name)
     if comp.name == "flux":
-        copy = _writable_copy(src, out / "src" / comp.name)
         _flux_cli_manifests(copy, out)
-        return copy
-    return src
+    return copy
 
 
 def go_build(comp: Component, binary: str, package: str, out: Path) -> None:
@@ -161,6 +163,9 @@ def go_build(comp: Component, binary: str, package: str, out: Path) -> None:
     else:
         env = go_env()
         cwd = build_dir(comp, out, log)
+        if comp.method == "gomod":
+            # the committed go.sum pins every module; -mod=mod only fills in what a newer Go might want
+            flags.append("-mod=mod")
         cmd = ["go", "build", *flags, "-o", str(tmp), package]
     with log.open("w", encoding="utf-8") as handle:
         handle.write(f"$ (cd {cwd} && {' '.join(cmd)})\n")
@@ -183,15 +188,21 @@ def copy_manifests(comp: Component, out: Path) -> None:
     if not comp.manifests:
         return
     dest = out / "manifests" / comp.name
-    if (dest / ".done").exists():
+    marker = manifest_marker(comp)
+    if (dest / ".done").exists() and (dest / ".done").read_text(encoding="utf-8") == marker:
         return
+    shutil.rmtree(dest, ignore_errors=True)
     src = module_dir(comp, out / "logs" / f"{comp.name}-manifests.log")
     for sub in comp.manifests:
         folder = dest / sub
         folder.mkdir(parents=True, exist_ok=True)
         for path in sorted((src / sub).glob("*.yaml")):
             shutil.copyfile(path, folder / path.name)
-    (dest / ".done").write_text(f"{comp.module}@{comp.version}\n", encoding="utf-8")
+    (dest / ".done").write_text(marker, encoding="utf-8")
+
+
+def manifest_marker(comp: Component) -> str:
+    return f"{comp.module}@{comp.version}\n" + "".join(f"{sub}\n" for sub in comp.manifests)
 
 
 def build(out: Path | None = None, only: set[str] | None = None) -> Path:
@@ -239,7 +250,12 @@ def is_built(out: Path | None = None) -> bool:
     """True when every binary and every manifest folder is in the cache folder."""
     out = out or cache_dir()
     binaries = all((out / "bin" / b).exists() for c in COMPONENTS for b in c.binaries)
-    manifests = all((out / "manifests" / c.name / ".done").exists() for c in COMPONENTS if c.manifests)
+    manifests = all(
+        (out / "manifests" / c.name / ".done").exists()
+        and (out / "manifests" / c.name / ".done").read_text(encoding="utf-8") == manifest_marker(c)
+        for c in COMPONENTS
+        if c.manifests
+    )
     return binaries and manifests
 
 

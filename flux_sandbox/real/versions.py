@@ -4,11 +4,13 @@ Each component is built on its own (its own Go build list): the components pin d
 versions, and one build list would force one version on all of them. How a component is built:
 
 - ``install``: ``go install <package>@<version>``; only for modules without ``replace`` lines.
-- ``module``: ``go build`` inside the module's own source tree (from the module cache), so the
-  build uses the module's own ``go.mod`` with its ``replace`` lines (the Flux controllers replace
-  their ``api`` module with ``./api``, which ``go install …@version`` refuses).
+- ``module``: ``go build`` in a writable copy of the module's own source tree, with its own
+  ``go.mod``; for the flux CLI, whose ``cmd/flux/manifests/*.yaml`` (embedded) the release makes
+  with kustomize and has to be generated first.
 - ``gomod``: a small build module committed under ``flux_sandbox/real/go/<name>/`` (``go.mod``,
-  ``go.sum``, maybe a ``main.go``) that carries the ``replace`` lines the component needs.
+  ``go.sum``, maybe a ``main.go``) that carries the ``replace`` lines the component needs: the
+  Flux controllers replace their ``api`` module with ``./api``, a nested module that is not part of
+  their module zip, so neither ``go install …@version`` nor a build in their own tree works.
 
 Stdlib only: ``python -m flux_sandbox.real.build`` runs before any dependency is installed.
 """
@@ -98,14 +100,20 @@ COMPONENTS: tuple[Component, ...] = (
         method="install",
         binaries={"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
         why="newest kwok release (k8s.io 0.36 libraries, Go 1.26); has no replace lines",
-        manifests=("kustomize/crd/bases", "kustomize/stage/pod/fast"),
+        manifests=(
+            "kustomize/kwok",
+            "kustomize/crd/bases",
+            "kustomize/stage/pod/fast",
+            "kustomize/stage/node/fast",
+            "kustomize/stage/node/heartbeat-with-lease",
+        ),
     ),
     Component(
         name="source-controller",
         module="github.com/fluxcd/source-controller",
         version="v1.9.5",
-        method="module",
-        binaries={"source-controller": "."},
+        method="gomod",
+        binaries={"source-controller": "github.com/fluxcd/source-controller"},
         why="the source-controller of Flux v2.9.5, the newest Flux whose controllers build with Go 1.26 "
         "(source-controller v1.10 needs Go 1.27)",
         manifests=("config/crd/bases", "config/manager"),
@@ -114,8 +122,8 @@ COMPONENTS: tuple[Component, ...] = (
         name="kustomize-controller",
         module="github.com/fluxcd/kustomize-controller",
         version="v1.9.5",
-        method="module",
-        binaries={"kustomize-controller": "."},
+        method="gomod",
+        binaries={"kustomize-controller": "github.com/fluxcd/kustomize-controller"},
         why="the kustomize-controller of Flux v2.9.5",
         manifests=("config/crd/bases", "config/manager"),
     ),
@@ -123,8 +131,8 @@ COMPONENTS: tuple[Component, ...] = (
         name="helm-controller",
         module="github.com/fluxcd/helm-controller",
         version="v1.6.4",
-        method="module",
-        binaries={"helm-controller": "."},
+        method="gomod",
+        binaries={"helm-controller": "github.com/fluxcd/helm-controller"},
         why="the helm-controller of Flux v2.9.5",
         manifests=("config/crd/bases", "config/manager"),
     ),
@@ -136,9 +144,14 @@ COMPONENTS: tuple[Component, ...] = (
         binaries={"flux": "./cmd/flux"},
         why="the flux CLI of the same release, a reference client for tests and benchmarks",
         ldflags=f"-X main.VERSION={FLUX_VERSION.lstrip('v')}",
-        manifests=("manifests/install", "manifests/rbac", "manifests/bases/source-controller",
-                   "manifests/bases/kustomize-controller", "manifests/bases/helm-controller",
-                   "manifests/policies"),
+        manifests=(
+            "manifests/install",
+            "manifests/rbac",
+            "manifests/bases/source-controller",
+            "manifests/bases/kustomize-controller",
+            "manifests/bases/helm-controller",
+            "manifests/policies",
+        ),
     ),
     Component(
         name="cert-manager",
@@ -176,7 +189,8 @@ def _go_dir_digest() -> str:
 
 def cache_key() -> str:
     """A short, readable key: the Kubernetes and Flux versions plus a hash of every pin."""
-    pins = [{k: v for k, v in asdict(c).items() if k != "why"} for c in COMPONENTS]
+    # what the binaries depend on; the copied manifests carry their own marker (build.copy_manifests)
+    pins = [{k: v for k, v in asdict(c).items() if k not in ("why", "manifests")} for c in COMPONENTS]
     payload = json.dumps(
         {"go": GO_VERSION, "components": pins, "go_dir": _go_dir_digest()},
         sort_keys=True,
