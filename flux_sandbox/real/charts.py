@@ -7,7 +7,7 @@ Two repositories, served by :class:`~.servers.StaticServer` under ``/kite/`` and
   in the (simulated) registry: kwok lets such a container end in ``ImagePullBackOff``.
   0.6.9 (the ``chart-version-missing`` scenario) is deliberately not in the index.
 - ``jetstack``: a ``cert-manager`` chart v1.21.1 with cert-manager's real CRDs (from the pinned Go
-  module) when the build copied them, and a Deployment ``cert-manager`` whose pod kwok runs. The
+  module) in Helm's ``crds/`` folder, and a Deployment ``cert-manager`` whose pod kwok runs. The
   cert-manager controller itself does not run in this engine (see the README).
 
 A packaged chart is a gzip'ed tar with the folder ``<name>/``; the index lists each version with its

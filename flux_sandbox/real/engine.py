@@ -193,7 +193,7 @@ class Engine:
         if not build.is_built(self.cache):
             raise EngineError(
                 f"Die echte Engine ist noch nicht gebaut (erwartet in {self.cache}).",
-                "Zuerst `python -m flux_sandbox.real.build` ausführen (kalt rund 30–60 min, danach Sekunden).",
+                "Zuerst `python -m flux_sandbox.real.build` ausführen (kalt etwa eine Stunde).",
             )
         self.work.mkdir(parents=True, exist_ok=True)
         for stale in ("etcd", "logs", "kubeconfigs", "controllers", "charts", "discovery.json"):
@@ -278,7 +278,7 @@ class Engine:
     def _failed(self, proc: Proc, what: str) -> EngineError:
         return EngineError(
             f"{what} ist nicht gestartet. Letzte Zeilen aus {proc.log}:\n{proc.tail()}",
-            "Das Protokoll prüfen; ein belegter Port oder ein unvollständiger Build sind die häufigsten Ursachen.",
+            "Das Protokoll prüfen; häufige Ursachen sind ein belegter Port oder ein unvollständiger Build.",
         )
 
     def _start_etcd(self) -> None:
@@ -493,7 +493,12 @@ class Engine:
     # -- Flux --------------------------------------------------------------------------------------
 
     def _install_flux(self) -> None:
-        self.apply(install.flux_objects(self.cache / "manifests"))
+        manifests = self.cache / "manifests"
+        self.apply(install.flux_objects(manifests))
+        # cert-manager's CRDs come with the cluster (as on the guide's cluster, where cert-manager was
+        # set up before Flux took it over): the Kustomization infrastructure applies the cert-manager
+        # HelmRelease and the ClusterIssuer together, and its dry-run needs the ClusterIssuer kind
+        self.apply(install.cert_manager_crds(manifests), manager="kubectl")
 
     def _start_sources(self) -> None:
         token = secrets.token_urlsafe(24)
@@ -526,12 +531,13 @@ class Engine:
 
     def controller_args(self, name: str) -> list[str]:
         """The controller's arguments: those of its Deployment (``flux install``), with the listen
-        addresses on 127.0.0.1 and the storage in ``DIR/real/controllers``."""
+        addresses on 127.0.0.1 and the storage in ``DIR/real/controllers``; without
+        ``--enable-leader-election``: controller-runtime takes the lease's namespace from the
+        in-cluster service account files, which a local process does not have (one replica each)."""
         args = [
             "--watch-all-namespaces",
             "--log-level=info",
             "--log-encoding=json",
-            "--enable-leader-election",
             f"--metrics-addr=127.0.0.1:{self.ports[f'{name}-metrics']}",
             f"--health-addr=127.0.0.1:{self.ports[f'{name}-health']}",
         ]
@@ -556,7 +562,8 @@ class Engine:
                 kubeconfig, token=self._token_for(name), user=f"system:serviceaccount:{FLUX_NS}:{name}"
             )
             home = self.work / "controllers" / name
-            (home / "tmp").mkdir(parents=True, exist_ok=True)
+            for sub in ("tmp", "data"):
+                (home / sub).mkdir(parents=True, exist_ok=True)
             env = {
                 **{k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "GIT_", "HELM_"))},
                 "KUBECONFIG": str(kubeconfig),

@@ -107,6 +107,10 @@ def flux_objects(manifests: Path) -> list[Obj]:
     return [namespace, *crds, *rest]
 
 
+def cert_manager_crds(manifests: Path) -> list[Obj]:
+    return [obj for path in sorted((manifests / "cert-manager" / "deploy/crds").glob("*.yaml")) for obj in load_docs(path)]
+
+
 def kwok_objects(manifests: Path) -> list[Obj]:
     """kwok's ``Logs`` CRD (the engine maps each controller pod to its log file with it)."""
     return load_docs(manifests / "kwok" / "kustomize/crd/bases/kwok.x-k8s.io_logs.yaml")
@@ -132,6 +136,14 @@ def node(name: str) -> Obj:
     }
 
 
+#: kwok's own stage sets (kwokctl's defaults): node setup, node heartbeat with lease, the pod lifecycle
+STAGE_FOLDERS = (
+    "kustomize/stage/node/fast",
+    "kustomize/stage/node/heartbeat-with-lease",
+    "kustomize/stage/pod/fast",
+)
+
+
 def kwok_config(manifests: Path, missing_images: tuple[str, ...]) -> list[Obj]:
     """kwok's configuration: its options and the pod stages. The stages are kwok's ``fast`` set, with
     one more: a container whose image is in ``missing_images`` does not start but waits in
@@ -139,7 +151,7 @@ def kwok_config(manifests: Path, missing_images: tuple[str, ...]) -> list[Obj]:
     pods alone."""
     stages = [
         d
-        for sub in ("kustomize/stage/node/fast", "kustomize/stage/node/heartbeat-with-lease", "kustomize/stage/pod/fast")
+        for sub in STAGE_FOLDERS
         for d in _folder(manifests, "kwok", sub)
         if d.get("kind") == "Stage"
     ]
@@ -152,8 +164,17 @@ def kwok_config(manifests: Path, missing_images: tuple[str, ...]) -> list[Obj]:
     stages.append(_image_pull_backoff(images_key, missing_images))
     # kwok's own defaults (kustomize/kwok/kwok.yaml), with kwok's Logs CRD switched on only
     options = load_docs(manifests / "kwok" / "kustomize/kwok/kwok.yaml")[0]
-    options["options"].update({"enableCRDs": ["Logs"], "manageAllNodes": True,
-                               "manageNodesWithAnnotationSelector": "", "cidr": "10.244.0.0/24"})
+    options["options"].update(
+        {
+            "enableCRDs": ["Logs"],
+            "manageAllNodes": True,
+            "manageNodesWithAnnotationSelector": "",
+            "cidr": "10.244.0.0/24",
+            # the kubelet-like endpoints (/containerLogs/...) that `kubectl logs` reaches
+            "enableDebuggingHandlers": True,
+            "podsOnNodeSyncParallelism": 1,
+        }
+    )
     return [options, *stages]
 
 
@@ -187,7 +208,8 @@ containerStatuses:
   state:
     waiting:
       reason: ImagePullBackOff
-      message: {{ printf "Back-off pulling image %q: ErrImagePull: rpc error: code = NotFound desc = failed to pull and unpack image %q: not found" .image .image | Quote }}
+      message: {{ printf "Back-off pulling image %q: ErrImagePull: %s %q: not found" .image
+        "rpc error: code = NotFound desc = failed to pull and unpack image" .image | Quote }}
 {{ end }}
 {{ $hostIPs := NodeIPsWith .spec.nodeName }}
 {{ with $hostIPs }}
@@ -197,7 +219,8 @@ hostIPs:
 - ip: {{ . | Quote }}
 {{ end }}
 {{ end }}
-{{ $podIPs := PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
+{{ $podIPs := PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" )
+   ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
 {{ with $podIPs }}
 podIP: {{ index . 0 | Quote }}
 podIPs:

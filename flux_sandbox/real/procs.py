@@ -131,7 +131,8 @@ class Supervisor:
                 log = cri_log
                 popen = subprocess.Popen(
                     list(argv), cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                    preexec_fn=preexec,
                 )  # fmt: skip
                 for stream, source in (("stdout", popen.stdout), ("stderr", popen.stderr)):
                     assert source is not None

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import threading
+from collections import deque
 from collections.abc import Callable
 from email.parser import BytesHeaderParser
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -147,7 +148,7 @@ class GitServer(_Server):
             do_POST = _handle
 
         #: "METHOD path -> status" of every request (for tests and diagnostics)
-        self.requests: list[str] = []
+        self.requests: deque[str] = deque(maxlen=500)
         super().__init__(Handler, port)
 
 
