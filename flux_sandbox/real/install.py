@@ -108,7 +108,8 @@ def flux_objects(manifests: Path) -> list[Obj]:
 
 
 def cert_manager_crds(manifests: Path) -> list[Obj]:
-    return [obj for path in sorted((manifests / "cert-manager" / "deploy/crds").glob("*.yaml")) for obj in load_docs(path)]
+    folder = manifests / "cert-manager" / "deploy/crds"
+    return [obj for path in sorted(folder.glob("*.yaml")) for obj in load_docs(path)]
 
 
 def kwok_objects(manifests: Path) -> list[Obj]:
@@ -149,12 +150,7 @@ def kwok_config(manifests: Path, missing_images: tuple[str, ...]) -> list[Obj]:
     one more: a container whose image is in ``missing_images`` does not start but waits in
     ``ImagePullBackOff`` (the registry does not have that image), and ``pod-ready`` leaves such
     pods alone."""
-    stages = [
-        d
-        for sub in STAGE_FOLDERS
-        for d in _folder(manifests, "kwok", sub)
-        if d.get("kind") == "Stage"
-    ]
+    stages = [d for sub in STAGE_FOLDERS for d in _folder(manifests, "kwok", sub) if d.get("kind") == "Stage"]
     images_key = ".spec.containers.[].image"
     for stage in stages:
         if stage["metadata"]["name"] == "pod-ready":
