@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -464,7 +465,8 @@ class Engine:
         from kubernetes import client
 
         node = client.CoreV1Api(self.api).read_node(NODE)
-        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+        conditions = (node.status.conditions if node.status else None) or []
+        return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
     def _default_sa(self) -> bool:
         from kubernetes import client
@@ -527,6 +529,7 @@ class Engine:
         result = client.CoreV1Api(self.api).create_namespaced_service_account_token(
             service_account, FLUX_NS, body
         )
+        assert result.status is not None
         return str(result.status.token)
 
     def controller_args(self, name: str) -> list[str]:
@@ -578,7 +581,7 @@ class Engine:
         self._log_thread.start()
         for name in FLUX_CONTROLLERS:
             port = self.ports[f"{name}-health"]
-            self._wait(lambda port=port: self._healthy(port), 60, f"{name} wurde nicht bereit.")
+            self._wait(functools.partial(self._healthy, port), 60, f"{name} wurde nicht bereit.")
 
     def _sa_exists(self, name: str) -> bool:
         from kubernetes import client
@@ -602,15 +605,15 @@ class Engine:
         while not self._stop.wait(0.5):
             try:
                 pods = core.list_namespaced_pod(FLUX_NS).items
-                existing = {
-                    o["metadata"]["name"]
-                    for o in custom.list_namespaced_custom_object(
-                        "kwok.x-k8s.io", "v1alpha1", FLUX_NS, "logs"
-                    )["items"]
-                }
+                listed: Any = custom.list_namespaced_custom_object(
+                    "kwok.x-k8s.io", "v1alpha1", FLUX_NS, "logs"
+                )
+                existing = {o["metadata"]["name"] for o in listed["items"]}
                 for pod in pods:
+                    if pod.metadata is None or not pod.metadata.name:
+                        continue
                     app = (pod.metadata.labels or {}).get("app")
-                    name = pod.metadata.name
+                    name = str(pod.metadata.name)
                     if app not in FLUX_CONTROLLERS or name in existing or name in done:
                         continue
                     body = {

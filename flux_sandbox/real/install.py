@@ -80,8 +80,8 @@ def flux_objects(manifests: Path) -> list[Obj]:
         comp = component(name)
         labels = {**common, "app.kubernetes.io/component": name}
         base = manifests / flux / "manifests/bases" / name
-        patch = load_docs(base / "patch.yaml")[0] if (base / "patch.yaml").exists() else []
-        patch = [op for op in patch if "--events-addr" not in str(op.get("value"))]
+        ops: list[Obj] = yaml.safe_load((base / "patch.yaml").read_text(encoding="utf-8")) or []
+        patch = [op for op in ops if "--events-addr" not in str(op.get("value"))]
         for obj in _folder(manifests, name, "config/crd/bases"):
             _label(obj, labels)
             crds.append(obj)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from email.parser import BytesHeaderParser
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .errors import EngineError
 
@@ -47,7 +47,7 @@ class _Server:
     def port(self) -> int:
         return int(self.httpd.server_address[1])
 
-    def start(self) -> _Server:
+    def start(self) -> Self:
         self._thread.start()
         return self
 

@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return  # the fixtures fail with the build's message
     skip = pytest.mark.skip(reason="echte Engine nicht gebaut: `python -m flux_sandbox.real.build`")
     for item in items:
-        if "real" in item.keywords:
+        if item.get_closest_marker("real") is not None:
             item.add_marker(skip)
 
 

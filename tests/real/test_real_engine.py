@@ -59,7 +59,7 @@ def test_kite_ready_set_by_helm_controller(real_sandbox: RealSandbox) -> None:
     kite = next(line for line in out.splitlines() if line.startswith("kube-system") and " kite " in line)
     assert " True " in kite
     with api(real_sandbox.kubeconfig) as api_client:
-        hr: dict[str, Any] = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+        hr: Any = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
             "helm.toolkit.fluxcd.io", "v2", "kube-system", "helmreleases", "kite"
         )
     assert condition(hr).get("status") == "True"
