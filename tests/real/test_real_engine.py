@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from kubernetes.client.exceptions import ApiException
 from flux_sandbox.real.engine import Engine
 from flux_sandbox.real.scenarios import condition
 
-from .conftest import EngineFactory, RealSandbox
+# the fixtures' types (tests/ has no packages, so conftest is not importable by name)
+RealSandbox = Any
+EngineFactory = Callable[[str], Engine]
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(900)]
 
@@ -133,15 +136,17 @@ def test_scenario_by_its_real_cause(make_engine: EngineFactory, scenario: str) -
         hr = _get(engine, "HelmRelease", "kube-system", "kite")
         assert condition(hr, "Stalled").get("reason") == "RetriesExceeded"
         assert condition(hr).get("status") == "False"
-        # the cause: the new pod waits for an image that does not exist
-        pods = engine.dyn.resources.get(api_version="v1", kind="Pod").get(namespace="kube-system").to_dict()
-        waiting = [
-            s["state"]["waiting"]["reason"]
-            for p in pods["items"]
-            for s in (p["status"].get("containerStatuses") or [])
-            if (s.get("state") or {}).get("waiting")
-        ]
-        assert "ImagePullBackOff" in waiting
+        released = condition(hr, "Released")
+        assert released.get("reason") == "UpgradeFailed" and "timeout waiting for" in released.get(
+            "message", ""
+        )
+        # the cause: the upgrade's ReplicaSet wanted an image that does not exist (its pod waited in
+        # ImagePullBackOff until the rollback scaled it down)
+        sets = engine.dyn.resources.get(api_version="apps/v1", kind="ReplicaSet").get(namespace="kube-system")
+        images = {
+            c["image"] for rs in sets.to_dict()["items"] for c in rs["spec"]["template"]["spec"]["containers"]
+        }
+        assert "ghcr.io/zxh326/kite:v0.7.0" in images
     elif scenario == "git-auth-failure":
         ready = condition(_get(engine, "GitRepository", "flux-system", "flux-system"))
         assert ready["status"] == "False" and "authentication required" in ready["message"]
