@@ -184,13 +184,14 @@ def go_build(comp: Component, binary: str, package: str, out: Path) -> None:
         tmp.replace(target)
 
 
-def copy_manifests(comp: Component, out: Path) -> None:
+def copy_manifests(comp: Component, out: Path) -> bool:
+    """Copy the component's manifest folders from the module cache; False when already there."""
     if not comp.manifests:
-        return
+        return False
     dest = out / "manifests" / comp.name
     marker = manifest_marker(comp)
     if (dest / ".done").exists() and (dest / ".done").read_text(encoding="utf-8") == marker:
-        return
+        return False
     shutil.rmtree(dest, ignore_errors=True)
     src = module_dir(comp, out / "logs" / f"{comp.name}-manifests.log")
     for sub in comp.manifests:
@@ -199,6 +200,7 @@ def copy_manifests(comp: Component, out: Path) -> None:
         for path in sorted((src / sub).glob("*.yaml")):
             shutil.copyfile(path, folder / path.name)
     (dest / ".done").write_text(marker, encoding="utf-8")
+    return True
 
 
 def manifest_marker(comp: Component) -> str:
@@ -218,8 +220,11 @@ def build(out: Path | None = None, only: set[str] | None = None) -> Path:
     built_any = False
     # manifests first: the flux CLI embeds the controllers' manifests
     for comp in COMPONENTS:
-        if only is None or comp.name in only:
-            copy_manifests(comp, out)
+        if (only is None or comp.name in only) and comp.manifests:
+            t0 = time.monotonic()
+            if copy_manifests(comp, out):
+                took = human(time.monotonic() - t0)
+                say(f"✔ Manifeste von {comp.name} ({comp.module} {comp.version}, {took})")
     for comp in COMPONENTS:
         if only is not None and comp.name not in only:
             continue
