@@ -197,7 +197,7 @@ class Engine:
                 "Zuerst `python -m flux_sandbox.real.build` ausführen (kalt etwa eine Stunde).",
             )
         self.work.mkdir(parents=True, exist_ok=True)
-        for stale in ("etcd", "logs", "kubeconfigs", "controllers", "charts", "discovery.json"):
+        for stale in ("etcd", "logs", "kubeconfigs", "controllers", "charts", "discovery.json", "pids"):
             target = self.work / stale
             if target.is_dir():
                 shutil.rmtree(target)
@@ -274,6 +274,9 @@ class Engine:
     def _spawn(self, name: str, argv: list[str], **kwargs: Any) -> Proc:
         proc = self.supervisor.start(name, argv, preexec=_pdeathsig, **kwargs)
         self.procs[name] = proc
+        # for diagnostics and tests: which child processes this engine started
+        with (self.work / "pids").open("a", encoding="utf-8") as handle:
+            handle.write(f"{proc.pid} {argv[0]}\n")
         return proc
 
     def _failed(self, proc: Proc, what: str) -> EngineError:

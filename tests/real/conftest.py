@@ -57,19 +57,20 @@ def _require_build() -> None:
 
 
 def sandbox_pids(state_dir: Path) -> list[int]:
-    """PIDs of every process whose command line mentions ``state_dir`` (the engine's children)."""
-    needle = str(state_dir).encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
+    """PIDs of the engine's child processes (``DIR/real/pids``) that still run that binary."""
+    pids_file = state_dir / "real" / "pids"
+    alive = []
+    if not pids_file.exists():
+        return alive
+    for line in pids_file.read_text(encoding="utf-8").splitlines():
+        pid, _, binary = line.partition(" ")
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if needle in cmdline:
-            pids.append(int(entry.name))
-    return pids
+        if cmdline.split(b"\0")[0] == binary.encode():
+            alive.append(int(pid))
+    return alive
 
 
 class RealSandbox:
