@@ -79,8 +79,8 @@ _SUSPENDED = FindingText(
 _WAITING = FindingText(
     severity=WARNING,
     title="Wartet auf Abhängigkeit {dependency}",
-    cause="Die Kustomization hängt über spec.dependsOn von {dependency} ab, und die ist nicht bereit; solange "
-    "wird sie nicht angewendet.",
+    cause="Die Kustomization hängt über spec.dependsOn von {dependency} ab, und die ist nicht bereit; "
+    "solange wird sie nicht angewendet.",
     next_step="Zuerst {dependency} reparieren; danach folgt diese Kustomization von selbst.",
 )
 _STALLED = FindingText(

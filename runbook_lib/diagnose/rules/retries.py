@@ -102,11 +102,11 @@ class RetryState:
             count = f"{self.failures}{of} {'Versuch' if self.failures == 1 and not of else 'Versuchen'}"
             if not of and self.failures > 1:
                 count = f"{self.failures} Versuche"
-            left = "" if self.attempts is None else f" (noch {_times(self.attempts - self.failures)})"
+            more = "" if self.attempts is None else f" (noch {_times(self.attempts - self.failures)})"
             done = _UNDO_DONE.get(self.remediation, "Flux hat aufgeräumt")
             return (
                 f"Flux versucht es noch: {count} {verb} fehlgeschlagen, {done}; der nächste Versuch folgt "
-                f"von selbst nach einer kurzen Wartezeit{left}."
+                f"von selbst nach einer kurzen Wartezeit{more}."
             )
         return ""
 
