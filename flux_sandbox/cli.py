@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from runbook_lib.cli import Parser
 from runbook_lib.errors import RunbookError
 
-#: the engines ``--engine`` accepts; ``sim`` is the default (starts in seconds, needs nothing built)
-ENGINES = ("sim",)
+#: the engines ``--engine`` accepts; ``sim`` is the default (starts in seconds, needs nothing built),
+#: ``real`` runs kube-apiserver, etcd, kwok and the real Flux controllers (built once with
+#: ``python -m flux_sandbox.real.build``)
+ENGINES = ("sim", "real")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -45,7 +47,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=ENGINES,
         default="sim",
-        help="sim (Standard): simulierter Cluster, startet in Sekunden",
+        help="sim (Standard): simulierter Cluster, startet in Sekunden; real: echter kube-apiserver mit "
+        "den echten Flux-Controllern (einmal bauen: python -m flux_sandbox.real.build)",
     )
     sub.add_parser(
         "scenarios",
@@ -65,6 +68,10 @@ def _scenarios() -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    if args.engine == "real":
+        from .real import serve as serve_real
+
+        return int(serve_real(args.state, args.scenario, args.port) or 0)
     from .sim import serve
 
     return int(serve(args.state, args.scenario, args.port) or 0)
