@@ -38,7 +38,7 @@ from runbook_lib.reconcile.rules import (
     rfc3339nano,
     source_ref,
 )
-from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.report import Rendered, Reporter, color_style, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
 # --- results -------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ class ReconcileResult(Rendered):
         head = (
             "<p><b>✔ Abgleich erfolgreich</b></p>"
             if self.ok
-            else "<p><b style='color:#c62828'>✗ Abgleich fehlgeschlagen</b></p>"
+            else f"<p><b style='{color_style('failure')}'>✗ Abgleich fehlgeschlagen</b></p>"
         )
         classes = ["" if s.state in ("ready", "static") else "failing" for s in self.steps]
         return head + html_table(_HEADERS, self._rows(), row_classes=classes)
