@@ -186,6 +186,18 @@ def text_table(headers: list[str], rows: list[list[str]]) -> str:
 STATUS_COLUMNS = frozenset({"READY", "Ready", "BEREIT"})
 
 
+#: JupyterLab right-aligns the cells of HTML output tables (``:not(.jp-RenderedMarkdown)
+#: .jp-RenderedHTMLCommon td``); these tables hold names and messages, so they read left-aligned as on
+#: the site (docs/assets/stylesheets/extra.css). The rule comes with each table (an output cannot bring
+#: a style sheet otherwise) and outranks JupyterLab's; a front end that drops it changes nothing else
+_CELLS = ("th", "td")
+_TABLE_STYLE = (
+    "<style>"
+    + ",".join(f"{scope}table.runbook-table {c}" for scope in ("", ".jp-RenderedHTMLCommon ") for c in _CELLS)
+    + "{text-align:left;vertical-align:top}</style>"
+)
+
+
 def html_table(
     headers: list[str], rows: list[list[str]], *, row_classes: list[str] | None = None, caption: str = ""
 ) -> str:
@@ -205,7 +217,7 @@ def html_table(
         body.append(f'<tr class="{cls}"{style}>{tds}</tr>')
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return (
-        f'<table class="runbook-table">{cap}<thead><tr>{head}</tr></thead>'
+        f'{_TABLE_STYLE}<table class="runbook-table">{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
 

@@ -4,6 +4,7 @@ sandbox, and papermill runs the shipped notebooks without warnings."""
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 import zipfile
@@ -110,3 +111,40 @@ def test_papermill_runs_a_runbook_without_parameter_warnings(
     assert "warn" not in inprocess.stderr.lower(), inprocess.stderr
     for out in ("mit-kernel.ipynb", "ohne-kernel.ipynb"):
         assert "✔ " in (outside / out).read_text(encoding="utf-8")
+
+
+def test_pipx_install_works_the_same(wheel: Path, outside: Path, tmp_path: Path, sandbox: Any) -> None:
+    """``pipx install`` puts only the `runbook` command on PATH, in its own venv: it finds its runbooks."""
+    import shutil
+    import subprocess
+    import sys
+
+    pipx_home, bin_dir = tmp_path / "pipx", tmp_path / "pipx-bin"
+    env = {
+        **{
+            k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "RUNBOOK_NOTEBOOKS")
+        },
+        "PIPX_HOME": str(pipx_home),
+        "PIPX_BIN_DIR": str(bin_dir),
+        "PIPX_MAN_DIR": str(tmp_path / "pipx-man"),
+    }
+    pipx = [sys.executable, "-m", "pipx"]
+    install = [*pipx, "install", "--pip-args=--no-compile", str(wheel)]
+    proc = subprocess.run(install, cwd=outside, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in bin_dir.iterdir()) == ["runbook"]
+    env["PATH"] = os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])
+    listed = subprocess.run(
+        ["runbook", "list"], cwd=outside, env=env, capture_output=True, text=True, check=False
+    )
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == CHECKOUT_RUNBOOKS, listed.stderr
+    run = subprocess.run(
+        ["runbook", "run", "status", "--kubeconfig", str(sandbox.kubeconfig)],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0 and "Ergebnis:   ✔ erfolgreich" in run.stdout, run.stdout + run.stderr
+    shutil.rmtree(pipx_home, ignore_errors=True)

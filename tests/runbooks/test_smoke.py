@@ -36,7 +36,11 @@ CAUSES = {
         "HelmChart flux-system/kube-system-kite",
         scenarios.MISSING_CHART,
     ),
-    "certificate-challenge-failed": ("troubleshoot-certificates", "Challenge kube-system/", scenarios.NEW_HOST),
+    "certificate-challenge-failed": (
+        "troubleshoot-certificates",
+        "Challenge kube-system/",
+        scenarios.NEW_HOST,
+    ),
 }
 
 
