@@ -25,8 +25,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,6 +172,44 @@ def _context() -> Any:
     return context
 
 
+def _start_forkserver(context: Any) -> None:
+    """Start the forkserver with Ctrl+C ignored: it imports :data:`PRELOAD` first and only then protects
+    itself, so an interrupt during those seconds would print a traceback from it (the parent handles
+    the interrupt). Python keeps a signal ignored that was ignored when it started."""
+    import signal
+    import threading
+
+    if (
+        context.get_start_method() != "forkserver"
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _interrupt_held() -> Iterator[None]:
+    """Hold Ctrl+C back while the workers start; it arrives right after. A worker whose start was cut
+    off is forked anyway once the forkserver has loaded, and then fails with a traceback."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _ignore_interrupt() -> None:
     """Workers leave Ctrl+C to the parent (which stops handing out runbooks); their run ends by itself."""
     import signal
@@ -198,15 +237,28 @@ def run_all(
             done(reports[-1])
         return reports
     by_name: dict[str, RunReport] = {}
-    pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(planned)), mp_context=_context(), initializer=_ignore_interrupt
-    )
+    context = _context()
+    _start_forkserver(context)
+    with _interrupt_held():
+        pool = ProcessPoolExecutor(
+            max_workers=min(jobs, len(planned)), mp_context=context, initializer=_ignore_interrupt
+        )
     try:
-        futures: dict[Future[RunReport], Planned] = {pool.submit(_run_one, p, engine): p for p in planned}
+        with _interrupt_held():
+            futures: dict[Future[RunReport], Planned] = {pool.submit(_run_one, p, engine): p for p in planned}
         for future in as_completed(futures):
             report = future.result()
             by_name[report.runbook] = report
             done(report)
+    except KeyboardInterrupt:
+        # the workers ignore Ctrl+C; left alone they would print tracebacks once this process is gone
+        print(
+            "◎ Abbruch: Die laufenden Runbooks (sie lesen nur) laufen noch zu Ende …",
+            file=sys.stderr,
+            flush=True,
+        )
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -110,3 +110,27 @@ def test_suspended_is_a_warning_unless_warnings_fail(make_sandbox: Any, tmp_path
     assert strict.exit_code == 1
     root = ET.fromstring(junit_xml(list(strict.reports), fail_on_warnings=True))
     assert ("status.Befunde", "Kustomization flux-system/apps") in {(c, n) for c, n, _ in failures(root)}
+
+
+def test_ctrl_c_ends_the_smoke_test_with_130_and_no_traceback(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Ctrl+C right after the start (workers starting) ends the run in German; no worker prints a
+    traceback, the running read-only runbooks finish first."""
+    import os
+    import signal
+
+    argv = [*RUNBOOK, "smoke", "--kubeconfig", str(sandbox.kubeconfig), "--output-dir", str(tmp_path)]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a terminal's Ctrl+C reaches the whole process group
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("► Smoke-Test:")
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, out + err
+    assert "✗ Abgebrochen." in err
+    assert "Traceback" not in out + err
