@@ -151,6 +151,7 @@ def verdicts(nb: Mapping[str, Any]) -> tuple[Verdict, ...]:
             for raw in payload.get("verdicts") or ():
                 if isinstance(raw, Mapping):
                     v = Verdict.from_json(dict(raw))
+                    v = Verdict(mask(v.name), v.outcome, mask(v.message), mask(v.details))
                     found.setdefault((v.name, v.outcome, v.message), v)
     return tuple(found.values())
 

@@ -188,6 +188,13 @@ def test_verdicts_are_read_once_each_in_order() -> None:
     ]
 
 
+def test_secrets_in_verdicts_are_masked() -> None:
+    nb = executed_notebook()
+    bundle = nb["cells"][3]["outputs"][0]["data"][VERDICTS_MIME]
+    bundle["verdicts"][0]["message"] = "clone https://git:geheim123@git.example/repo.git failed"
+    assert "geheim123" not in verdicts(nb)[0].message
+
+
 def test_secret_parameters_never_reach_a_report() -> None:
     shown = shown_parameters(
         {"git_token": "abc", "repo": "https://user:pw@git.example/x.git", "values": {"a": 1}, "n": 3}
