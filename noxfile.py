@@ -20,13 +20,14 @@ PYTHON = ["3.12"] if os.environ.get("RUNBOOK_NOX_PYTHON") != "current" else Fals
 ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONUTF8": "1"}
 
 
-def _install(session: nox.Session, extras: str = "docs") -> None:
+def _install(session: nox.Session, extras: str = "docs,lab") -> None:
     session.install("-e", f".[{extras}]" if extras else ".", *DEV)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite: unit, sandbox (client and kubectl), git, runbooks, site (Chromium).
+    """Run the whole test suite: unit, sandbox (client and kubectl), git, runbooks, the installed wheel,
+    site and JupyterLab (Chromium).
 
     Arguments after `--` go to pytest, e.g. `./dev test -k status -x`.
     """

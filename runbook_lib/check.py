@@ -17,7 +17,7 @@ from typing import Any
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.kube import api_get
 from runbook_lib.objects import deployment_status
-from runbook_lib.report import SYMBOLS, Rendered, html_table
+from runbook_lib.report import SYMBOLS, TONES, Rendered, Verdict, color_style, html_table
 from runbook_lib.settings import PART_OF_FLUX, settings
 
 #: Kubernetes constraint per Flux minor version (docs/flux-facts.md §8); unknown versions use the newest
@@ -159,10 +159,37 @@ class CheckReport(Rendered):
     def __str__(self) -> str:
         return "\n".join(f"{SYMBOLS[level]} {text}" for level, text in self.lines()) + "\n"
 
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """The Kubernetes version and each controller as test cases (``flux check``'s own checks)."""
+        version = (
+            Verdict("Kubernetes-Version", "ok", f"Kubernetes {self.kubernetes} {self.constraint}")
+            if self.kubernetes_ok
+            else Verdict(
+                "Kubernetes-Version",
+                "error",
+                f"Kubernetes {self.kubernetes} erfüllt nicht {self.constraint}, was Flux voraussetzt.",
+            )
+        )
+        if not self.controllers:
+            missing = Verdict(
+                "Flux-Controller",
+                "error",
+                f"Keine Flux-Controller im Namespace '{self.namespace}' "
+                f"mit dem Label '{PART_OF_FLUX}' gefunden.",
+            )
+            return (version, missing)
+        controllers = tuple(
+            Verdict(f"Flux-Controller {c.name}", "ok", "Deployment bereit")
+            if c.ready
+            else Verdict(f"Flux-Controller {c.name}", "error", f"Deployment nicht bereit: {c.reason}")
+            for c in self.controllers
+        )
+        return (version, *controllers)
+
     def _repr_html_(self) -> str:
-        colors = {"success": "#2e7d32", "failure": "#c62828", "warning": "#ef6c00", "action": "inherit"}
+        styles = {level: color_style(level) if level in TONES else "" for level in SYMBOLS}
         items = "".join(
-            f'<div style="color:{colors[level]}">{SYMBOLS[level]} {escape(text)}</div>'
+            f'<div style="{styles[level]}">{SYMBOLS[level]} {escape(text)}</div>'
             for level, text in self.lines()
         )
         return f'<div class="runbook-check" style="font-family:monospace">{items}</div>'

@@ -1,4 +1,4 @@
-"""The ``runbook`` command: list, show, run, sandbox.
+"""The ``runbook`` command: list, show, run, smoke, sandbox.
 
 Imports stay inside the command functions: ``runbook --help`` and ``runbook list`` must not pay for
 papermill, IPython or the kubernetes client. Exit codes: 0 success (a clean stop such as a dry run
@@ -54,6 +54,49 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: Fehler: {message}\n")
 
 
+def _runbooks_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runbooks",
+        metavar="ORDNER",
+        action="append",
+        default=[],
+        help="eigener Runbook-Ordner, vor den mitgelieferten durchsucht (mehrfach möglich; "
+        "auch RUNBOOK_NOTEBOOKS)",
+    )
+
+
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", metavar="PFAD", help="Kubeconfig (füllt den Parameter kubeconfig)")
+    parser.add_argument(
+        "--context", metavar="NAME", help="Kontext der Kubeconfig (füllt den Parameter kube_context)"
+    )
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--junit",
+        metavar="PFAD",
+        help="JUnit-XML-Bericht schreiben: ein Testfall je Schritt und je Befund (für die CI)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="PFAD",
+        help="Ergebnis maschinenlesbar schreiben (Runbook, Cluster, Parameter, Urteil, Befunde, Dauer)",
+    )
+
+
+def _parameter_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "WERT"),
+        help=help_text,
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from runbook_lib.runner import DEFAULT_ENGINE, ENGINES  # light: no papermill, no kubernetes client
 
@@ -62,15 +105,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL", parser_class=Parser, title="Befehle")
     sub.required = True
-    sub.add_parser(
-        "list", help="alle Runbooks mit Titel auflisten", description="Alle Runbooks mit Titel auflisten."
+    listing = sub.add_parser(
+        "list",
+        help="alle Runbooks mit Titel auflisten",
+        description="Alle Runbooks mit Titel auflisten: die mitgelieferten und die aus eigenen Ordnern.",
     )
+    _runbooks_option(listing)
     show = sub.add_parser(
         "show",
         help="Parameter eines Runbooks anzeigen",
         description="Parameter eines Runbooks mit Typ, Standardwert und Beschreibung anzeigen.",
     )
     show.add_argument("name", metavar="NAME", help="Name des Runbooks (siehe `runbook list`)")
+    show.add_argument(
+        "--path",
+        action="store_true",
+        help="nur den Pfad der Notebook-Datei ausgeben (z. B. für papermill)",
+    )
+    _runbooks_option(show)
     run = sub.add_parser(
         "run",
         help="ein Runbook ausführen",
@@ -78,19 +130,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "das ausgeführte Notebook ist das Protokoll des Laufs.",
     )
     run.add_argument("name", metavar="NAME", help="Name des Runbooks")
-    run.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "WERT"),
-        help="Parameter setzen (mehrfach möglich); der Wert wird nach dem deklarierten Typ umgewandelt",
+    _parameter_option(
+        run, "Parameter setzen (mehrfach möglich); der Wert wird nach dem deklarierten Typ umgewandelt"
     )
-    run.add_argument("--kubeconfig", metavar="PFAD", help="Kubeconfig (füllt den Parameter kubeconfig)")
-    run.add_argument(
-        "--context", metavar="NAME", help="Kontext der Kubeconfig (füllt den Parameter kube_context)"
-    )
+    _cluster_options(run)
     run.add_argument(
         "--output",
         metavar="PFAD",
@@ -108,6 +151,44 @@ def _build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_ENGINE,
         help="inprocess (Standard, schnell, ohne Kernel-Start) oder nbclient (eigener Jupyter-Kernel)",
     )
+    _report_options(run)
+    _runbooks_option(run)
+    smoke = sub.add_parser(
+        "smoke",
+        help="alle nur lesenden Runbooks gegen einen Cluster prüfen (für die CI)",
+        description="Alle Runbooks, die nur lesen (Status und Fehlersuche), gegen einen Cluster ausführen, "
+        "parallel, mit einer Zusammenfassung und einem Exit-Code: 0 alles bestanden, 1 ein Runbook ist "
+        "fehlgeschlagen oder hat einen Fehler gefunden, 2 Aufruf- oder Parameterfehler.",
+    )
+    smoke.add_argument(
+        "names", nargs="*", metavar="NAME", help="nur diese Runbooks (Standard: alle, die nur lesen)"
+    )
+    _parameter_option(
+        smoke,
+        "Parameter für jedes Runbook, das ihn hat; RUNBOOK.NAME nur für dieses Runbook (mehrfach möglich)",
+    )
+    _cluster_options(smoke)
+    smoke.add_argument(
+        "--output-dir",
+        metavar="ORDNER",
+        help="ausgeführte Notebooks hierhin schreiben (Standard: runs/smoke-<UTC-Zeit>/)",
+    )
+    _report_options(smoke)
+    smoke.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="höchstens N Runbooks gleichzeitig (Standard: 4; 1 = nacheinander)",
+    )
+    smoke.add_argument(
+        "--fail-on-warnings",
+        action="store_true",
+        help="auch Warnungen (z. B. ausgesetzte oder noch arbeitende Objekte) lassen den Test scheitern",
+    )
+    smoke.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help=argparse.SUPPRESS)
+    _runbooks_option(smoke)
     # only listed here; `runbook sandbox ARGS` is parsed by the engines package (see main)
     sub.add_parser(
         "sandbox",
@@ -118,14 +199,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from runbook_lib.folders import describe, search_path, shipped_folder
     from runbook_lib.report import text_table
-    from runbook_lib.runner import discover, notebooks_dir
+    from runbook_lib.runner import discover
 
-    books = discover()
+    books = discover(extra=args.runbooks)
     if not books:
-        print(f"Keine Runbooks in {notebooks_dir()} gefunden.")
+        print(f"Keine Runbooks gefunden (gesucht in {describe(search_path(args.runbooks))}).")
         return 0
-    print(text_table(["NAME", "TITEL"], [[b.name, b.title] for b in books]))
+    shipped = shipped_folder().resolve()
+    rows = [[b.name, b.title, "nur lesen" if b.read_only else "ändert"] for b in books]
+    headers = ["NAME", "TITEL", "ZUGRIFF"]
+    if any(b.path.resolve().parent != shipped for b in books):
+        headers.append("ORDNER")
+        for row, b in zip(rows, books, strict=True):
+            row.append("mitgeliefert" if b.path.resolve().parent == shipped else str(b.path.parent))
+    print(text_table(headers, rows))
     return 0
 
 
@@ -133,7 +222,10 @@ def _show(args: argparse.Namespace) -> int:
     from runbook_lib.report import text_table
     from runbook_lib.runner import find
 
-    book = find(args.name)
+    book = find(args.name, extra=args.runbooks)
+    if args.path:
+        print(book.path)
+        return 0
     print(f"{book.name}: {book.title}\nDatei: {book.path}\n")
     if not book.parameters:
         print("Keine Parameter.")
@@ -159,11 +251,15 @@ def _run(args: argparse.Namespace) -> int:
 
     given = [tuple(p) for p in args.parameter]
     # validate first: a usage error must not be announced as a run
-    book = find(args.name)
+    book = find(args.name, extra=args.runbooks)
     values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
     record = execute(book, values, target, output=args.output, engine=args.engine)
     print_run(record, quiet=args.quiet)
+    if args.junit or args.json:
+        from runbook_lib.reports import from_record
+
+        _write_reports(args, [from_record(record, book)], None)
     return record.exit_code
 
 
@@ -176,6 +272,39 @@ def print_run(record: Any, *, quiet: bool = False) -> None:
     if shown:
         print(terminal.style(shown, color=color, width=width) + "\n")
     print(terminal.style(str(record), color=color))
+
+
+def _write_reports(args: argparse.Namespace, reports: list[Any], smoke: Any) -> None:
+    """``--junit`` and ``--json`` of run and smoke; the paths are printed after the summary."""
+    from runbook_lib.junit import write_junit
+    from runbook_lib.reports import write_json
+
+    strict = bool(getattr(args, "fail_on_warnings", False))
+    if args.junit:
+        name = "runbook smoke" if smoke is not None else f"runbook run {reports[0].runbook}"
+        print(f"JUnit:      {write_junit(args.junit, reports, name=name, fail_on_warnings=strict)}")
+    if args.json:
+        data = smoke.as_json() if smoke is not None else reports[0].as_json()
+        print(f"JSON:       {write_json(args.json, data)}")
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from runbook_lib.smoke import DEFAULT_JOBS, smoke
+
+    result = smoke(
+        args.names,
+        [tuple(p) for p in args.parameter],
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        output_dir=args.output_dir,
+        jobs=DEFAULT_JOBS if args.jobs is None else args.jobs,
+        engine=args.engine,
+        fail_on_warnings=args.fail_on_warnings,
+        extra=args.runbooks,
+    )
+    print(result)
+    _write_reports(args, list(result.reports), result)
+    return result.exit_code
 
 
 #: the module that implements ``runbook sandbox`` (the engines package, beside the library)
@@ -195,7 +324,7 @@ def _sandbox(argv: Sequence[str]) -> int:
     return int(module.main(list(argv)))
 
 
-_COMMANDS = {"list": _list, "show": _show, "run": _run}
+_COMMANDS = {"list": _list, "show": _show, "run": _run, "smoke": _smoke}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,9 @@ papermill's. ``--engine nbclient`` still runs a real kernel.
 Like nbclient it skips empty cells and cells tagged ``skip-execution``, and continues after an
 error in a cell tagged ``raises-exception``. Differences from a kernel: output written to file
 descriptor 1/2 by subprocesses is not captured, and ``execution_timeout`` is not enforced.
+
+``papermill --engine inprocess`` works too: the package declares the engine as a ``papermill.engine``
+entry point (:mod:`runbook_lib.papermill_plugin`, which also brings the parameter translator).
 """
 
 from __future__ import annotations

@@ -28,12 +28,22 @@ class RunbookError(Exception):
             return f"{self.message}\n→ {self.hint}"
         return self.message
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (JupyterLab, papermill's executed notebook) shows when a cell raises this: the
+        German message in red and the next step, not a traceback through the library; the error's
+        name and value stay as they are, and ``%tb`` still prints the full traceback."""
+        lines = [f"\x1b[1;31m✗ {self.message}\x1b[0m"]
+        if self.hint:
+            lines.append(f"→ {self.hint}")
+        return lines
+
     def _repr_html_(self) -> str:
         from html import escape
 
         hint = f"<br><b>Nächster Schritt:</b> {escape(self.hint)}" if self.hint else ""
         return (
-            '<div class="runbook-error" style="border-left:4px solid #c62828;padding:.4em .8em">'
+            '<div class="runbook-error" style="border-left:4px solid #c62828;'
+            'border-left-color:color-mix(in srgb,#c62828 75%,currentColor);padding:.4em .8em">'
             f"<b>✗ {escape(self.message)}</b>{hint}</div>"
         )
 

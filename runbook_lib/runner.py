@@ -9,14 +9,13 @@ with papermill (by default in-process, see :mod:`.engine`) -> write the executed
 :class:`Runbook` is the one reader of a notebook file: title, parameters, kernel, and the cells with
 their tags (the site and the shape test read notebooks through it).
 
-Where runbooks live (first that applies): the ``directory`` argument, ``$RUNBOOK_NOTEBOOKS``, the
-``notebooks/`` folder of the source checkout this package was installed from, ``./notebooks``.
+Where runbooks live: the search path of :mod:`.folders` (``--runbooks``, ``RUNBOOK_NOTEBOOKS``, the
+runbooks shipped with the package); a ``directory`` argument replaces it with that one folder.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import time
@@ -29,6 +28,7 @@ from typing import Any
 from runbook_lib.cluster import KubeTarget, resolve_target
 from runbook_lib.durations import german_seconds
 from runbook_lib.errors import ConfigError, RunbookError, UsageError
+from runbook_lib.folders import Folder, describe, located, search_path
 from runbook_lib.params import Parameter, parse_parameters, validate
 
 #: default engine of `runbook run`: in-process (no kernel start), see runbook_lib.engine
@@ -37,18 +37,10 @@ DEFAULT_ENGINE = "inprocess"
 ENGINES = ("inprocess", "nbclient")
 #: the cell tag papermill looks for (and :class:`Runbook` reads the parameters from)
 PARAMETERS_TAG = "parameters"
+#: the key of the project's settings in a notebook's metadata (``{"runbook": {"read_only": true}}``)
+METADATA_KEY = "runbook"
 #: parameter names whose values are never printed in a run record
 _SECRET_WORDS = ("token", "password", "secret", "passwort")
-
-
-def notebooks_dir(directory: str | os.PathLike[str] | None = None) -> Path:
-    """The folder with the runbooks (see the module docstring for the order)."""
-    if directory is not None:
-        return Path(directory)
-    if os.environ.get("RUNBOOK_NOTEBOOKS"):
-        return Path(os.environ["RUNBOOK_NOTEBOOKS"])
-    checkout = Path(__file__).resolve().parent.parent / "notebooks"
-    return checkout if checkout.is_dir() else Path.cwd() / "notebooks"
 
 
 # --- reading a notebook file ---------------------------------------------------------------------------
@@ -123,27 +115,48 @@ class Runbook:
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
 
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The notebook's ``metadata.runbook`` settings (``read_only``, the site's ``site_scenario``)."""
+        value = self.metadata.get(METADATA_KEY)
+        return value if isinstance(value, Mapping) else {}
 
-def discover(directory: str | os.PathLike[str] | None = None) -> list[Runbook]:
-    """Every ``*.ipynb`` in the runbook folder, sorted by name."""
-    folder = notebooks_dir(directory)
-    return [Runbook.load(p) for p in sorted(folder.glob("*.ipynb"))]
+    @property
+    def read_only(self) -> bool:
+        """The runbook changes nothing (``metadata.runbook.read_only``): `runbook smoke` runs it."""
+        return self.settings.get("read_only") is True
 
 
-def find(name: str, directory: str | os.PathLike[str] | None = None) -> Runbook:
+Folders = Sequence[str | os.PathLike[str]]
+
+
+def _located(directory: str | os.PathLike[str] | None, extra: Folders) -> tuple[dict[str, Path], str]:
+    """name -> file, and the searched folders in words; ``directory`` alone replaces the search path."""
+    if directory is not None:
+        only = Folder(Path(directory))
+        return {p.stem: p for p in only.notebooks()}, str(only.path)
+    path = search_path(extra)
+    return {name: file for name, (file, _) in located(path).items()}, describe(path)
+
+
+def discover(directory: str | os.PathLike[str] | None = None, *, extra: Folders = ()) -> list[Runbook]:
+    """Every runbook on the search path (:mod:`.folders`), or only those in ``directory``; by name."""
+    found, _ = _located(directory, extra)
+    return [Runbook.load(p) for p in found.values()]
+
+
+def find(name: str, directory: str | os.PathLike[str] | None = None, *, extra: Folders = ()) -> Runbook:
     """The runbook called ``name``; :class:`UsageError` naming the closest one otherwise."""
-    folder = notebooks_dir(directory)
-    path = folder / f"{name}.ipynb"
-    if path.is_file():
-        return Runbook.load(path)
+    found, where = _located(directory, extra)
+    if name in found:
+        return Runbook.load(found[name])
     import difflib
 
-    names = sorted(p.stem for p in folder.glob("*.ipynb"))
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name, list(found), n=1, cutoff=0.5)
     guess = f" Meinten Sie '{close[0]}'?" if close else ""
     raise UsageError(
         f"Das Runbook '{name}' gibt es nicht.{guess}",
-        f"Vorhandene Runbooks: {', '.join(names) or 'keine'} (`runbook list`).",
+        f"Vorhandene Runbooks: {', '.join(found) or 'keine'} (`runbook list`; gesucht in {where}).",
     )
 
 
@@ -305,12 +318,12 @@ def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str
     import papermill
 
     from runbook_lib import engine as inprocess
+    from runbook_lib.papermill_plugin import register_translator
 
-    if engine == DEFAULT_ENGINE:
-        inprocess.register()
-    # papermill's own parameter inference cannot read `str | None` and warns about "unknown"
-    # parameters; ours are validated already (runbook_lib.params), so only its errors are shown
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    # our engine, and the parameter translator that reads `str | None` (papermill warns without it);
+    # papermill loads both through the entry point too, but a source checkout may have none
+    inprocess.register()
+    register_translator()
     try:
         return papermill.execute_notebook(
             str(runbook.path),
@@ -346,13 +359,14 @@ def run(
     output: str | os.PathLike[str] | None = None,
     engine: str = DEFAULT_ENGINE,
     directory: str | os.PathLike[str] | None = None,
+    extra: Folders = (),
 ) -> RunRecord:
     """Run a runbook; parameter and usage problems raise :class:`UsageError` before any cell runs.
 
     :func:`find`, :func:`prepare` and :func:`execute` in one call.
     """
     _check_engine(engine)
-    runbook = find(name, directory)
+    runbook = find(name, directory, extra=extra)
     values, target = prepare(runbook, given, kubeconfig=kubeconfig, context=context)
     return execute(runbook, values, target, output=output, engine=engine)
 

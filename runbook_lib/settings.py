@@ -43,6 +43,9 @@ class Settings:
     kubeconfig: str | None = None
     #: kubeconfig context (``--context``/``kube_context`` win); ``RUNBOOK_CONTEXT``
     context: str | None = None
+    #: the team's own runbook folders, searched before the runbooks shipped with the package
+    #: (``--runbooks`` wins); ``RUNBOOK_NOTEBOOKS``, several separated by ``os.pathsep`` (``:``)
+    notebooks: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +64,7 @@ class Settings:
             min_log_window=get("MIN_LOG_WINDOW", base.min_log_window) or base.min_log_window,
             kubeconfig=get("KUBECONFIG", None),
             context=get("CONTEXT", None),
+            notebooks=tuple(p for p in (get("NOTEBOOKS", "") or "").split(os.pathsep) if p),
         )
 
 

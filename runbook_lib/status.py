@@ -24,7 +24,7 @@ from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
 from runbook_lib.kube import list_objects, object_not_found, where
 from runbook_lib.objects import condition
-from runbook_lib.report import Rendered, html_table
+from runbook_lib.report import Rendered, Verdict, html_table
 
 READY, FAILING, SUSPENDED, IN_PROGRESS = "ready", "failing", "suspended", "in progress"
 #: German labels of the states, in the order a summary lists them (problems first)
@@ -295,6 +295,23 @@ class Summary(Rendered):
         parts = ", ".join(f"{self.counts.get(s, 0)} {STATE_LABELS[s]}" for s in (READY, *STATE_ORDER[:3]))
         symbol = "✔" if self.ok and not self.problems else ("✗" if not self.ok else "⚠")
         return f"{symbol} {self.total} Flux-Objekte {where(self.namespace)}: {parts}"
+
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """A failing object is a failed test case, one in progress or suspended a warning; without a
+        failing object also a passed case for the whole (its name stays the same from run to run)."""
+        outcome = {FAILING: "error", IN_PROGRESS: "warning", SUSPENDED: "warning"}
+        own = tuple(
+            Verdict(
+                name=p.ref,
+                outcome=outcome[p.state],
+                message=f"{STATE_LABELS[p.state]}: {p.message}" if p.message else STATE_LABELS[p.state],
+                details=f"{p.ref}: READY={p.ready}, Grund {p.reason or '-'}\n{p.message}".rstrip(),
+            )
+            for p in self.problems
+        )
+        if self.ok:
+            own = (Verdict(f"Flux-Objekte {where(self.namespace)}", "ok", self.headline()[2:]), *own)
+        return own
 
     def _table(self) -> tuple[list[str], list[list[str]]]:
         headers = ["ZUSTAND", "ART", "NAMESPACE", "NAME", "READY", "MESSAGE"]

@@ -17,13 +17,15 @@ from difflib import SequenceMatcher
 from html import escape
 from typing import Any
 
-from runbook_lib.report import Rendered, html_table, plural, text_table
+from runbook_lib.report import Rendered, Verdict, color_style, html_table, plural, text_table
 
 #: severities, most severe first; the number is the sort key
 ERROR, WARNING, INFO = 0, 1, 2
 SEVERITY_LABELS = {ERROR: "Fehler", WARNING: "Warnung", INFO: "Hinweis"}
 SEVERITY_SYMBOLS = {ERROR: "✗", WARNING: "⚠", INFO: "ℹ"}
-_COLORS = {ERROR: "#c62828", WARNING: "#ef6c00", INFO: "#1565c0"}
+_TONES = {ERROR: "failure", WARNING: "warning", INFO: "info"}
+#: the outcome of a finding's verdict (a test case of `runbook run --junit`)
+_OUTCOMES = {ERROR: "error", WARNING: "warning", INFO: "info"}
 NO_PROBLEMS = "Keine Probleme gefunden"
 #: the heading of the findings a cause explains
 CONSEQUENCES = "Folgen dieser Ursache"
@@ -80,6 +82,11 @@ class Finding(Rendered):
         about = f" ({self.subject})" if self.subject else ""
         return f"{self.symbol} {self.label}: {self.title}{about}"
 
+    def verdict(self) -> Verdict:
+        """The finding as a test case: named by object and title, the cause as its message."""
+        name = f"{self.subject}: {self.title}" if self.subject else self.title
+        return Verdict(name=name, outcome=_OUTCOMES[self.severity], message=self.cause, details=str(self))
+
     def __str__(self) -> str:
         lines = [self.headline(), f"  Ursache:          {self.cause}"]
         lines += _labelled("  Stand:            ", self.progress)
@@ -100,13 +107,14 @@ class Finding(Rendered):
         return "\n".join(shorten_repeated(line, self.evidence) for line in evidence.splitlines())
 
     def _repr_html_(self) -> str:
-        color = _COLORS[self.severity]
+        name = _TONES[self.severity]
         command = f"<pre><code>{escape(self.command)}</code></pre>" if self.command else ""
         evidence = f'<pre class="runbook-evidence">{escape(self.evidence)}</pre>' if self.evidence else ""
         progress = f"<p><b>Stand:</b> {_prose(self.progress)}</p>" if self.progress else ""
         return (
-            f'<div class="runbook-finding" style="border-left:4px solid {color};padding:.3em .8em;'
-            f'margin:.6em 0"><b style="color:{color}">{escape(self.headline())}</b>'
+            f'<div class="runbook-finding" style="border-left:4px solid;'
+            f'{color_style(name, "border-left-color")};padding:.3em .8em;margin:.6em 0">'
+            f'<b style="{color_style(name)}">{escape(self.headline())}</b>'
             f"<p><b>Ursache:</b> {_prose(self.cause)}</p>{progress}<b>Beleg:</b>{evidence}"
             f"<p><b>Nächster Schritt:</b> {_prose(self.next_step)}</p>{command}"
             f"{self._consequences_html()}</div>"
@@ -116,7 +124,7 @@ class Finding(Rendered):
         if not self.consequences:
             return ""
         items = "".join(
-            f'<li><b style="color:{_COLORS[c.severity]}">{escape(c.headline())}</b>'
+            f'<li><b style="{color_style(_TONES[c.severity])}">{escape(c.headline())}</b>'
             + (f'<pre class="runbook-evidence">{escape(self._known(c.evidence))}</pre>' if c.evidence else "")
             + (f"<pre><code>{escape(c.command)}</code></pre>" if c.command else "")
             + "</li>"
@@ -246,8 +254,8 @@ class Summary(Rendered):
         return "\n".join(out) + "\n"
 
     def _repr_html_(self) -> str:
-        color = "#2e7d32" if not self.problems else _COLORS[self.problems[0].severity]
-        head = f'<p style="color:{color};font-weight:bold">{escape(self.headline())}</p>'
+        color = color_style("success" if not self.problems else _TONES[self.problems[0].severity])
+        head = f'<p style="{color};font-weight:bold">{escape(self.headline())}</p>'
         checked = f"<p>Geprüft: {escape(', '.join(self.checked))}</p>" if self.checked else ""
         if not self.findings:
             return head + checked
@@ -307,6 +315,15 @@ class Diagnosis(Rendered):
     def summary(self) -> Summary:
         return Summary(title=self.title, findings=self.findings, checked=self.checked)
 
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """One test case per finding; without a problem also a passed one for the diagnosis itself
+        (``Diagnose: …``), so a healthy run shows what was checked."""
+        own = tuple(f.verdict() for f in self.findings)
+        if self.ok:
+            checked = "Geprüft: " + ", ".join(self.checked) if self.checked else ""
+            own = (Verdict(f"Diagnose: {self.title}", "ok", f"{NO_PROBLEMS}.", checked), *own)
+        return own
+
     def __str__(self) -> str:
         out = [str(f) + "\n" for f in self.findings] or [f"✔ {NO_PROBLEMS}.\n"]
         if self.shown_note:
@@ -318,7 +335,7 @@ class Diagnosis(Rendered):
     def _repr_html_(self) -> str:
         checked = f"<p>Geprüft: {escape(', '.join(self.checked))}</p>" if self.checked else ""
         body = "".join(f._repr_html_() for f in self.findings) or (
-            f'<p style="color:#2e7d32;font-weight:bold">✔ {NO_PROBLEMS}.</p>'
+            f'<p style="{color_style("success")};font-weight:bold">✔ {NO_PROBLEMS}.</p>'
         )
         note = f"<p><i>{escape(self.shown_note)}</i></p>" if self.shown_note else ""
         return f"{body}{note}{checked}"
@@ -356,7 +373,7 @@ class Evidence(Rendered):
         cmd = f" <code>$ {escape(self.command)}</code>" if self.command else ""
         head = f"<p><b>{escape(self.caption)}</b>{cmd}</p>"
         if self.error:
-            return head + f'<p style="color:#c62828">✗ Nicht lesbar: {escape(self.error)}</p>'
+            return head + f'<p style="{color_style("failure")}">✗ Nicht lesbar: {escape(self.error)}</p>'
         if not self.rows:
             return head + f"<p><i>{escape(self.empty)}</i></p>"
         marks = list(self.marks) if len(self.marks) == len(self.rows) else None

@@ -8,9 +8,9 @@ from html import escape
 
 from runbook_lib.gitops.affected import AffectedObject
 from runbook_lib.gitops.repo import Command, mask_secrets, shell
-from runbook_lib.report import html_table, text_table
+from runbook_lib.report import color_style, html_table, text_table
 
-_DIFF_COLOURS = {"+": "#2e7d32", "-": "#c62828", "@": "#6a1b9a"}
+_DIFF_COLOURS = {"+": "success", "-": "failure", "@": "accent"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +47,7 @@ def diff_html(diff: str) -> str:
     for line in mask_secrets(diff).splitlines():
         colour = _DIFF_COLOURS.get(line[:1]) if not line.startswith(("+++", "---")) else None
         text = escape(line)
-        out.append(f'<span style="color:{colour}">{text}</span>' if colour else text)
+        out.append(f'<span style="{color_style(colour)}">{text}</span>' if colour else text)
     return f'<pre class="runbook-diff">{chr(10).join(out)}</pre>'
 
 

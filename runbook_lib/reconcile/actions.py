@@ -39,7 +39,7 @@ from runbook_lib.reconcile.rules import (
     source_ref,
     troubleshoot_hint,
 )
-from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.report import Rendered, Reporter, color_style, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
 # --- results -------------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ class ReconcileResult(Rendered):
         head = (
             "<p><b>✔ Abgleich erfolgreich</b></p>"
             if self.ok
-            else "<p><b style='color:#c62828'>✗ Abgleich fehlgeschlagen</b></p>"
+            else f"<p><b style='{color_style('failure')}'>✗ Abgleich fehlgeschlagen</b></p>"
         )
         classes = ["" if s.state in ("ready", "static") else "failing" for s in self.steps]
         return head + html_table(_HEADERS, self._rows(), row_classes=classes)

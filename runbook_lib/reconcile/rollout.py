@@ -21,7 +21,7 @@ from runbook_lib.kinds import HELM_RELEASE, KUSTOMIZATION, ObjectRef, by_kind
 from runbook_lib.kube import get_object
 from runbook_lib.reconcile.actions import ReconcileResult, Step, reconcile, request_reconcile
 from runbook_lib.reconcile.rules import revision_of, troubleshoot_hint
-from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
+from runbook_lib.report import Rendered, Reporter, color_style, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
 
@@ -82,11 +82,11 @@ class RolloutReport(Rendered):
     def _repr_html_(self) -> str:
         from html import escape
 
-        colour = "#2e7d32" if self.ok else "#c62828"
+        colour = color_style("success" if self.ok else "failure")
         warn = "".join(f"<p>⚠ {escape(w)}</p>" for w in self.warnings)
         classes = ["" if c.ok else "failing" for c in self.checks]
         return (
-            f"<p><b style='color:{colour}'>{escape(self._headline())}</b></p>"
+            f"<p><b style='{colour}'>{escape(self._headline())}</b></p>"
             + html_table(_HEADERS, self._rows(), row_classes=classes)
             + warn
         )

@@ -10,7 +10,7 @@ from gitworld import KITE_FILE, REJECT_MAIN_HOOK, World, git
 
 from runbook_lib.errors import GitError, PreflightError, UsageError
 from runbook_lib.gitops import NotPushed, PushFailed, apply_change, plan_change
-from runbook_lib.report import SilentReporter
+from runbook_lib.report import SilentReporter, color_style
 
 pytestmark = pytest.mark.git
 
@@ -56,8 +56,8 @@ def test_plan_is_a_dry_run_that_shows_diff_and_commands(world: World, alice: Pat
     assert "HelmRelease" in text and "kube-system" in text
     assert change.checkout.head == head
     html = change._repr_html_()
-    assert '<span style="color:#2e7d32">+      tag: &#x27;v0.5.0&#x27;' in html
-    assert '<span style="color:#c62828">-' in html
+    assert f'<span style="{color_style("success")}">+      tag: &#x27;v0.5.0&#x27;' in html
+    assert f'<span style="{color_style("failure")}">-' in html
 
 
 def test_change_affects_kustomizations_on_the_path_and_the_helmrelease(alice: Path) -> None:

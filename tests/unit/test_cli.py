@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nbformat
@@ -27,6 +29,7 @@ def books(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, body in bodies.items():
         nb = nbformat.v4.new_notebook()
         nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata.runbook = {"read_only": name != "probe"}
         params = nbformat.v4.new_code_cell(
             "dry_run: bool = True  # Nur anzeigen, nichts ändern\n"
             "kubeconfig: str | None = None  # Pfad zur Kubeconfig\n"
@@ -34,9 +37,12 @@ def books(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
         params.metadata.tags = ["parameters"]
         nb.cells = [
-            nbformat.v4.new_markdown_cell(f"# Titel von {name}"),
+            nbformat.v4.new_markdown_cell(f"# Titel von {name}\n\n## Verbindung"),
             params,
+            nbformat.v4.new_code_cell("print('verbunden')"),
+            nbformat.v4.new_markdown_cell("## Prüfung"),
             nbformat.v4.new_code_cell(body),
+            nbformat.v4.new_code_cell("print('danach')"),
         ]
         nbformat.write(nb, folder / f"{name}.ipynb")
     monkeypatch.setenv("RUNBOOK_NOTEBOOKS", str(folder))
@@ -44,12 +50,53 @@ def books(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def test_list_shows_names_and_german_titles(books: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_shows_own_folder_before_the_shipped_runbooks(
+    books: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "TITEL"]
-    assert lines[1].split(maxsplit=1) == ["gut", "Titel von gut"]
-    assert len(lines) == 4
+    assert lines[0].split() == ["NAME", "TITEL", "ZUGRIFF", "ORDNER"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert rows["gut"].split()[1:] == ["Titel", "von", "gut", "nur", "lesen", str(books)]
+    assert rows["probe"].split()[4:] == ["ändert", str(books)]
+    # the shipped runbooks are still there, found from any working directory
+    assert rows["status"].split()[-3:] == ["nur", "lesen", "mitgeliefert"]
+    assert rows["sync"].split()[-2:] == ["ändert", "mitgeliefert"]
+
+
+def test_own_runbook_replaces_a_shipped_one_of_the_same_name(
+    books: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (books / "gut.ipynb").rename(books / "status.ipynb")
+    assert main(["show", "status", "--path"]) == 0
+    assert capsys.readouterr().out.strip() == str(books / "status.ipynb")
+
+
+def test_list_without_own_folder_has_no_folder_column(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RUNBOOK_NOTEBOOKS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "TITEL", "ZUGRIFF"]
+    assert [line.split()[0] for line in lines[1:]] == [
+        "change",
+        "logs",
+        "rollback",
+        "status",
+        "sync",
+        "troubleshoot-certificates",
+        "troubleshoot-helmrelease",
+        "troubleshoot-sync",
+    ]
+
+
+def test_missing_runbook_folder_is_a_usage_error(
+    books: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--runbooks", str(tmp_path / "fehlt")]) == 2
+    assert f"Den Runbook-Ordner '{tmp_path / 'fehlt'}' gibt es nicht." in capsys.readouterr().err
 
 
 def test_show_lists_parameters_with_type_default_help(
@@ -83,6 +130,72 @@ def test_run_failure_exit_1_with_german_message_no_traceback(
     )
     assert "Traceback" not in captured.out + captured.err
     assert (tmp_path / "k.ipynb").exists()
+
+
+def test_run_writes_junit_and_json_with_the_german_error(
+    books: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    reports = ["--junit", str(tmp_path / "r/junit.xml"), "--json", str(tmp_path / "r/ergebnis.json")]
+    code = main(["run", "kaputt", "--output", str(tmp_path / "k.ipynb"), *reports])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert f"JUnit:      {tmp_path / 'r/junit.xml'}" in out
+    suite = ET.parse(tmp_path / "r/junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("name") == "kaputt"
+    assert (suite.get("tests"), suite.get("errors"), suite.get("skipped")) == ("3", "1", "1")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    error = cases["Schritt 02: Prüfung"].find("error")
+    assert error is not None
+    assert error.get("message") == (
+        "Der Cluster ist nicht erreichbar: Kontext 'x' (http://127.0.0.1:9).\n→ Läuft der Cluster?"
+    )
+    skipped = cases["Schritt 03: Prüfung – print('danach')"].find("skipped")
+    assert skipped is not None and "fehlgeschlagen" in str(skipped.get("message"))
+    data = json.loads((tmp_path / "r/ergebnis.json").read_text(encoding="utf-8"))
+    assert (data["runbook"], data["verdict"], data["status"], data["exit_code"]) == (
+        "kaputt",
+        "failed",
+        "failed",
+        1,
+    )
+    assert [s["status"] for s in data["steps"]] == ["passed", "failed", "skipped"]
+    assert data["notebook"] == str(tmp_path / "k.ipynb")
+
+
+def test_smoke_runs_only_read_only_runbooks_and_fails_with_one_exit_code(
+    books: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    junit = tmp_path / "smoke.xml"
+    argv = ["smoke", "gut", "kaputt", "--jobs", "1", "--output-dir", str(tmp_path / "nb")]
+    assert main([*argv, "--junit", str(junit)]) == 1
+    out = capsys.readouterr().out
+    assert "Ergebnis:   ✗ 1 von 2 Runbooks nicht bestanden" in out
+    assert "✗ kaputt: Schritt 2 „Prüfung“ fehlgeschlagen" in out
+    assert sorted(p.name for p in (tmp_path / "nb").iterdir()) == ["gut.ipynb", "kaputt.ipynb"]
+    root = ET.parse(junit).getroot()
+    assert [s.get("name") for s in root.iter("testsuite")] == ["gut", "kaputt"]
+    assert (root.get("tests"), root.get("errors")) == ("6", "1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["smoke", "probe"], "Das Runbook 'probe' ändert etwas am Cluster oder im Repository"),
+        (
+            ["smoke", "gut", "-p", "dry_rn", "x"],
+            "Unbekannter Parameter 'dry_rn': Kein Runbook dieses Smoke-Tests hat ihn. Meinten Sie 'dry_run'?",
+        ),
+        (["smoke", "gut", "-p", "status.namespace", "x"], "Das Runbook 'status' ist nicht Teil"),
+        (["smoke", "gut", "-p", "gut.dry_run", "vielleicht"], "erwartet einen Wahrheitswert"),
+        (["smoke", "gut", "--jobs", "0"], "--jobs 0: mindestens 1."),
+    ],
+)
+def test_smoke_usage_errors_before_anything_runs(
+    books: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str, tmp_path: Path
+) -> None:
+    assert main([*argv, "--output-dir", str(tmp_path / "nb")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "nb").exists()
 
 
 def test_run_clean_stop_exit_0(books: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -129,3 +129,29 @@ def test_every_section_with_code_shows_the_shell_command(nb: Runbook) -> None:
         assert SHELL_BLOCK.search(markdown), (
             f"Abschnitt {heading!r}: kein Shell-Befehl (```bash) neben dem Code"
         )
+
+
+#: facade functions that change the cluster or the GitOps repository
+CHANGES = frozenset(
+    {"reconcile", "request_reconcile", "suspend", "resume", "roll_out", "apply_change", "apply_rollback"}
+)
+
+
+def test_says_whether_it_only_reads(nb: Runbook) -> None:
+    """``metadata.runbook.read_only`` is declared (``runbook smoke`` runs the read-only ones), and a
+    read-only runbook neither calls a facade function that changes something nor has a dry run."""
+    declared = nb.settings.get("read_only")
+    assert isinstance(declared, bool), "metadata.runbook.read_only (true/false) fehlt"
+    used = {
+        alias.name
+        for cell in nb.cells
+        if cell.type == "code"
+        for node in ast.walk(ast.parse(python(cell.source)))
+        if isinstance(node, ast.ImportFrom) and node.module == "runbook_lib"
+        for alias in node.names
+    }
+    if declared:
+        assert not used & CHANGES, f"liest nur, ruft aber {sorted(used & CHANGES)} auf"
+        assert nb.parameter("dry_run") is None
+    else:
+        assert used & CHANGES, "ändert nichts: metadata.runbook.read_only sollte true sein"

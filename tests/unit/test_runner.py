@@ -258,6 +258,12 @@ def test_inprocess_run_failure_keeps_the_german_message(tmp_path: Path) -> None:
     assert nb["metadata"]["papermill"]["exception"] is True
     assert nb["cells"][-1]["metadata"]["papermill"]["status"] == "pending"
     assert any("papermill-error-cell-tag" in c["metadata"].get("tags", []) for c in nb["cells"])
+    # the cell shows the German message and the next step, not a traceback through the library
+    error = next(o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error")
+    assert (error["ename"], error["traceback"]) == (
+        "NotFound",
+        ["\x1b[1;31m✗ HelmRelease kube-system/kite wurde nicht gefunden.\x1b[0m", "→ Namen prüfen."],
+    )
 
 
 def test_other_errors_show_type_and_value_not_traceback(tmp_path: Path) -> None:
@@ -341,3 +347,25 @@ def test_a_usage_error_raised_inside_the_runbook_exits_with_2(tmp_path: Path) ->
     )
     assert record.exit_code == 2
     assert dataclasses.replace(record, usage_error=False).exit_code == 1
+
+
+def test_search_path_team_folders_first_then_the_shipped_runbooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.folders import located, search_path, shipped_folder
+
+    first, second = tmp_path / "eins", tmp_path / "zwei"
+    for folder in (first, second):
+        folder.mkdir()
+        nbformat.write(nbformat.v4.new_notebook(), folder / "eigen.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), second / "status.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), second / ".versteckt.ipynb")
+    monkeypatch.setenv("RUNBOOK_NOTEBOOKS", f"{second}:{first}")
+    path = search_path([first])
+    assert [f.path for f in path] == [first, second, shipped_folder()]
+    assert [f.shipped for f in path] == [False, False, True]
+    found = located(path)
+    assert found["eigen"][0] == first / "eigen.ipynb"  # --runbooks before RUNBOOK_NOTEBOOKS
+    assert found["status"][0] == second / "status.ipynb"  # a team's own status replaces the shipped one
+    assert found["sync"][0] == shipped_folder() / "sync.ipynb"
+    assert ".versteckt" not in found
