@@ -48,8 +48,10 @@ from .versions import FLUX_CONTROLLERS, cache_dir
 CONTEXT = "runbook-sandbox"
 NODE = "orbstack"
 FLUX_NS = "flux-system"
-#: seconds to wait for the healthy state and then for the scenario's state (a cold, loaded machine)
-READY_TIMEOUT = 300.0
+#: seconds to wait for the healthy state and then for the scenario's state: helmrelease-upgrade-failed
+#: takes about 2 min 15 s on a quiet 2-core machine (three 20 s upgrade timeouts and two rollbacks) and
+#: more than twice that when other test runs share the cores
+READY_TIMEOUT = 600.0
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 
 Obj = dict[str, Any]
