@@ -28,7 +28,8 @@ CAUSES = {
     "kustomization-build-failed": ("troubleshoot-sync", "Kustomization flux-system/apps", "bauen"),
     "helmrelease-upgrade-failed": (
         "troubleshoot-helmrelease",
-        "HelmRelease kube-system/kite",
+        # the cause comes first: the pod whose image cannot be pulled (the failed upgrade is its consequence)
+        "Pod kube-system/kite",
         scenarios.MISSING_TAG,
     ),
     "chart-version-missing": (
