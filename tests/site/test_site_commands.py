@@ -90,10 +90,11 @@ def test_commands_of_a_page_run_as_written(page: str, built_site: BuiltSite, tmp
 
 
 def test_every_page_with_runnable_commands_is_run(built_site: BuiltSite) -> None:
-    """A page that gets commands the sandbox can run must be added to RUN_PAGES (the exercises have a
-    test of their own)."""
+    """A page that gets commands the sandbox can run must be added to RUN_PAGES (the exercises and the
+    CI jobs have tests of their own: below, and tests/install/test_ci_page.py)."""
     with_commands = {p for p, cs in pages(built_site).items() if any(not c.skip for c in cs)}
-    assert with_commands - {"uebungen/"} <= set(RUN_PAGES), with_commands - set(RUN_PAGES)
+    own_tests = {"uebungen/", "ci/"}
+    assert with_commands - own_tests <= set(RUN_PAGES), with_commands - set(RUN_PAGES)
 
 
 def test_exercises_are_solved_by_their_solutions_as_written(built_site: BuiltSite, tmp_path: Path) -> None:
