@@ -149,14 +149,17 @@ def example(book: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from runbook_lib.records import reserve_output
     from runbook_lib.runner import execute, find, prepare
 
     given = [tuple(p) for p in args.parameter]
-    # validate first: a usage error must not be announced as a run
+    # validate first, the record's path included: a usage error must not be announced as a run, and
+    # nothing may act before everything the run needs is known to work
     book = find(args.name)
     values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
+    output = reserve_output(book.name, args.output)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
-    record = execute(book, values, target, output=args.output, engine=args.engine)
+    record = execute(book, values, target, output=output, engine=args.engine)
     print(record)
     return record.exit_code
 

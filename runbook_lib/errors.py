@@ -80,6 +80,13 @@ class Suspended(RunbookError):
     """The object is suspended; Flux will not act on it."""
 
 
+class Interrupted(RunbookError):
+    """Stopped with Ctrl+C; the message names the state things were left in and how to go on (exit 130,
+    as a shell reports SIGINT)."""
+
+    exit_code = 130
+
+
 class GitError(RunbookError):
     """A git operation failed; the repository is left consistent."""
 

@@ -13,10 +13,11 @@ marked; ``follow`` is bounded by a duration, because a notebook cell has to end.
 
 from __future__ import annotations
 
-import json
 import math
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from runbook_lib.errors import NotFound, RunbookError, UsageError
 from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
 from runbook_lib.logs.view import LogResult, PlainLogs
 from runbook_lib.masking import mask
+from runbook_lib.names import check_name, check_namespace
 from runbook_lib.report import Reporter, default_reporter
 from runbook_lib.settings import PART_OF_FLUX, settings
 
@@ -37,6 +39,10 @@ from runbook_lib.settings import PART_OF_FLUX, settings
 CONTAINER = "manager"
 #: extra seconds a followed stream may stay open after its deadline before the socket is shut
 FOLLOW_GRACE = 5.0
+#: seconds before a followed stream that ended early is opened again
+RESUME_PAUSE = 0.2
+#: lines remembered to skip the overlap of a reopened stream (it starts a second before the cut)
+RESUME_OVERLAP = 10_000
 
 __all__ = ["ControllerPod", "LogResult", "PlainLogs", "controller_pods", "plain_logs", "read_logs"]
 
@@ -59,8 +65,7 @@ class ControllerPod:
 
 
 def _list(cluster: Cluster, what: str, fn: Callable[..., Any], namespace: str, selector: str) -> list[dict]:
-    resp = kube.request(cluster, what, fn, namespace, label_selector=selector, _preload_content=False)
-    return list(json.loads(resp.data).get("items") or [])
+    return list(kube.request_json(cluster, what, fn, namespace, label_selector=selector).get("items") or [])
 
 
 def _pod_is_ready(pod: dict) -> bool:
@@ -258,22 +263,64 @@ def _follow_all(
     tail: int | None,
     seconds: float,
 ) -> list[list[LogLine]]:
-    """Stream every pod in parallel until the deadline, then shut the sockets."""
+    """Stream every pod in parallel until the deadline, then shut the sockets.
+
+    A stream that ends before the deadline (the connection dropped, the server restarted) is opened
+    again for the seconds since it ended; lines already read are skipped. A stream that cannot be
+    opened again raises the converted error (the follow fails with a clear message, it does not end
+    quietly with lines missing).
+    """
     deadline = time.monotonic() + seconds
-    responses = [
+    current = [
         _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=seconds) for p in pods
     ]
+    lock, stopped = threading.Lock(), threading.Event()
 
-    def collect(resp: Any, pod: ControllerPod) -> list[LogLine]:
-        lines = _lines(cluster, _what(pod.namespace, pod.pod), resp, tolerant=True)
-        return list(filter_lines(lines, flt, controller=pod.controller, stamped=True))
+    def collect(index: int, pod: ControllerPod) -> list[LogLine]:
+        found: list[LogLine] = []
+        recent: deque[bytes] = deque(maxlen=RESUME_OVERLAP)
+        overlap: set[bytes] = set()
+        while True:
+            lines = _lines(cluster, _what(pod.namespace, pod.pod), current[index], tolerant=True)
+            fresh = _after_overlap(lines, overlap, recent)
+            found.extend(filter_lines(fresh, flt, controller=pod.controller, stamped=True))
+            ended, left = time.time(), deadline - time.monotonic()
+            if stopped.is_set() or left <= RESUME_PAUSE:
+                return found
+            time.sleep(RESUME_PAUSE)  # a stream that ends at once again must not spin
+            overlap = set(recent)
+            resp = _open(
+                cluster,
+                pod,
+                since_seconds=max(1, math.ceil(time.time() - ended) + 1),
+                tail=None,
+                follow_seconds=max(0.05, deadline - time.monotonic()),
+            )
+            with lock:
+                current[index] = resp
+                if stopped.is_set():
+                    kube.shutdown(resp)
 
     with ThreadPoolExecutor(max_workers=len(pods)) as pool:
-        futures = [pool.submit(collect, r, p) for r, p in zip(responses, pods, strict=True)]
+        futures = [pool.submit(collect, i, p) for i, p in enumerate(pods)]
         wait_futures(futures, timeout=max(0.0, deadline - time.monotonic()))
-        for resp in responses:
-            kube.shutdown(resp)
+        with lock:
+            stopped.set()
+            for resp in current:
+                kube.shutdown(resp)
         return [f.result() for f in futures]
+
+
+def _after_overlap(lines: Iterable[bytes], overlap: set[bytes], recent: deque[bytes]) -> Iterator[bytes]:
+    """The lines of a reopened stream after the ones already read (they come first, in order);
+    ``recent`` keeps the last lines for the next reopening."""
+    skipping = bool(overlap)
+    for line in lines:
+        if skipping and line in overlap:
+            continue
+        skipping = False
+        recent.append(line)
+        yield line
 
 
 def _since_seconds(since: Any, since_time: datetime | None) -> int | None:
@@ -290,6 +337,13 @@ def _check_tail(tail: int | None) -> int | None:
     if isinstance(tail, bool) or not isinstance(tail, int) or tail < 0:
         raise UsageError(f"Ungültiger Wert '{tail}' für tail.", "Eine ganze Zahl ≥ 0 angeben, z. B. 100.")
     return tail
+
+
+def _check_names(**given: str | None) -> None:
+    """Names as Kubernetes accepts them (a filter with a space would quietly match no line)."""
+    for what, value in given.items():
+        if value is not None:
+            (check_namespace if what.endswith("namespace") else check_name)(value, what)
 
 
 def read_logs(
