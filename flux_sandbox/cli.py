@@ -17,6 +17,17 @@ from runbook_lib.errors import RunbookError
 ENGINES = ("sim",)
 
 
+def _port(text: str) -> int:
+    """``--port``: a number from 0 to 65535 (argparse turns the error into a German usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' ist keine Portnummer") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"Port {port} gibt es nicht (erlaubt: 1 bis 65535, 0 = frei wählen)")
+    return port
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="runbook sandbox",
@@ -39,7 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="Szenario (Standard: healthy; siehe `runbook sandbox scenarios`)",
     )
     up.add_argument(
-        "--port", type=int, default=0, metavar="N", help="Port des API-Servers (Standard: frei gewählt)"
+        "--port", type=_port, default=0, metavar="N", help="Port des API-Servers (Standard: frei gewählt)"
     )
     up.add_argument(
         "--engine",
@@ -78,3 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunbookError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # git, the file system: no traceback for the user
+        print(
+            f"✗ Die Sandbox konnte nicht starten: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+            + ".\n→ Ursache beheben (Schreibrechte, freier Platz) und erneut starten.",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,346 @@
+"""A fault-injecting proxy in front of any Kubernetes API server, for tests and for trying the runbooks
+under a bad network.
+
+It is a ``kubectl proxy`` with faults: it reads a kubeconfig (any engine, any cluster: plain HTTP or
+TLS, token or client certificate, through the official client's own connection setup), listens on
+127.0.0.1 without authentication, and forwards every request with the kubeconfig's credentials. On
+the way it can
+
+- add **latency** to every request (``Faults.latency`` seconds);
+- answer a share of requests with an **error** instead (``Faults.error_rate``, status
+  ``Faults.error_status``: 503 by default, 429 with ``Retry-After``), chosen by a seeded random
+  generator so a test sees the same sequence every time;
+- **drop streams** (watches, followed logs) after ``Faults.drop_streams_after`` seconds, cutting the
+  connection in the middle of the chunked body as a load balancer or a restarting server does;
+- **freeze** (:meth:`FaultProxy.freeze`): accept connections but answer nothing, in-flight streams
+  included, like a stopped (SIGSTOP) or overloaded API server;
+- be **killed** (:meth:`FaultProxy.kill`): stop listening and reset every open connection, like a
+  crashed API server; :meth:`FaultProxy.revive` listens again on the same port.
+
+``at_request(n, action)`` runs ``action`` when the n-th request arrives, so a test can kill or freeze
+the server at a precise point of a runbook without sleeping. ``runbook sandbox proxy`` runs it from a
+shell (SIGUSR1 toggles freeze, SIGUSR2 toggles kill).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+#: request headers that belong to one hop (or that the proxy sets itself) and are not forwarded
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "host",
+        "authorization",
+    }
+)
+_REASONS = {
+    429: "TooManyRequests",
+    500: "InternalError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+@dataclass
+class Faults:
+    """What the proxy does to the traffic; change the fields while it runs."""
+
+    latency: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    drop_streams_after: float | None = None
+    seed: int = 0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], proxy: FaultProxy) -> None:
+        self.proxy = proxy
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.proxy._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        self.server.proxy._track(self.connection, add=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _any(self) -> None:
+        try:
+            self.server.proxy._forward(self)
+        except (OSError, ValueError):  # the client went away, or the connection was cut on purpose
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _any
+
+
+class FaultProxy:
+    """``FaultProxy(kubeconfig).start()``; ``url`` and :meth:`write_kubeconfig` for clients."""
+
+    def __init__(
+        self,
+        kubeconfig: str | Path,
+        *,
+        context: str | None = None,
+        port: int = 0,
+        faults: Faults | None = None,
+        upstream_timeout: float = 300.0,
+    ) -> None:
+        from kubernetes import config as k8s_config
+
+        self.kubeconfig, self.context = Path(kubeconfig), context
+        self._client = k8s_config.new_client_from_config(config_file=str(kubeconfig), context=context)
+        self.upstream = self._client.configuration.host.rstrip("/")
+        self.faults = faults or Faults()
+        self.port = port
+        self.upstream_timeout = upstream_timeout
+        #: requests received so far (the n of :meth:`at_request`)
+        self.requests = 0
+        self._random = random.Random(self.faults.seed)
+        self._lock = threading.Lock()
+        self._thawed = threading.Event()
+        self._thawed.set()
+        self._triggers: dict[int, Callable[[], None]] = {}
+        self._conns: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FaultProxy:
+        self._server = _Server(("127.0.0.1", self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fault-proxy", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def kill(self) -> None:
+        """Stop listening and reset every open connection (a crashed API server). Safe to call from
+        a request (``at_request``): handlers run in their own threads, not in the serving one."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def revive(self) -> None:
+        """Listen again on the same port after :meth:`kill`."""
+        if self._server is None:
+            self.start()
+
+    def stop(self) -> None:
+        self.thaw()
+        self.kill()
+        self._client.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def freeze(self) -> None:
+        """Answer nothing until :meth:`thaw` (connections are accepted and held)."""
+        self._thawed.clear()
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
+    @property
+    def frozen(self) -> bool:
+        return not self._thawed.is_set()
+
+    def at_request(self, n: int, action: Callable[[], None]) -> None:
+        """Run ``action`` when request number ``n`` (counting from 1) arrives, before it is forwarded."""
+        self._triggers[n] = action
+
+    def write_kubeconfig(self, path: str | Path, context: str | None = None) -> Path:
+        """A kubeconfig pointing at the proxy (mode 0600), keeping the upstream context's name."""
+        import yaml
+
+        name = context or self.context or _current_context(self.kubeconfig)
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": self.url}}],
+            "users": [{"name": name, "user": {}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+        }
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        target.chmod(0o600)
+        return target
+
+    # -- forwarding --------------------------------------------------------------------------------
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            (self._conns.add if add else self._conns.discard)(conn)
+
+    def _count(self) -> tuple[Callable[[], None] | None, bool]:
+        with self._lock:
+            self.requests += 1
+            trigger = self._triggers.pop(self.requests, None)
+            failing = self.faults.error_rate > 0 and self._random.random() < self.faults.error_rate
+        return trigger, failing
+
+    def _forward(self, h: _Handler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else None
+        trigger, failing = self._count()
+        if trigger is not None:
+            trigger()
+        if self._server is None:  # killed by the trigger: this request dies with the server
+            raise ConnectionResetError
+        self._thawed.wait()
+        if self.faults.latency:
+            time.sleep(self.faults.latency)
+        if failing:
+            return self._send_error(h)
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in _HOP}
+        headers.update(self._auth_headers())
+        resp = self._client.rest_client.pool_manager.request(
+            h.command,
+            self.upstream + h.path,
+            body=body,
+            headers=headers,
+            preload_content=False,
+            decode_content=False,
+            redirect=False,
+            retries=False,
+            timeout=self.upstream_timeout,
+        )
+        try:
+            self._relay(h, resp)
+        finally:
+            resp.release_conn()
+
+    def _auth_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        self._client.update_params_for_auth(headers, [], ["BearerToken"], "", "GET", None)
+        headers.pop("Content-Type", None)
+        return headers
+
+    def _send_error(self, h: _Handler) -> None:
+        status = self.faults.error_status
+        reason = _REASONS.get(status, "InternalError")
+        body = json.dumps(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": f"injected fault: {reason}",
+                "reason": reason,
+                "code": status,
+                **({"details": {"retryAfterSeconds": 1}} if status == 429 else {}),
+            }
+        ).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        if status == 429:
+            h.send_header("Retry-After", "1")
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _relay(self, h: _Handler, resp: Any) -> None:
+        streamed = resp.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        h.send_response(resp.status)
+        for key, value in resp.headers.items():
+            if key.lower() not in _HOP and key.lower() != "content-length":
+                h.send_header(key, value)
+        data = b"" if streamed else resp.read()
+        if not streamed:
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            self._thawed.wait()
+            h.wfile.write(data)
+            return
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.wfile.flush()
+        timer = self._drop_timer(h, resp)
+        try:
+            for chunk in resp.read_chunked(decode_content=False):
+                self._thawed.wait()
+                h.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                h.wfile.flush()
+            h.wfile.write(b"0\r\n\r\n")
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _drop_timer(self, h: _Handler, resp: Any) -> threading.Timer | None:
+        """For a watch or a followed log: cut the connection after ``drop_streams_after`` seconds."""
+        after = self.faults.drop_streams_after
+        query = parse_qs(urlsplit(h.path).query)
+        streaming = query.get("watch", [""])[0] in ("true", "1") or query.get("follow", [""])[0] == "true"
+        if after is None or not streaming:
+            return None
+
+        def drop() -> None:  # in the middle of the chunked body, as a restarting server does
+            h.close_connection = True
+            with contextlib.suppress(OSError):
+                h.connection.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(Exception):
+                resp.shutdown()  # unblocks the upstream read
+
+        timer = threading.Timer(after, drop)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+
+def _current_context(kubeconfig: Path) -> str:
+    import yaml
+
+    data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
+    return str(data.get("current-context") or "proxy")
