@@ -22,6 +22,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "connect": ("runbook_lib.cluster", "connect"),
     "cluster_info": ("runbook_lib.check", "cluster_info"),
     "flux_check": ("runbook_lib.check", "check"),
+    "confirm_target": ("runbook_lib.guard", "confirm_target"),
     # status (flux get)
     "flux_get": ("runbook_lib.status", "get"),
     "overview": ("runbook_lib.status", "overview"),
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.gitops import apply_rollback as apply_rollback
     from runbook_lib.gitops import plan_change as plan_change
     from runbook_lib.gitops import plan_rollback as plan_rollback
+    from runbook_lib.guard import confirm_target as confirm_target
     from runbook_lib.logs import plain_logs as plain_logs
     from runbook_lib.logs import read_logs as read_logs
     from runbook_lib.reconcile import reconcile as reconcile

@@ -24,8 +24,11 @@ from typing import cast
 from runbook_lib import kinds, kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import NotFound, ReconcileFailed, Suspended, WaitTimeout
+from runbook_lib.errors import Interrupted, NotFound, ReconcileFailed, Suspended, WaitTimeout
+from runbook_lib.guard import require_expected_context
 from runbook_lib.kinds import FluxKind, ObjectRef
+from runbook_lib.names import check_name, check_namespace
+from runbook_lib.objects import deployment_status
 from runbook_lib.reconcile.rules import (
     FORCE_AT,
     REQUESTED_AT,
@@ -33,11 +36,11 @@ from runbook_lib.reconcile.rules import (
     Obj,
     Progress,
     is_static,
-    progress,
     revision_of,
     rfc3339nano,
     source_ref,
 )
+from runbook_lib.reconcile.rules import progress as rules_progress
 from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
@@ -200,8 +203,9 @@ def _kind(kind: str | FluxKind) -> FluxKind:
 
 
 def _ref(kind: FluxKind, name: str, namespace: str | None) -> ObjectRef:
-    """The object asked for; no namespace means the Flux namespace (``flux reconcile``'s ``-n`` default)."""
-    return ObjectRef(kind, name, namespace or settings().flux_namespace)
+    """The object asked for; no namespace means the Flux namespace (``flux reconcile``'s ``-n`` default).
+    Name and namespace are checked as the API server checks them."""
+    return ObjectRef(kind, check_name(name), check_namespace(namespace or settings().flux_namespace))
 
 
 def _limit(timeout: str | timedelta | None) -> timedelta:
@@ -224,19 +228,56 @@ def _resume_hint(ref: ObjectRef) -> str:
     return f"Erst fortsetzen: `{cmd}` oder `{patch}`; steht `suspend: true` im Git-Manifest, dort entfernen."
 
 
+def _timeout(api: _Api, ref: ObjectRef, state: Progress) -> WaitTimeout:
+    """The timeout, saying why when it can: the controller that should answer is not running.
+
+    Reading the controller's Deployment is also the last check that the API server still answers:
+    when it does not, that error is raised instead (it is the cause)."""
+    seen = state.message or state.state
+    controller, namespace = ref.kind.controller, settings().flux_namespace
+    hint = "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen."
+    if state.state == "pending" and controller and ref.kind.is_flux:
+        dep = kube.api_get(
+            api.cluster,
+            f"/apis/apps/v1/namespaces/{namespace}/deployments/{controller}",
+            f"Deployment {namespace}/{controller}",
+        )
+        ready, reason = deployment_status(dep) if dep else (False, "Deployment fehlt")
+        if dep and not int((dep.get("status") or {}).get("readyReplicas") or 0):
+            scaled = (dep.get("spec") or {}).get("replicas") == 0
+            ready, reason = False, "auf 0 Replikate skaliert" if scaled else reason or "kein Pod bereit"
+        if not ready:
+            return WaitTimeout(
+                f"Zeitüberschreitung beim Warten auf {ref}: der {controller} läuft nicht ({reason}), "
+                "niemand bearbeitet die Anfrage.",
+                f"Den Controller prüfen: `kubectl -n {namespace} get deploy,pods -l app={controller}` und "
+                f"`kubectl -n {namespace} describe deploy {controller}`; läuft er wieder, erneut abgleichen. "
+                "Die Anfrage (Annotation) bleibt stehen und wird dann bearbeitet.",
+            )
+        seen += f"; der {controller} läuft, hat die Anfrage aber nicht bearbeitet"
+    return WaitTimeout(f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {seen}.", hint)
+
+
 def _watch_until_done(
-    api: _Api, ref: ObjectRef, start: Obj, requested_at: str | None, deadline: float
+    api: _Api, ref: ObjectRef, start: Obj, requested_at: str | None, deadline: float, *, exact: bool = False
 ) -> tuple[Obj, Progress]:
-    """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed."""
+    """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed.
+
+    ``start`` is the object as the request left it: a later request handled since counts as this one
+    (:func:`~runbook_lib.reconcile.rules.handled`), unless ``exact`` (a forced or reset HelmRelease:
+    a plain request that overwrote ours does not force).
+    """
+    previous = None if exact else str((start.get("status") or {}).get("lastHandledReconcileAt") or "")
+
+    def progress(obj: Obj, requested_at: str | None) -> Progress:
+        return rules_progress(obj, requested_at, previous)
+
     obj, state = start, progress(start, requested_at)
     rv = start["metadata"].get("resourceVersion")
     while state.state in ("pending", "progressing"):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise WaitTimeout(
-                f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {state.message or state.state}.",
-                "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen.",
-            )
+            raise _timeout(api, ref, state)
         events = kube.watch(
             api.cluster,
             str(ref),
@@ -297,7 +338,8 @@ def _reconcile_one(
         return Step(str(ref), "", before, before, "static", "statisches Objekt", 0.0)
     requested_at, patched = _annotate(api, ref, obj, force=force, reset=reset, rep=rep)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
-    obj, state = _watch_until_done(api, ref, patched, requested_at, deadline)
+    exact = ref.kind.kind == "HelmRelease" and (force or reset)
+    obj, state = _watch_until_done(api, ref, patched, requested_at, deadline, exact=exact)
     seconds = time.monotonic() - begin
     after = revision_of(ref.kind, obj)
     if state.state == "failed":
@@ -336,26 +378,38 @@ def reconcile(
     client: Cluster | None = None,
     reporter: Reporter | None = None,
     raise_on_failure: bool = False,
+    expected_context: str | None = None,
 ) -> ReconcileResult:
     """Reconcile ``kind``/``name`` like ``flux reconcile <kind> <name> [--with-source]`` and wait.
 
     A failed reconcile returns a result with ``ok == False`` (or raises ReconcileFailed with
     ``raise_on_failure``); a suspended object, a missing one and a timeout raise. ``namespace`` and
-    ``timeout`` default to the settings' Flux namespace and reconcile timeout.
+    ``timeout`` default to the settings' Flux namespace and reconcile timeout. ``force``/``reset``
+    change the release beyond what Git says: outside the sandbox they need ``expected_context``
+    (:mod:`runbook_lib.guard`).
     """
     fk = _kind(kind)
     limit = _limit(timeout)
     api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    if force or reset:
+        require_expected_context(api.cluster, expected_context, what="Ein Abgleich mit force/reset")
     started = datetime.now(UTC)
     target = _ref(fk, name, namespace)
     deadline = time.monotonic() + limit.total_seconds()
     refs = _chain(api, target) if with_source else [target]
     steps: list[Step] = []
-    for ref in refs:
-        step = _reconcile_one(api, ref, force=force, reset=reset, deadline=deadline, rep=rep)
-        steps.append(step)
-        if step.state == "failed":
-            break
+    try:
+        for ref in refs:
+            step = _reconcile_one(api, ref, force=force, reset=reset, deadline=deadline, rep=rep)
+            steps.append(step)
+            if step.state == "failed":
+                break
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"Abgebrochen mit Strg+C beim Abgleich von {target}: die Anfrage an Flux ist gestellt und wird "
+            "trotzdem bearbeitet, nur das Warten wurde abgebrochen.",
+            f"Ergebnis prüfen: `{kube.list_command(target.kind)}` bzw. `runbook run status`.",
+        ) from None
     result = ReconcileResult(tuple(steps), started)
     if raise_on_failure:
         result.check()
@@ -384,10 +438,18 @@ def request_reconcile(
 
 
 def _set_suspend(
-    kind: str | FluxKind, name: str, namespace: str | None, value: bool, client: Cluster | None, rep: Reporter
+    kind: str | FluxKind,
+    name: str,
+    namespace: str | None,
+    value: bool,
+    client: Cluster | None,
+    rep: Reporter,
+    expected_context: str | None,
 ) -> tuple[_Api, ObjectRef, Obj]:
     fk = _kind(kind)
     api, ref = _Api(default_cluster(client)), _ref(fk, name, namespace)
+    what = "Aussetzen (suspend)" if value else "Fortsetzen (resume)"
+    require_expected_context(api.cluster, expected_context, what=what)
     api.get(ref)
     verb = "setze aus" if value else "setze fort"
     rep.action(f"{verb}: {fk.human} {name} im Namespace {ref.namespace}")
@@ -404,9 +466,14 @@ def suspend(
     namespace: str | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
+    expected_context: str | None = None,
 ) -> SuspendResult:
-    """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed."""
-    _api, ref, _obj = _set_suspend(kind, name, namespace, True, client, default_reporter(reporter))
+    """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed.
+
+    Outside the sandbox ``expected_context`` must name the current context (:mod:`runbook_lib.guard`)."""
+    _api, ref, _obj = _set_suspend(
+        kind, name, namespace, True, client, default_reporter(reporter), expected_context
+    )
     return SuspendResult(str(ref), True, "ausgesetzt; Flux gleicht es nicht mehr ab")
 
 
@@ -419,11 +486,13 @@ def resume(
     timeout: str | timedelta | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
+    expected_context: str | None = None,
 ) -> SuspendResult:
     """``flux resume``: clear ``spec.suspend`` (the generation bump triggers the controller) and wait
-    until the object is Ready at its new generation."""
+    until the object is Ready at its new generation. Outside the sandbox ``expected_context`` must
+    name the current context (:mod:`runbook_lib.guard`)."""
     rep = default_reporter(reporter)
-    api, ref, obj = _set_suspend(kind, name, namespace, False, client, rep)
+    api, ref, obj = _set_suspend(kind, name, namespace, False, client, rep, expected_context)
     if not wait:
         return SuspendResult(str(ref), False, "fortgesetzt")
     limit = _limit(timeout)
