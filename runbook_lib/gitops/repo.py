@@ -96,6 +96,32 @@ def dirty_files(repo: git.Repo) -> list[str]:
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
+#: operations git can leave half done (marker in the git directory), with how to end them: a checkout in
+#: the middle of one must be ended with that command, not stashed
+_IN_PROGRESS = (
+    ("REVERT_HEAD", "ein `git revert`", "git revert --abort", "git revert --continue"),
+    ("CHERRY_PICK_HEAD", "ein `git cherry-pick`", "git cherry-pick --abort", "git cherry-pick --continue"),
+    ("sequencer", "ein `git revert` über mehrere Commits", "git revert --abort", "git revert --continue"),
+    ("MERGE_HEAD", "ein `git merge`", "git merge --abort", "git commit"),
+    ("rebase-merge", "ein `git rebase`", "git rebase --abort", "git rebase --continue"),
+    ("rebase-apply", "ein `git rebase` oder `git am`", "git rebase --abort", "git rebase --continue"),
+    ("BISECT_LOG", "ein `git bisect`", "git bisect reset", ""),
+)
+
+
+def require_no_operation(repo: git.Repo) -> None:
+    """Refuse a checkout in the middle of a revert, merge, rebase, …, naming the command that ends it."""
+    git_dir = Path(repo.git_dir)
+    for marker, what, abort, finish in _IN_PROGRESS:
+        if (git_dir / marker).exists():
+            cont = f" oder abschließen mit `{finish}`" if finish else ""
+            raise PreflightError(
+                f"Im Checkout ist {what} nicht abgeschlossen ({marker} in {git_dir}).",
+                f"Abbrechen mit `{abort}` (stellt den Stand davor her){cont}, dann erneut ausführen. "
+                "Es wurde nichts geändert.",
+            )
+
+
 def require_clean(repo: git.Repo) -> None:
     files = dirty_files(repo)
     if files:
@@ -204,6 +230,7 @@ def _require_in_sync(repo: git.Repo, branch: str, upstream: str) -> None:
 
 def preflight(repo: git.Repo, *, branch: str | None, remote: str, reporter: Reporter) -> Checkout:
     """Clean tree, expected branch tracking ``remote``, fetched and equal to the remote branch."""
+    require_no_operation(repo)  # first: a rebase also detaches HEAD, and its fix is `git rebase --abort`
     current = _current_branch(repo)
     if branch is not None and branch != current:
         raise PreflightError(
@@ -238,6 +265,7 @@ def preflight(repo: git.Repo, *, branch: str | None, remote: str, reporter: Repo
 
 def require_unmoved(repo: git.Repo, checkout: Checkout) -> None:
     """Apply-time check: same branch, same HEAD as the plan, clean tree."""
+    require_no_operation(repo)
     current = _current_branch(repo)
     head = repo.head.commit.hexsha
     if current != checkout.branch or head != checkout.head:
