@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from urllib3.exceptions import HTTPError
+
 #: request headers that belong to one hop (or that the proxy sets itself) and are not forwarded
 _HOP = frozenset(
     {
@@ -100,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _any(self) -> None:
         try:
             self.server.proxy._forward(self)
-        except (OSError, ValueError):  # the client went away, or the connection was cut on purpose
+        except (OSError, ValueError, HTTPError):  # a side went away, or the connection was cut on purpose
             self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _any
@@ -118,16 +120,20 @@ class FaultProxy:
         faults: Faults | None = None,
         upstream_timeout: float = 300.0,
     ) -> None:
-        from kubernetes import config as k8s_config
+        from runbook_lib.cluster import connect
 
-        self.kubeconfig, self.context = Path(kubeconfig), context
-        self._client = k8s_config.new_client_from_config(config_file=str(kubeconfig), context=context)
-        self.upstream = self._client.configuration.host.rstrip("/")
+        self.kubeconfig = Path(kubeconfig)
+        cluster = connect(str(kubeconfig), context)  # German errors for a bad kubeconfig
+        self.context = context or cluster.context
+        self._client = cluster.api_client
+        self.upstream = cluster.server.rstrip("/")
         self.faults = faults or Faults()
         self.port = port
         self.upstream_timeout = upstream_timeout
         #: requests received so far (the n of :meth:`at_request`)
         self.requests = 0
+        #: streams cut by ``drop_streams_after`` so far
+        self.dropped = 0
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._thawed = threading.Event()
@@ -203,7 +209,7 @@ class FaultProxy:
         """A kubeconfig pointing at the proxy (mode 0600), keeping the upstream context's name."""
         import yaml
 
-        name = context or self.context or _current_context(self.kubeconfig)
+        name = context or self.context
         config = {
             "apiVersion": "v1",
             "kind": "Config",
@@ -327,6 +333,8 @@ class FaultProxy:
             return None
 
         def drop() -> None:  # in the middle of the chunked body, as a restarting server does
+            with self._lock:
+                self.dropped += 1
             h.close_connection = True
             with contextlib.suppress(OSError):
                 h.connection.shutdown(socket.SHUT_RDWR)
@@ -339,8 +347,69 @@ class FaultProxy:
         return timer
 
 
-def _current_context(kubeconfig: Path) -> str:
-    import yaml
+def serve(kubeconfig: str, state: str, *, context: str | None, port: int, faults: Faults) -> int:
+    """``runbook sandbox proxy``: run until SIGINT/SIGTERM; SIGUSR1 toggles freeze, SIGUSR2 kill/revive."""
+    import signal
+    import sys
 
-    data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
-    return str(data.get("current-context") or "proxy")
+    from flux_sandbox.sim import port_error
+    from runbook_lib.errors import UsageError
+
+    stop = threading.Event()
+    target = Path(state) / "kubeconfig"
+    if target.resolve() == Path(kubeconfig).resolve():
+        raise UsageError(
+            f"--state {state} würde die Kubeconfig {kubeconfig} überschreiben, vor der der Proxy steht.",
+            "Ein eigenes Verzeichnis für den Proxy angeben, z. B. `--state DIR/proxy`.",
+        )
+    proxy = FaultProxy(kubeconfig, context=context, port=port, faults=faults)
+    try:
+        proxy.start()
+    except OSError as exc:
+        raise port_error(port, exc) from exc
+
+    def toggle_freeze(*_: object) -> None:
+        (proxy.thaw if proxy.frozen else proxy.freeze)()
+        print(f"◎ Proxy {'eingefroren' if proxy.frozen else 'antwortet wieder'}", file=sys.stderr, flush=True)
+
+    def toggle_kill(*_: object) -> None:
+        down = proxy._server is None
+        (proxy.revive if down else proxy.kill)()
+        print(
+            f"◎ Proxy {'lauscht wieder' if down else 'beendet (Verbindungen abgelehnt)'}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    handlers = {
+        signal.SIGINT: lambda *_: stop.set(),
+        signal.SIGTERM: lambda *_: stop.set(),
+        signal.SIGUSR1: toggle_freeze,
+        signal.SIGUSR2: toggle_kill,
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    try:
+        target = proxy.write_kubeconfig(target)
+        print(
+            f"ready: Störungs-Proxy auf {proxy.url} vor {proxy.upstream} ({describe(faults)}), Kubeconfig "
+            f"{target} — export KUBECONFIG={target}",
+            flush=True,
+        )
+        stop.wait()
+        return 0
+    finally:
+        proxy.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def describe(faults: Faults) -> str:
+    """The faults in German, for the ready line."""
+    parts = []
+    if faults.latency:
+        parts.append(f"Verzögerung {faults.latency:g} s")
+    if faults.error_rate:
+        parts.append(f"{faults.error_rate:.0%} Fehler {faults.error_status}")
+    if faults.drop_streams_after is not None:
+        parts.append(f"Streams nach {faults.drop_streams_after:g} s getrennt")
+    return ", ".join(parts) or "ohne Störungen"

@@ -13,6 +13,8 @@ what it uses). Verbs follow the flux CLI: ``flux_get``/``flux_check``/``reconcil
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 #: public name -> (module, attribute); the one list of what notebooks may rely on
@@ -72,6 +74,21 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Facade(types.ModuleType):
+    """Keeps a public name bound to the library object. Importing a subpackage of the same name
+    (``import runbook_lib.reconcile.actions``, ``runbook_lib.settings``) makes Python set the package
+    attribute to the module; every later ``from runbook_lib import reconcile`` in that process (a
+    runbook executed in-process after such an import) would then get the module, not the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily

@@ -125,12 +125,12 @@ def _detail(exc: BaseException) -> str:
 
 def convert(cluster: Cluster, what: str, exc: BaseException, attempts: int = 1) -> RunbookError:
     """The project error for a failure of the client about ``what`` (raise it ``from exc``)."""
-    if isinstance(exc, ApiException):
-        error = from_api_exception(exc, what, where=cluster.describe())
-    else:
-        error = unreachable(cluster.describe(), _detail(exc))
-    if attempts > 1:
-        error.message = f"{error.message.rstrip('.')} (nach {attempts} Versuchen)."
+    tries = f"nach {attempts} Versuchen" if attempts > 1 else ""
+    if not isinstance(exc, ApiException):
+        return unreachable(cluster.describe(), ", ".join(filter(None, (_detail(exc), tries))))
+    error = from_api_exception(exc, what, where=cluster.describe())
+    if tries:
+        error.message = f"{error.message.rstrip('.')} ({tries})."
         error.args = (error.message,)
     return error
 
@@ -168,12 +168,14 @@ def request(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **k
     """Call the API method ``fn`` (of ``cluster``'s client) about ``what``; failures become project errors.
 
     ``_request_timeout`` defaults to the request timeout of the settings: an incident needs a fast
-    "cannot reach it", not a hanging cell. Reads are retried (module docstring). The answer is the
+    "cannot reach it", not a hanging cell. Reads are retried (module docstring), and writes that the
+    caller marks ``idempotent=True`` (a merge patch setting fixed values) like reads. The answer is the
     method's (a response to read for ``_preload_content=False``: read it with :func:`read_chunks`, or
     use :func:`request_json`).
     """
+    idempotent = bool(kwargs.pop("idempotent", False))
     kwargs.setdefault("_request_timeout", settings().request_timeout)
-    return _attempts(cluster, what, lambda: fn(*args, **kwargs), read=_is_read(fn))
+    return _attempts(cluster, what, lambda: fn(*args, **kwargs), read=idempotent or _is_read(fn))
 
 
 def _decode(cluster: Cluster, what: str, data: bytes) -> Any:

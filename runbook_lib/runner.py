@@ -193,6 +193,8 @@ class RunRecord:
             return "✔ erfolgreich"
         if self.status == "stopped":
             return f"✔ gewollt angehalten in Zelle {self.failed_cell} (z. B. Probelauf), ohne Fehler"
+        if self.interrupted:
+            return f"✗ abgebrochen mit Strg+C in Zelle {self.failed_cell}"
         return f"✗ fehlgeschlagen in Zelle {self.failed_cell}"
 
     def __str__(self) -> str:

@@ -63,7 +63,9 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def _wait_for_lock(repo: git.Repo) -> None:
-    """An interrupted git child may still be cleaning up its ``index.lock``."""
+    """An interrupted git child may still be cleaning up its ``index.lock``; GitPython's persistent
+    ``git cat-file`` helpers got the terminal's Ctrl+C too and are started afresh."""
+    repo.git.clear_cache()
     lock = Path(repo.git_dir) / "index.lock"
     deadline = time.monotonic() + LOCK_WAIT
     while lock.exists() and time.monotonic() < deadline:
@@ -72,14 +74,12 @@ def _wait_for_lock(repo: git.Repo) -> None:
 
 def remote_head(repo: git.Repo, checkout: Checkout) -> str | None:
     """The commit the remote branch is at now, asked from the remote; None when it cannot be asked."""
+    command = ("git", "ls-remote", checkout.remote, f"refs/heads/{checkout.remote_branch}")
     try:
-        out = repo.git.execute(
-            ["git", "ls-remote", checkout.remote, f"refs/heads/{checkout.remote_branch}"],
-            kill_after_timeout=REMOTE_CHECK_TIMEOUT,
-        )
+        out = run_git(repo, command, network=True, timeout=REMOTE_CHECK_TIMEOUT)
     except git.GitCommandError:
         return None
-    sha = str(out).split("\t", 1)[0].strip()
+    sha = out.split("\t", 1)[0].strip()
     return sha or None
 
 
@@ -209,10 +209,8 @@ def recover_reset(
 
 
 def _remote_has_tag(repo: git.Repo, checkout: Checkout, tag: str) -> bool | None:
+    command = ("git", "ls-remote", checkout.remote, f"refs/tags/{tag}")
     try:
-        out = repo.git.execute(
-            ["git", "ls-remote", checkout.remote, f"refs/tags/{tag}"], kill_after_timeout=REMOTE_CHECK_TIMEOUT
-        )
+        return bool(run_git(repo, command, network=True, timeout=REMOTE_CHECK_TIMEOUT).strip())
     except git.GitCommandError:
         return None
-    return bool(str(out).strip())

@@ -7,7 +7,9 @@ Every git call goes through :func:`run_git` with an argument list (never a shell
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,14 +75,35 @@ def open_repo(path: str | Path) -> git.Repo:
     return repo
 
 
-def run_git(repo: git.Repo, command: Command, *, network: bool = False) -> str:
+def run_git(repo: git.Repo, command: Command, *, network: bool = False, timeout: float | None = None) -> str:
     """Run ``command`` (``("git", ...)``) in the working tree and return its stdout.
 
-    A ``network`` command (fetch, push) is killed after ``settings().network_timeout`` seconds.
+    A ``network`` command (fetch, push, ls-remote) is killed after ``timeout`` seconds (default
+    ``settings().network_timeout``). It runs through :mod:`subprocess` rather than GitPython's
+    ``kill_after_timeout``, whose watchdog thread outlives a Ctrl+C and keeps the process from exiting
+    until the timeout; :func:`subprocess.run` kills the child on Ctrl+C and leaves nothing behind.
     """
-    timeout = settings().network_timeout if network else None
-    out = repo.git.execute(list(command), kill_after_timeout=timeout)
-    return str(out)
+    if not network:
+        return str(repo.git.execute(list(command)))
+    limit = settings().network_timeout if timeout is None else timeout
+    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **repo.git.environment()}  # as GitPython runs git
+    try:
+        proc = subprocess.run(
+            list(command),
+            cwd=repo.working_tree_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise git.GitCommandError(
+            list(command), -9, stderr=f"fatal: Timeout: keine Antwort innerhalb von {limit:g} s"
+        ) from exc
+    if proc.returncode != 0:
+        raise git.GitCommandError(list(command), proc.returncode, stderr=proc.stderr, stdout=proc.stdout)
+    return proc.stdout.rstrip("\n")
 
 
 def git_stderr(exc: git.GitCommandError) -> str:

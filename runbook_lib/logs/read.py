@@ -26,7 +26,7 @@ from typing import Any
 
 from runbook_lib import kube
 from runbook_lib.cluster import Cluster, default_cluster
-from runbook_lib.durations import format_duration, parse_duration
+from runbook_lib.durations import format_duration, parse_duration, parse_time
 from runbook_lib.errors import NotFound, RunbookError, UsageError
 from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
 from runbook_lib.logs.view import LogResult, PlainLogs
@@ -311,14 +311,24 @@ def _follow_all(
         return [f.result() for f in futures]
 
 
+def _stamp(line: bytes) -> datetime | None:
+    """The API server's timestamp in front of a line read with ``timestamps=true``."""
+    return parse_time(line.split(b" ", 1)[0].decode("ascii", "replace"))
+
+
 def _after_overlap(lines: Iterable[bytes], overlap: set[bytes], recent: deque[bytes]) -> Iterator[bytes]:
-    """The lines of a reopened stream after the ones already read (they come first, in order);
-    ``recent`` keeps the last lines for the next reopening."""
-    skipping = bool(overlap)
+    """The lines of a reopened stream that were not read before the cut: it starts a little earlier,
+    so lines read already (``overlap``) and lines older than the last one read are skipped until the
+    stream passes that point. ``recent`` keeps the last lines for the next reopening."""
+    last = _stamp(recent[-1]) if overlap and recent else None
+    skipping = last is not None
     for line in lines:
-        if skipping and line in overlap:
-            continue
-        skipping = False
+        if skipping:
+            stamp = _stamp(line)
+            if line in overlap or (stamp is not None and last is not None and stamp < last):
+                continue
+            if stamp is not None and last is not None and stamp > last:
+                skipping = False
         recent.append(line)
         yield line
 

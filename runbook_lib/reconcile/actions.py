@@ -193,6 +193,7 @@ class _Api:
                 ref.kind.plural,
                 ref.name,
                 body,
+                idempotent=True,  # a merge patch of fixed values: sending it twice changes nothing more
             ),
         )
 

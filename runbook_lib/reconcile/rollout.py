@@ -164,7 +164,7 @@ def roll_out(
         return RolloutReport(commit, (), (), tuple(notes))
     try:
         return _wait_for(commit, kustomizations, releases, deadline, cluster, rep)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         first = (
             f" -p name {kustomizations[0].name} -p namespace {kustomizations[0].namespace}"
             if kustomizations
@@ -253,6 +253,8 @@ def _sync(
             client=cluster,
             reporter=rep,
         )
+    except Interrupted:
+        raise  # Ctrl+C stops the rollout, it is not a failed object
     except RunbookError as exc:
         rep.failure(f"{obj}: {exc.message}")
         failed = Step(str(obj), "", "", "", "failed", exc.message, 0.0)

@@ -8,7 +8,8 @@ something (add, commit, revert, tag, reset, push), either before it runs or righ
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from gitworld import KITE_FILE, World, git
 
 from runbook_lib.errors import Interrupted, PreflightError
 from runbook_lib.gitops import apply_change, apply_rollback, plan_change, plan_rollback
+from runbook_lib.gitops import repo as repo_module
 from runbook_lib.report import SilentReporter
 
 pytestmark = pytest.mark.git
@@ -27,34 +29,43 @@ MESSAGE = "kite: raise image tag to v0.5.0 for the login fix"
 
 
 class Interrupter:
-    """Raise KeyboardInterrupt at the ``at``-th acting git command (once), ``before`` or after it ran."""
+    """Raise KeyboardInterrupt at the ``at``-th acting git command (once), ``before`` or after it ran.
+
+    Local commands run through GitPython, network commands (push, ls-remote) through subprocess.run;
+    both are wrapped."""
 
     def __init__(self, at: int, *, before: bool) -> None:
         self.at, self.before, self.seen, self.fired = at, before, [], False
 
-    def wrap(self, real: Any) -> Any:
-        def execute(git_self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
-            acting = isinstance(command, list) and len(command) > 1 and command[1] in ACTING
-            if acting and not self.fired:
-                self.seen.append(" ".join(command[:3]))
-                if len(self.seen) == self.at and self.before:
-                    self.fired = True
-                    raise KeyboardInterrupt
-                result = real(git_self, command, *args, **kwargs)
-                if len(self.seen) == self.at:
-                    self.fired = True
-                    raise KeyboardInterrupt
-                return result
-            return real(git_self, command, *args, **kwargs)
-
-        return execute
+    def around(self, command: Any, call: Callable[[], Any]) -> Any:
+        acting = isinstance(command, list | tuple) and len(command) > 1 and command[1] in ACTING
+        if not acting or self.fired:
+            return call()
+        self.seen.append(" ".join(command[:3]))
+        if len(self.seen) == self.at and self.before:
+            self.fired = True
+            raise KeyboardInterrupt
+        result = call()
+        if len(self.seen) == self.at:
+            self.fired = True
+            raise KeyboardInterrupt
+        return result
 
 
 @pytest.fixture
 def interrupt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     def install(at: int, before: bool) -> Interrupter:
         interrupter = Interrupter(at, before=before)
-        monkeypatch.setattr(gitpython.cmd.Git, "execute", interrupter.wrap(gitpython.cmd.Git.execute))
+        real_execute, real_run = gitpython.cmd.Git.execute, subprocess.run
+
+        def execute(git_self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+            return interrupter.around(command, lambda: real_execute(git_self, command, *args, **kwargs))
+
+        def run(command: Any, *args: Any, **kwargs: Any) -> Any:
+            return interrupter.around(command, lambda: real_run(command, *args, **kwargs))
+
+        monkeypatch.setattr(gitpython.cmd.Git, "execute", execute)
+        monkeypatch.setattr(repo_module.subprocess, "run", run)
         return interrupter
 
     yield install
