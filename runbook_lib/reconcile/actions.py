@@ -15,32 +15,28 @@ reason, or Stalled, the controller's message is reported at once instead of wait
 from __future__ import annotations
 
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import cast
 
 from runbook_lib import kinds, kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import Interrupted, NotFound, ReconcileFailed, Suspended, WaitTimeout
+from runbook_lib.errors import Interrupted, ReconcileFailed, Suspended
 from runbook_lib.guard import require_expected_context
 from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.names import check_name, check_namespace
-from runbook_lib.objects import deployment_status
 from runbook_lib.reconcile.rules import (
     FORCE_AT,
     REQUESTED_AT,
     RESET_AT,
     Obj,
-    Progress,
     is_static,
     revision_of,
     rfc3339nano,
     source_ref,
 )
-from runbook_lib.reconcile.rules import progress as rules_progress
+from runbook_lib.reconcile.wait import FluxApi, watch_until_done
 from runbook_lib.report import Rendered, Reporter, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
@@ -147,57 +143,6 @@ class SuspendResult(Rendered):
 # --- gathering and acting ------------------------------------------------------------------------------
 
 
-class _Api:
-    """Thin access to Flux objects through the CustomObjectsApi, by way of :mod:`runbook_lib.kube`.
-
-    A kind served at several versions (OCIRepository is v1beta2 only on Flux 2.4/2.5) is read at the
-    first version the cluster answers; patches and watches then use that version.
-    """
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self._versions: dict[str, str] = {}
-
-    def version(self, kind: FluxKind) -> str:
-        return self._versions.get(kind.kind, kind.version)
-
-    def get(self, ref: ObjectRef) -> Obj:
-        for version in dict.fromkeys((self.version(ref.kind), *ref.kind.versions)):
-            try:
-                obj = kube.request(
-                    self.cluster,
-                    str(ref),
-                    self.cluster.custom.get_namespaced_custom_object,
-                    ref.kind.group,
-                    version,
-                    ref.namespace,
-                    ref.kind.plural,
-                    ref.name,
-                )
-            except NotFound:
-                continue
-            self._versions[ref.kind.kind] = version
-            return cast(Obj, obj)
-        raise kube.object_not_found(self.cluster, ref.kind, ref.name, ref.namespace)
-
-    def patch(self, ref: ObjectRef, body: Obj) -> Obj:
-        return cast(
-            Obj,
-            kube.request(
-                self.cluster,
-                str(ref),
-                self.cluster.custom.patch_namespaced_custom_object,
-                ref.kind.group,
-                self.version(ref.kind),
-                ref.namespace,
-                ref.kind.plural,
-                ref.name,
-                body,
-                idempotent=True,  # a merge patch of fixed values: sending it twice changes nothing more
-            ),
-        )
-
-
 def _kind(kind: str | FluxKind) -> FluxKind:
     """What a user typed (``hr``, ``gitrepo``) or a FluxKind record."""
     return kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
@@ -229,89 +174,8 @@ def _resume_hint(ref: ObjectRef) -> str:
     return f"Erst fortsetzen: `{cmd}` oder `{patch}`; steht `suspend: true` im Git-Manifest, dort entfernen."
 
 
-def _timeout(api: _Api, ref: ObjectRef, state: Progress) -> WaitTimeout:
-    """The timeout, saying why when it can: the controller that should answer is not running.
-
-    Reading the controller's Deployment is also the last check that the API server still answers:
-    when it does not, that error is raised instead (it is the cause)."""
-    seen = state.message or state.state
-    controller, namespace = ref.kind.controller, settings().flux_namespace
-    hint = "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen."
-    if state.state == "pending" and controller and ref.kind.is_flux:
-        dep = kube.api_get(
-            api.cluster,
-            f"/apis/apps/v1/namespaces/{namespace}/deployments/{controller}",
-            f"Deployment {namespace}/{controller}",
-        )
-        ready, reason = deployment_status(dep) if dep else (False, "Deployment fehlt")
-        if dep and not int((dep.get("status") or {}).get("readyReplicas") or 0):
-            scaled = (dep.get("spec") or {}).get("replicas") == 0
-            ready, reason = False, "auf 0 Replikate skaliert" if scaled else reason or "kein Pod bereit"
-        if not ready:
-            return WaitTimeout(
-                f"Zeitüberschreitung beim Warten auf {ref}: der {controller} läuft nicht ({reason}), "
-                "niemand bearbeitet die Anfrage.",
-                f"Den Controller prüfen: `kubectl -n {namespace} get deploy,pods -l app={controller}` und "
-                f"`kubectl -n {namespace} describe deploy {controller}`; läuft er wieder, erneut abgleichen. "
-                "Die Anfrage (Annotation) bleibt stehen und wird dann bearbeitet.",
-            )
-        seen += f"; der {controller} läuft, hat die Anfrage aber nicht bearbeitet"
-    return WaitTimeout(f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {seen}.", hint)
-
-
-def _watch_until_done(
-    api: _Api, ref: ObjectRef, start: Obj, requested_at: str | None, deadline: float, *, exact: bool = False
-) -> tuple[Obj, Progress]:
-    """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed.
-
-    ``start`` is the object as the request left it: a later request handled since counts as this one
-    (:func:`~runbook_lib.reconcile.rules.handled`), unless ``exact`` (a forced or reset HelmRelease:
-    a plain request that overwrote ours does not force).
-    """
-    previous = None if exact else str((start.get("status") or {}).get("lastHandledReconcileAt") or "")
-
-    def progress(obj: Obj, requested_at: str | None) -> Progress:
-        return rules_progress(obj, requested_at, previous)
-
-    obj, state = start, progress(start, requested_at)
-    rv = start["metadata"].get("resourceVersion")
-    while state.state in ("pending", "progressing"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _timeout(api, ref, state)
-        events = kube.watch(
-            api.cluster,
-            str(ref),
-            api.cluster.custom.list_namespaced_custom_object,
-            ref.kind.group,
-            api.version(ref.kind),
-            ref.namespace,
-            ref.kind.plural,
-            seconds=remaining,
-            field_selector=f"metadata.name={ref.name}",
-            resource_version=rv,
-            allow_watch_bookmarks=True,
-        )
-        try:
-            with closing(events):
-                for event in events:  # ends quietly when nothing more comes before the deadline
-                    if event["type"] == "BOOKMARK":
-                        continue
-                    if event["type"] == "DELETED":
-                        raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
-                    obj = event["object"]
-                    rv = obj["metadata"].get("resourceVersion", rv)
-                    state = progress(obj, requested_at)
-                    if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
-                        break
-        except kube.WatchExpired:
-            obj = api.get(ref)  # history expired: start again from the current object
-            rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
-    return obj, state
-
-
 def _annotate(
-    api: _Api, ref: ObjectRef, obj: Obj, *, force: bool, reset: bool, rep: Reporter
+    api: FluxApi, ref: ObjectRef, obj: Obj, *, force: bool, reset: bool, rep: Reporter
 ) -> tuple[str, Obj]:
     """Write the request as flux does (refusing a suspended object); returns the token and the object."""
     if (obj.get("spec") or {}).get("suspend"):
@@ -329,7 +193,7 @@ def _annotate(
 
 
 def _reconcile_one(
-    api: _Api, ref: ObjectRef, *, force: bool, reset: bool, deadline: float, rep: Reporter
+    api: FluxApi, ref: ObjectRef, *, force: bool, reset: bool, deadline: float, rep: Reporter
 ) -> Step:
     begin = time.monotonic()
     obj = api.get(ref)
@@ -340,7 +204,7 @@ def _reconcile_one(
     requested_at, patched = _annotate(api, ref, obj, force=force, reset=reset, rep=rep)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
     exact = ref.kind.kind == "HelmRelease" and (force or reset)
-    obj, state = _watch_until_done(api, ref, patched, requested_at, deadline, exact=exact)
+    obj, state = watch_until_done(api, ref, patched, requested_at, deadline, exact=exact)
     seconds = time.monotonic() - begin
     after = revision_of(ref.kind, obj)
     if state.state == "failed":
@@ -351,7 +215,7 @@ def _reconcile_one(
     return Step(str(ref), requested_at, before, after, "ready", state.message, seconds)
 
 
-def _chain(api: _Api, ref: ObjectRef) -> list[ObjectRef]:
+def _chain(api: FluxApi, ref: ObjectRef) -> list[ObjectRef]:
     """The sources of ``ref`` in the order they are reconciled, ``ref`` itself last.
 
     Every link is read first and a suspended one refused before anything is annotated, as flux
@@ -391,7 +255,7 @@ def reconcile(
     """
     fk = _kind(kind)
     limit = _limit(timeout)
-    api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    api, rep = FluxApi(default_cluster(client)), default_reporter(reporter)
     if force or reset:
         require_expected_context(api.cluster, expected_context, what="Ein Abgleich mit force/reset")
     started = datetime.now(UTC)
@@ -428,7 +292,7 @@ def request_reconcile(
 ) -> str:
     """Only annotate (the source first with ``with_source``), do not wait; returns the request token."""
     fk = _kind(kind)
-    api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    api, rep = FluxApi(default_cluster(client)), default_reporter(reporter)
     target = _ref(fk, name, namespace)
     token = ""
     for ref in _chain(api, target) if with_source else [target]:
@@ -446,9 +310,9 @@ def _set_suspend(
     client: Cluster | None,
     rep: Reporter,
     expected_context: str | None,
-) -> tuple[_Api, ObjectRef, Obj]:
+) -> tuple[FluxApi, ObjectRef, Obj]:
     fk = _kind(kind)
-    api, ref = _Api(default_cluster(client)), _ref(fk, name, namespace)
+    api, ref = FluxApi(default_cluster(client)), _ref(fk, name, namespace)
     what = "Aussetzen (suspend)" if value else "Fortsetzen (resume)"
     require_expected_context(api.cluster, expected_context, what=what)
     api.get(ref)
@@ -499,7 +363,7 @@ def resume(
     limit = _limit(timeout)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
     # resume has no request token: done when Ready at the new generation (flux's isObjectReady)
-    obj, state = _watch_until_done(api, ref, obj, None, time.monotonic() + limit.total_seconds())
+    obj, state = watch_until_done(api, ref, obj, None, time.monotonic() + limit.total_seconds())
     if state.state == "failed":
         raise ReconcileFailed(
             f"{ref} wurde fortgesetzt, der Abgleich schlug fehl: {state.message}",
