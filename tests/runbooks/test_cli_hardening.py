@@ -510,3 +510,105 @@ def test_the_api_server_dying_during_a_sync_is_the_german_error(
     assert proc.returncode == 1, out + err
     assert "✗ Der Cluster ist nicht erreichbar" in out
     assert not LEAKS.search(out + err), out + err
+
+
+# --- the wrong cluster -----------------------------------------------------------------------------------
+
+
+def renamed_context(sb: Sandbox, tmp_path: Path, context: str = "prod-eu") -> Path:
+    """The sandbox's kubeconfig under another context name: to the runbooks a cluster like any other."""
+    target = tmp_path / "prod-kubeconfig"
+    target.write_text(sb.kubeconfig.read_text().replace("runbook-sandbox", context))
+    target.chmod(0o600)
+    return target
+
+
+def test_a_change_outside_the_sandbox_needs_the_confirmed_context(
+    make_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sb = make_sandbox("healthy")
+    kubeconfig = renamed_context(sb, tmp_path)
+    change = ["run", "change", "-p", "repo_path", str(sb.checkout), "-p", "dry_run", "false"]
+    before = world(sb)
+    refused = runbook(*change, "--kubeconfig", str(kubeconfig), cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "Dieses Runbook ändert den Cluster Kontext 'prod-eu'" in refused.stdout
+    assert "`-p expected_context prod-eu`" in refused.stdout
+    assert world(sb) == before, "nothing changed"
+    confirmed = runbook(
+        *change, "-p", "expected_context", "prod-eu", "--kubeconfig", str(kubeconfig), cwd=tmp_path
+    )
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    assert git(sb.remote, "rev-parse", "main") != before["head"]
+
+
+def test_a_preview_outside_the_sandbox_runs_and_shows_the_cluster(shared: Sandbox, tmp_path: Path) -> None:
+    kubeconfig = renamed_context(shared, tmp_path)
+    proc = runbook(
+        "run",
+        "change",
+        "-p",
+        "repo_path",
+        str(shared.checkout),
+        "--kubeconfig",
+        str(kubeconfig),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nb = next((tmp_path / "runs").glob("change-*.ipynb")).read_text()
+    assert "Flux:" in nb and "flux-v2.7.0" in nb and "Nur Vorschau" in nb
+    assert "-p expected_context prod-eu" in nb
+
+
+def test_the_wrong_expected_context_is_refused_before_the_first_cell(shared: Sandbox, tmp_path: Path) -> None:
+    before = world(shared)
+    proc = runbook(
+        "run",
+        "rollback",
+        "-p",
+        "repo_path",
+        str(shared.checkout),
+        "-p",
+        "dry_run",
+        "false",
+        "-p",
+        "expected_context",
+        "prod-eu",
+        "--kubeconfig",
+        str(shared.kubeconfig),
+        cwd=tmp_path,
+    )
+    assert_clean_refusal(
+        proc, 2, "Falscher Cluster: erwartet ist der Kontext 'prod-eu', verbunden ist Kontext"
+    )
+    assert "► Runbook" not in proc.stderr and not (tmp_path / "runs").exists()
+    assert world(shared) == before
+
+
+def test_a_forced_sync_outside_the_sandbox_is_refused_without_confirmation(
+    shared: Sandbox, tmp_path: Path
+) -> None:
+    kubeconfig = renamed_context(shared, tmp_path)
+    proc = runbook(
+        "run",
+        "sync",
+        "-p",
+        "kind",
+        "hr",
+        "-p",
+        "name",
+        "kite",
+        "-p",
+        "namespace",
+        "kube-system",
+        "-p",
+        "force",
+        "true",
+        "--kubeconfig",
+        str(kubeconfig),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Außerhalb der Sandbox muss der Kontext vorher bestätigt werden" in proc.stdout
+    hr = connect(str(shared.kubeconfig)).custom.get_namespaced_custom_object(*HR)
+    assert "reconcile.fluxcd.io/forceAt" not in (hr["metadata"].get("annotations") or {})
