@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runbook_lib.cli import Parser
+from runbook_lib.cli import Parser, unexpected
 from runbook_lib.errors import RunbookError
 
 #: the engines ``--engine`` accepts; ``sim`` is the default (starts in seconds, needs nothing built)
@@ -175,3 +175,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except Exception as exc:  # a bug: one German line, the traceback only with RUNBOOK_DEBUG=1
+        return unexpected(exc)

@@ -12,6 +12,8 @@ the way it can
   generator so a test sees the same sequence every time;
 - **drop streams** (watches, followed logs) after ``Faults.drop_streams_after`` seconds, cutting the
   connection in the middle of the chunked body as a load balancer or a restarting server does;
+- **cut a response** in the middle of its body (:meth:`FaultProxy.cut_next`, e.g. from
+  ``at_request``): the client has the status and half the JSON when the connection ends;
 - **freeze** (:meth:`FaultProxy.freeze`): accept connections but answer nothing, in-flight streams
   included, like a stopped (SIGSTOP) or overloaded API server;
 - be **killed** (:meth:`FaultProxy.kill`): stop listening and reset every open connection, like a
@@ -134,6 +136,7 @@ class FaultProxy:
         self.requests = 0
         #: streams cut by ``drop_streams_after`` so far
         self.dropped = 0
+        self._cut_pending = False
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._thawed = threading.Event()
@@ -201,6 +204,11 @@ class FaultProxy:
     def frozen(self) -> bool:
         return not self._thawed.is_set()
 
+    def cut_next(self) -> None:
+        """Cut the body of the next response (the current one, when called from ``at_request``) in half."""
+        with self._lock:
+            self._cut_pending = True
+
     def at_request(self, n: int, action: Callable[[], None]) -> None:
         """Run ``action`` when request number ``n`` (counting from 1) arrives, before it is forwarded."""
         self._triggers[n] = action
@@ -243,6 +251,8 @@ class FaultProxy:
         trigger, failing = self._count()
         if trigger is not None:
             trigger()
+        with self._lock:
+            cut, self._cut_pending = self._cut_pending, False
         if self._server is None:  # killed by the trigger: this request dies with the server
             raise ConnectionResetError
         self._thawed.wait()
@@ -264,7 +274,7 @@ class FaultProxy:
             timeout=self.upstream_timeout,
         )
         try:
-            self._relay(h, resp)
+            self._relay(h, resp, cut=cut)
         finally:
             resp.release_conn()
 
@@ -297,7 +307,7 @@ class FaultProxy:
         h.end_headers()
         h.wfile.write(body)
 
-    def _relay(self, h: _Handler, resp: Any) -> None:
+    def _relay(self, h: _Handler, resp: Any, *, cut: bool = False) -> None:
         streamed = resp.headers.get("Transfer-Encoding", "").lower() == "chunked"
         h.send_response(resp.status)
         for key, value in resp.headers.items():
@@ -308,6 +318,12 @@ class FaultProxy:
             h.send_header("Content-Length", str(len(data)))
             h.end_headers()
             self._thawed.wait()
+            if cut:  # announce all of it, send half, hang up
+                h.wfile.write(data[: len(data) // 2])
+                h.wfile.flush()
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return
             h.wfile.write(data)
             return
         h.send_header("Transfer-Encoding", "chunked")

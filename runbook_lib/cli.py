@@ -200,6 +200,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("✗ Abgebrochen.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one German line, the traceback only on request
+        return unexpected(exc)
+
+
+def unexpected(exc: Exception) -> int:
+    """Report an error that is not a RunbookError (a bug) without a traceback, unless RUNBOOK_DEBUG=1."""
+    import os
+    import traceback
+
+    if os.environ.get("RUNBOOK_DEBUG") == "1":
+        traceback.print_exc()
+    print(
+        f"✗ Unerwarteter Fehler: {type(exc).__name__}: {exc}\n"
+        "→ Das ist ein Fehler im Programm, nicht in Ihrer Eingabe. Mit RUNBOOK_DEBUG=1 erneut ausführen und "
+        "die Ausgabe melden.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

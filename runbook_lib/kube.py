@@ -51,7 +51,14 @@ from urllib3.exceptions import (
 )
 
 from runbook_lib.cluster import Cluster
-from runbook_lib.errors import ApiError, NotFound, RunbookError, from_api_exception, unreachable
+from runbook_lib.errors import (
+    ApiError,
+    ClusterUnreachable,
+    NotFound,
+    RunbookError,
+    from_api_exception,
+    unreachable,
+)
 from runbook_lib.kinds import FluxKind
 from runbook_lib.names import check_name, check_namespace
 from runbook_lib.settings import settings
@@ -255,6 +262,21 @@ def watch(
             time.sleep(pause)
     finally:
         watcher.stop()
+
+
+def again_if_cut[T](read: Callable[[], T]) -> T:
+    """``read()`` (a request and the reading of its streamed body), done again when the connection was
+    cut in the middle of the body: the partial result is dropped. A timeout is not retried."""
+    limit = 1 + max(0, settings().retries)
+    for attempt in itertools.count(1):
+        try:
+            return read()
+        except ClusterUnreachable as exc:
+            cut = exc.__cause__ is not None and not _timed_out(exc.__cause__)
+            if attempt >= limit or not cut:
+                raise
+            time.sleep(_delay(attempt, exc.__cause__ or exc))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_chunks(cluster: Cluster, what: str, resp: Any, *, tolerant: bool = False) -> Iterator[bytes]:

@@ -108,10 +108,16 @@ class Runbook:
 
     @classmethod
     def load(cls, path: Path) -> Runbook:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = tuple(Cell.from_json(c) for c in nb.get("cells", []))
-        index = parameters_index(cells)
-        params = tuple(parse_parameters(cells[index].source)) if index is not None else ()
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            cells = tuple(Cell.from_json(c) for c in nb.get("cells", []))
+            index = parameters_index(cells)
+            params = tuple(parse_parameters(cells[index].source)) if index is not None else ()
+        except (OSError, ValueError, SyntaxError, AttributeError, TypeError) as exc:
+            raise ConfigError(
+                f"Das Runbook {path} ist kein lesbares Notebook: {exc}",
+                "Die Datei mit Jupyter öffnen und reparieren oder aus dem Runbook-Verzeichnis entfernen.",
+            ) from exc
         metadata = nb.get("metadata") or {}
         kernel = (metadata.get("kernelspec") or {}).get("name") or "python3"
         return cls(path.stem, path, _title(cells), params, kernel, cells, metadata)

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from runbook_lib import kube
@@ -123,8 +124,11 @@ def controller_pods(
 
     ``namespace`` defaults to the Flux namespace of the settings (``flux logs --flux-namespace``).
     """
-    namespace = namespace or settings().flux_namespace
-    cluster = default_cluster(client)
+    return _controllers(namespace or settings().flux_namespace, default_cluster(client))[0]
+
+
+def _controllers(namespace: str, cluster: Cluster) -> tuple[tuple[ControllerPod, ...], tuple[str, ...]]:
+    """The chosen pod per controller Deployment, and the Deployments without any pod (scaled to 0)."""
     deployments = _list(
         cluster,
         f"Deployments im Namespace {namespace}",
@@ -132,7 +136,7 @@ def controller_pods(
         namespace,
         PART_OF_FLUX,
     )
-    chosen = []
+    chosen, podless = [], []
     for dep in sorted(deployments, key=lambda d: d["metadata"]["name"]):
         selector = _template_selector(dep)
         if not selector:
@@ -156,16 +160,30 @@ def controller_pods(
                     ready=_pod_is_ready(best),
                 )
             )
+        else:
+            podless.append(dep["metadata"]["name"])
     if not chosen:
         raise _no_pods(namespace, PART_OF_FLUX)
-    return tuple(chosen)
+    return tuple(chosen), tuple(podless)
 
 
-def _select(pods: tuple[ControllerPod, ...], controller: str | None) -> tuple[ControllerPod, ...]:
+def _select(
+    pods: tuple[ControllerPod, ...], controller: str | None, podless: tuple[str, ...] = ()
+) -> tuple[ControllerPod, ...]:
     if not controller:
         return pods
     wanted = controller.strip().lower()
     found = tuple(p for p in pods if p.controller in (wanted, f"{wanted}-controller"))
+    stopped = [name for name in podless if name in (wanted, f"{wanted}-controller")]
+    if not found and stopped:
+        namespace = pods[0].namespace if pods else settings().flux_namespace
+        raise RunbookError(
+            f"Der {stopped[0]} hat keinen Pod, dessen Logs sich lesen ließen: das Deployment "
+            f"{namespace}/{stopped[0]} ist auf 0 Replikate skaliert oder seine Pods fehlen.",
+            f"Prüfen mit `kubectl -n {namespace} get deploy,pods -l app={stopped[0]}` und "
+            f"`kubectl -n {namespace} describe deploy {stopped[0]}`; ohne laufenden {stopped[0]} bearbeitet "
+            "Flux keine Objekte dieser Art.",
+        )
     if not found:
         raise UsageError(
             f"Unbekannter Controller '{controller}'.",
@@ -246,12 +264,12 @@ def _read_all(
     since_seconds: int | None,
     tail: int | None,
 ) -> list[list[LogLine]]:
-    streams = []
-    for p in pods:
+    def read(p: ControllerPod) -> list[LogLine]:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
         lines = _lines(cluster, _what(p.namespace, p.pod), resp, tolerant=False)
-        streams.append(list(filter_lines(lines, flt, controller=p.controller, stamped=True)))
-    return streams
+        return list(filter_lines(lines, flt, controller=p.controller, stamped=True))
+
+    return [kube.again_if_cut(partial(read, p)) for p in pods]
 
 
 def _follow_all(
@@ -393,9 +411,8 @@ def read_logs(
     tail_lines = _check_tail(tail)
     rep = default_reporter(reporter)
     cluster = default_cluster(client)
-    pods, warnings = _usable(
-        _select(controller_pods(namespace=flux_namespace, client=cluster), controller), reporter=rep
-    )
+    found, podless = _controllers(flux_namespace or settings().flux_namespace, cluster)
+    pods, warnings = _usable(_select(found, controller, podless), reporter=rep)
     seconds = _since_seconds(since_td, flt.since_time)
     if follow_td is None:
         streams = _read_all(cluster, pods, flt, since_seconds=seconds, tail=tail_lines)
@@ -442,7 +459,8 @@ def plain_logs(
     if not pods:
         raise _no_pods(namespace, label_selector)
     lines: list[str] = []
-    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+
+    def read(pod: dict) -> list[str]:
         name = pod["metadata"]["name"]
         what = _what(namespace, name)
         resp = kube.request(
@@ -455,8 +473,10 @@ def plain_logs(
             tail_lines=tail_lines,
             _preload_content=False,
         )
-        raw_lines = _lines(cluster, what, resp, tolerant=False)
-        lines.extend(mask(raw.decode("utf-8", "replace")) for raw in raw_lines)
+        return [mask(raw.decode("utf-8", "replace")) for raw in _lines(cluster, what, resp, tolerant=False)]
+
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        lines.extend(kube.again_if_cut(partial(read, pod)))
     tail_flag = "" if tail_lines == 10 else f" --tail={-1 if tail_lines is None else tail_lines}"
     command = f"kubectl logs -n {namespace} -l {label_selector}{tail_flag}"
     return PlainLogs(command=command, pods=tuple(p["metadata"]["name"] for p in pods), lines=tuple(lines))

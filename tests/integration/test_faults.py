@@ -157,7 +157,7 @@ def test_a_followed_log_resumes_after_the_stream_drops(
     assert len(seen) == len(set(seen)), "the overlap of the reopened stream is not read twice"
 
 
-# --- the API server killed or frozen during each runbook ------------------------------------------------
+# --- the runbooks that only read, and how many requests each makes --------------------------------------
 
 READ_ONLY = {
     "status": {},
@@ -173,6 +173,26 @@ def requests_of(sb: Sandbox, proxy: ProxyFactory, tmp_path: Path, name: str, par
     p, kubeconfig = proxy(sb)
     assert execute(name, kubeconfig, tmp_path, **params).status in ("ok", "stopped")
     return p.requests
+
+
+# --- a response cut in the middle of its body, at every request of a runbook ---------------------------
+
+
+@pytest.mark.parametrize("name", ["sync", "troubleshoot-helmrelease"])
+def test_a_response_cut_in_half_at_any_request_is_read_again(
+    make_sandbox: Callable[..., Sandbox], proxy: ProxyFactory, tmp_path: Path, name: str
+) -> None:
+    """The outside test saw `✗ ProtocolError: Connection broken` from a body read outside the boundary."""
+    sb = make_sandbox("healthy")
+    params = READ_ONLY[name]
+    for n in range(1, requests_of(sb, proxy, tmp_path, name, params) + 1):
+        p, kubeconfig = proxy(sb)
+        p.at_request(n, p.cut_next)
+        record = execute(name, kubeconfig, tmp_path, **params)
+        assert record.status == "ok", f"request {n}: {record.error}"
+
+
+# --- the API server killed or frozen during each runbook ------------------------------------------------
 
 
 @pytest.mark.parametrize("fault", ["kill", "freeze"])
@@ -230,7 +250,7 @@ def test_a_dead_api_server_after_the_push_keeps_the_commit_and_says_so(
 # --- a stopped controller ---------------------------------------------------------------------------------
 
 
-def test_sync_with_a_stopped_controller_names_it(
+def test_sync_and_logs_with_a_stopped_controller_name_it(
     make_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     sb = make_sandbox("healthy")
@@ -243,6 +263,14 @@ def test_sync_with_a_stopped_controller_names_it(
     assert "kubectl -n flux-system describe deploy source-controller" in record.error
     diagnosis = execute("troubleshoot-sync", str(sb.kubeconfig), tmp_path)
     assert diagnosis.status == "ok" and diagnosis.summary.startswith("✗ Flux synchronisiert nicht")
+    status = execute("status", str(sb.kubeconfig), tmp_path)
+    assert status.status == "ok" and "10 Flux-Objekte" in status.summary
+    logs = execute("logs", str(sb.kubeconfig), tmp_path, controller="source-controller")
+    assert logs.status == "failed" and logs.exit_code == 1
+    assert "Der source-controller hat keinen Pod" in logs.error and "auf 0 Replikate skaliert" in logs.error
+    assert execute("logs", str(sb.kubeconfig), tmp_path).status == "ok", (
+        "the other controllers' logs are read"
+    )
     sb.start_controller("source-controller")
     again = execute("sync", str(sb.kubeconfig), tmp_path, kind="gitrepo", name="flux-system", timeout="20s")
     assert again.status == "ok", again.error

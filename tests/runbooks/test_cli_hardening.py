@@ -281,6 +281,14 @@ def test_no_cli_verb_shows_a_traceback(
     assert text in proc.stderr and not LEAKS.search(proc.stderr), proc.stderr
 
 
+@pytest.mark.parametrize("verb", [["list"], ["show", "kaputt"], ["run", "kaputt"]])
+def test_a_broken_notebook_is_named_not_a_traceback(tmp_path: Path, verb: list[str]) -> None:
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "kaputt.ipynb").write_text("{kaputt")
+    proc = runbook(*verb, cwd=tmp_path, env={"RUNBOOK_NOTEBOOKS": str(tmp_path / "nb")})
+    assert_clean_refusal(proc, 1, "kaputt.ipynb ist kein lesbares Notebook")
+
+
 # --- concurrent use ---------------------------------------------------------------------------------------
 
 

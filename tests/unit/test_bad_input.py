@@ -289,3 +289,25 @@ def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
             reserve_output("status", str(folder / "x.ipynb"))
     finally:
         folder.chmod(0o700)
+
+
+# --- the last line of defence ------------------------------------------------------------------------
+
+
+def test_an_unexpected_error_is_one_german_line_and_the_traceback_only_on_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runbook_lib import cli
+
+    def broken(args: object) -> int:
+        raise ValueError("kaputt")
+
+    monkeypatch.setitem(cli._COMMANDS, "list", broken)
+    monkeypatch.delenv("RUNBOOK_DEBUG", raising=False)
+    assert cli.main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("✗ Unerwarteter Fehler: ValueError: kaputt") and "Traceback" not in err
+    assert "RUNBOOK_DEBUG=1" in err
+    monkeypatch.setenv("RUNBOOK_DEBUG", "1")
+    assert cli.main(["list"]) == 1
+    assert "Traceback" in capsys.readouterr().err
