@@ -15,6 +15,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from runbook_lib.errors import UsageError
+
 #: the label every Flux controller Deployment and CRD carries (flux2 manifests/install/labels.yaml); not a
 #: setting: Flux's install fixes it, and ``flux check``/``flux logs`` select by it
 PART_OF_FLUX = "app.kubernetes.io/part-of=flux"
@@ -64,12 +66,29 @@ class Settings:
         def get(name: str, default: str | None) -> str | None:
             return env.get(f"RUNBOOK_{name}") or default
 
+        def number[N: (int, float)](name: str, kind: type[N], default: N) -> N:
+            """A positive number from RUNBOOK_<name> (zero allowed for counts), else UsageError."""
+            raw = get(name, None)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = None
+            if value is None or value < 0 or (kind is float and not 0 < value < float("inf")):
+                what = "eine ganze Zahl ab 0" if kind is int else "eine Zahl größer 0 (Sekunden)"
+                raise UsageError(
+                    f"Die Umgebungsvariable RUNBOOK_{name}={raw!r} ist ungültig: erwartet {what}.",
+                    f"RUNBOOK_{name} berichtigen oder entfernen (Standard: {default}).",
+                )
+            return value
+
         return cls(
             flux_namespace=get("FLUX_NAMESPACE", base.flux_namespace) or base.flux_namespace,
-            request_timeout=float(get("REQUEST_TIMEOUT", None) or base.request_timeout),
-            network_timeout=float(get("NETWORK_TIMEOUT", None) or base.network_timeout),
-            retries=int(get("RETRIES", None) or base.retries),
-            retry_backoff=float(get("RETRY_BACKOFF", None) or base.retry_backoff),
+            request_timeout=number("REQUEST_TIMEOUT", float, base.request_timeout),
+            network_timeout=number("NETWORK_TIMEOUT", float, base.network_timeout),
+            retries=number("RETRIES", int, base.retries),
+            retry_backoff=number("RETRY_BACKOFF", float, base.retry_backoff),
             expected_context=get("EXPECTED_CONTEXT", None),
             reconcile_timeout=get("RECONCILE_TIMEOUT", base.reconcile_timeout) or base.reconcile_timeout,
             min_log_window=get("MIN_LOG_WINDOW", base.min_log_window) or base.min_log_window,

@@ -311,3 +311,21 @@ def test_an_unexpected_error_is_one_german_line_and_the_traceback_only_on_reques
     monkeypatch.setenv("RUNBOOK_DEBUG", "1")
     assert cli.main(["list"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("RETRIES", "drei"),
+        ("RETRIES", "-1"),
+        ("REQUEST_TIMEOUT", "0"),
+        ("RETRY_BACKOFF", "nan"),
+        ("NETWORK_TIMEOUT", "x"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_is_a_german_usage_error(name: str, raw: str) -> None:
+    from runbook_lib.settings import Settings
+
+    with pytest.raises(UsageError) as info:
+        Settings.from_env({f"RUNBOOK_{name}": raw})
+    assert info.value.message.startswith(f"Die Umgebungsvariable RUNBOOK_{name}={raw!r} ist ungültig")
