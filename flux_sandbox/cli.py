@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from runbook_lib.cli import Parser, unexpected
-from runbook_lib.errors import RunbookError
+from runbook_lib.errors import RunbookError, os_reason
 
 #: the engines ``--engine`` accepts; ``sim`` is the default (starts in seconds, needs nothing built)
 ENGINES = ("sim",)
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except OSError as exc:  # git, the file system: no traceback for the user
         print(
-            f"✗ Die Sandbox konnte nicht starten: {exc.strerror or exc}"
+            f"✗ Die Sandbox konnte nicht starten: {os_reason(exc)}"
             + (f" ({exc.filename})" if exc.filename else "")
             + ".\n→ Ursache beheben (Schreibrechte, freier Platz) und erneut starten.",
             file=sys.stderr,

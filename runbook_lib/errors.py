@@ -107,6 +107,28 @@ def _status_message(body: str | bytes | None) -> str:
     return ""
 
 
+#: the operating system's reasons a user meets when writing files, in German (strerror is English)
+_OS_REASONS = {
+    "ENOENT": "Datei oder Verzeichnis nicht vorhanden",
+    "EACCES": "keine Berechtigung",
+    "EPERM": "nicht erlaubt",
+    "EROFS": "nur lesbares Dateisystem",
+    "ENOSPC": "kein Platz mehr auf dem Datenträger",
+    "EISDIR": "ist ein Verzeichnis",
+    "ENOTDIR": "ein Teil des Pfads ist kein Verzeichnis",
+    "ENAMETOOLONG": "Pfad zu lang",
+    "EEXIST": "existiert bereits",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an OS call failed, in German when the reason is a common one."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return _OS_REASONS.get(name) or exc.strerror or str(exc)
+
+
 def unreachable(where: str, detail: str = "") -> ClusterUnreachable:
     """The error for a cluster that does not answer; ``where`` names it (``Kontext 'x' (https://…)``)."""
     return ClusterUnreachable(

@@ -16,7 +16,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runbook_lib.errors import UsageError
+from runbook_lib.errors import UsageError, os_reason
 
 #: the folder of default records, relative to the working directory
 RUNS = Path("runs")
@@ -72,7 +72,7 @@ def _explicit(path: Path) -> Path:
     except OSError as exc:
         raise _unwritable(
             path,
-            exc.strerror or str(exc),
+            os_reason(exc),
             "Schreibrechte prüfen (`ls -ld` des Verzeichnisses) oder mit --output einen anderen Pfad wählen.",
         ) from exc
     if not existed and path.stat().st_size == 0:
@@ -92,7 +92,7 @@ def _default(name: str, started: datetime) -> Path:
     except OSError as exc:
         raise _unwritable(
             RUNS,
-            exc.strerror or str(exc),
+            os_reason(exc),
             "Im Arbeitsverzeichnis fehlen Schreibrechte: in ein anderes Verzeichnis wechseln oder "
             "--output angeben.",
         ) from exc
@@ -105,7 +105,7 @@ def _default(name: str, started: datetime) -> Path:
         except OSError as exc:
             raise _unwritable(
                 path,
-                exc.strerror or str(exc),
+                os_reason(exc),
                 "Schreibrechte von runs/ prüfen oder --output angeben.",
             ) from exc
         os.close(fd)  # reserved: the run overwrites the empty file

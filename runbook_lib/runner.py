@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.cluster import KubeTarget, resolve_target
-from runbook_lib.errors import ConfigError, Interrupted, RunbookError, UsageError
+from runbook_lib.errors import ConfigError, Interrupted, RunbookError, UsageError, os_reason
 from runbook_lib.params import Parameter, parse_parameters, validate
 from runbook_lib.records import reserve_output
 
@@ -416,7 +416,7 @@ def execute(
         return replace(record, interrupted=interrupted)
     except OSError as exc:  # the record could not be written (disk full, folder removed meanwhile)
         raise ConfigError(
-            f"Das Protokoll {out} konnte nicht geschrieben werden: {exc.strerror or exc}.",
+            f"Das Protokoll {out} konnte nicht geschrieben werden: {os_reason(exc)}.",
             "Platz und Schreibrechte prüfen; was das Runbook getan hat, steht in der Ausgabe oben.",
         ) from exc
     finally:

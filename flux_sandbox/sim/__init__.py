@@ -37,7 +37,7 @@ from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.scenarios import SCENARIOS, fingerprint, healthy, not_ready, settled
 from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.store import Store
-from runbook_lib.errors import RunbookError, UsageError
+from runbook_lib.errors import RunbookError, UsageError, os_reason
 
 __all__ = ["SCENARIOS", "Sandbox", "Timing", "serve"]
 
@@ -187,7 +187,7 @@ class Sandbox:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(
-                f"Das Verzeichnis {self.state_dir} lässt sich nicht anlegen: {exc.strerror or exc}.",
+                f"Das Verzeichnis {self.state_dir} lässt sich nicht anlegen: {os_reason(exc)}.",
                 "Einen Pfad angeben, in dem Sie schreiben dürfen, z. B. `--state ~/flux-sandbox`.",
             ) from exc
 
@@ -403,7 +403,7 @@ def port_error(port: int, exc: OSError) -> UsageError:
     elif exc.errno == errno.EACCES:
         why = "darf nicht verwendet werden (Ports unter 1024 brauchen Administratorrechte)"
     else:
-        why = f"lässt sich nicht öffnen ({exc.strerror or exc})"
+        why = f"lässt sich nicht öffnen ({os_reason(exc)})"
     return UsageError(
         f"Port {port} auf 127.0.0.1 {why}.",
         f"Einen anderen Port mit --port wählen oder --port weglassen (dann wählt die Sandbox einen freien); "

@@ -253,7 +253,7 @@ def test_twenty_records_reserved_at_the_same_moment_never_share_a_file(
 @pytest.mark.parametrize(
     ("target", "text"),
     [
-        ("/proc/x.ipynb", "kann nicht nach /proc/x.ipynb geschrieben werden"),
+        ("/proc/x.ipynb", "kann nicht nach /proc/x.ipynb geschrieben werden: Datei oder Verzeichnis nicht"),
         ("DIR", "das ist ein Verzeichnis"),
         ("FILE/x.ipynb", "ist kein Verzeichnis"),
         ("missing/x.ipynb", "das Verzeichnis"),
@@ -285,7 +285,7 @@ def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        with pytest.raises(UsageError, match="Permission denied"):
+        with pytest.raises(UsageError, match="keine Berechtigung"):
             reserve_output("status", str(folder / "x.ipynb"))
     finally:
         folder.chmod(0o700)
