@@ -13,6 +13,8 @@ what it uses). Verbs follow the flux CLI: ``flux_get``/``flux_check``/``reconcil
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 #: public name -> (module, attribute); the one list of what notebooks may rely on
@@ -22,6 +24,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "connect": ("runbook_lib.cluster", "connect"),
     "cluster_info": ("runbook_lib.check", "cluster_info"),
     "flux_check": ("runbook_lib.check", "check"),
+    "confirm_target": ("runbook_lib.guard", "confirm_target"),
     # status (flux get)
     "flux_get": ("runbook_lib.status", "get"),
     "overview": ("runbook_lib.status", "overview"),
@@ -73,6 +76,21 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+class _Facade(types.ModuleType):
+    """Keeps a public name bound to the library object. Importing a subpackage of the same name
+    (``import runbook_lib.reconcile.actions``, ``runbook_lib.settings``) makes Python set the package
+    attribute to the module; every later ``from runbook_lib import reconcile`` in that process (a
+    runbook executed in-process after such an import) would then get the module, not the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade
+
+
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily
     from runbook_lib.check import check as flux_check  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.check import cluster_info as cluster_info
@@ -92,6 +110,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.gitops import apply_rollback as apply_rollback
     from runbook_lib.gitops import plan_change as plan_change
     from runbook_lib.gitops import plan_rollback as plan_rollback
+    from runbook_lib.guard import confirm_target as confirm_target
     from runbook_lib.logs import plain_logs as plain_logs
     from runbook_lib.logs import read_logs as read_logs
     from runbook_lib.reconcile import reconcile as reconcile

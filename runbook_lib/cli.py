@@ -247,14 +247,17 @@ def example(book: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from runbook_lib.records import reserve_output
     from runbook_lib.runner import execute, find, prepare
 
     given = [tuple(p) for p in args.parameter]
-    # validate first: a usage error must not be announced as a run
+    # validate first, the record's path included: a usage error must not be announced as a run, and
+    # nothing may act before everything the run needs is known to work
     book = find(args.name, extra=args.runbooks)
     values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
+    output = reserve_output(book.name, args.output)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
-    record = execute(book, values, target, output=args.output, engine=args.engine)
+    record = execute(book, values, target, output=output, engine=args.engine)
     print_run(record, quiet=args.quiet)
     if args.junit or args.json:
         from runbook_lib.reports import from_record
@@ -343,6 +346,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("✗ Abgebrochen.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one German line, the traceback only on request
+        return unexpected(exc)
+
+
+def unexpected(exc: Exception) -> int:
+    """Report an error that is not a RunbookError (a bug) without a traceback, unless RUNBOOK_DEBUG=1."""
+    import os
+    import traceback
+
+    if os.environ.get("RUNBOOK_DEBUG") == "1":
+        traceback.print_exc()
+    print(
+        f"✗ Unerwarteter Fehler: {type(exc).__name__}: {exc}\n"
+        "→ Das ist ein Fehler im Programm, nicht in Ihrer Eingabe. Mit RUNBOOK_DEBUG=1 erneut ausführen und "
+        "die Ausgabe melden.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -55,6 +55,33 @@ def _kubeconfig_files(given: str | None) -> list[Path]:
     return [Path(DEFAULT_KUBECONFIG).expanduser()]
 
 
+class _NotAKubeconfig(ValueError):
+    """A file that parses as YAML but does not have a kubeconfig's shape (message in German)."""
+
+
+def _kind_of(value: object) -> str:
+    return {
+        list: "eine Liste",
+        str: "ein Text",
+        int: "eine Zahl",
+        float: "eine Zahl",
+        bool: "ein Wahrheitswert",
+    }.get(type(value), type(value).__name__)
+
+
+def _entries(data: dict, field: str) -> list[dict]:
+    """``clusters``/``contexts`` as a list of mappings with a ``name``; _NotAKubeconfig otherwise."""
+    items = data.get(field) or []
+    if not isinstance(items, list):
+        raise _NotAKubeconfig(f"`{field}` ist {_kind_of(items)}, erwartet eine Liste")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise _NotAKubeconfig(f"ein Eintrag in `{field}` hat keinen Namen (`name:`)")
+        if not isinstance(item.get(field[:-1]) or {}, dict):
+            raise _NotAKubeconfig(f"`{field[:-1]}` von '{item['name']}' ist keine Zuordnung")
+    return items
+
+
 def _load_kubeconfigs(files: list[Path]) -> tuple[str, dict[str, str]]:
     """(current context, context name -> server URL), merged like kubectl (first file wins)."""
     import yaml
@@ -66,12 +93,17 @@ def _load_kubeconfigs(files: list[Path]) -> tuple[str, dict[str, str]]:
         data = yaml.load(
             path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         )
-        data = data if isinstance(data, dict) else {}
+        if data is None:  # an empty file is an empty kubeconfig, as for kubectl
+            continue
+        if not isinstance(data, dict):
+            raise _NotAKubeconfig(
+                f"der Inhalt ist {_kind_of(data)}, erwartet eine Zuordnung (`apiVersion: v1`, …)"
+            )
         clusters = {
-            c.get("name"): (c.get("cluster") or {}).get("server", "") for c in data.get("clusters") or []
+            c["name"]: str((c.get("cluster") or {}).get("server") or "") for c in _entries(data, "clusters")
         }
-        for ctx in data.get("contexts") or []:
-            servers.setdefault(ctx.get("name"), clusters.get((ctx.get("context") or {}).get("cluster"), ""))
+        for ctx in _entries(data, "contexts"):
+            servers.setdefault(ctx["name"], clusters.get((ctx.get("context") or {}).get("cluster"), ""))
         current = current or str(data.get("current-context") or "")
     return current, servers
 
@@ -86,6 +118,11 @@ def resolve_target(kubeconfig: str | None = None, context: str | None = None) ->
     env = Settings.from_env()
     given = kubeconfig or env.kubeconfig
     files = _kubeconfig_files(given)
+    if given and files[0].is_dir():
+        raise UsageError(
+            f"Die Kubeconfig '{given}' ist ein Verzeichnis.",
+            "Den Pfad der Datei angeben, z. B. DIR/kubeconfig der Sandbox oder ~/.kube/config.",
+        )
     if given and not files[0].is_file():
         raise UsageError(
             f"Die Kubeconfig '{given}' existiert nicht.",
@@ -95,10 +132,17 @@ def resolve_target(kubeconfig: str | None = None, context: str | None = None) ->
 
     try:
         current, servers = _load_kubeconfigs(files)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except _NotAKubeconfig as exc:
         raise UsageError(
-            f"Die Kubeconfig {', '.join(map(str, files))} ist nicht lesbar: {exc}",
-            "Mit `kubectl config view` prüfen.",
+            f"Die Datei {', '.join(map(str, files))} ist keine gültige Kubeconfig: {exc}.",
+            "Die richtige Datei angeben (`--kubeconfig PFAD`) oder sie mit `kubectl config view` prüfen.",
+        ) from exc
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        detail = " ".join(str(exc).split())[:300]
+        why = "kein gültiges YAML" if isinstance(exc, yaml.YAMLError) else "kein UTF-8-Text oder nicht lesbar"
+        raise UsageError(
+            f"Die Kubeconfig {', '.join(map(str, files))} ist nicht lesbar ({why}): {detail}",
+            "Die richtige Datei angeben (`--kubeconfig PFAD`) oder sie mit `kubectl config view` prüfen.",
         ) from exc
     chosen = context or env.context or current
     where = given or os.pathsep.join(map(str, files))
@@ -159,16 +203,28 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
             "Mit `--kubeconfig PFAD` (im Notebook: Parameter kubeconfig) eine Kubeconfig angeben, oder für "
             "die Sandbox `runbook sandbox up --state DIR` starten und DIR/kubeconfig verwenden.",
         )
+    import yaml
+    from kubernetes import client as k8s
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        api_client = k8s_config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
-    except (ConfigException, OSError) as exc:
+        configuration = type.__call__(k8s.Configuration)  # as new_client_from_config builds it
+        k8s_config.load_kube_config(
+            config_file=target.kubeconfig,
+            context=target.context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
+        # the client's loader fails in many shapes on a malformed user or cluster entry
         raise ConfigError(
             f"Der Kontext '{target.context}' ist unvollständig: {exc}",
             "Cluster und Benutzer des Kontexts in der Kubeconfig prüfen.",
         ) from exc
+    # no urllib3 retries: they would retry a read timeout three times; runbook_lib.kube retries itself
+    configuration.retries = False
+    api_client = k8s.ApiClient(configuration=configuration)
     server = api_client.configuration.host
     return Cluster(api_client=api_client, context=target.context, server=server, kubeconfig=target.kubeconfig)
 

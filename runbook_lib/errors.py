@@ -90,6 +90,13 @@ class Suspended(RunbookError):
     """The object is suspended; Flux will not act on it."""
 
 
+class Interrupted(RunbookError):
+    """Stopped with Ctrl+C; the message names the state things were left in and how to go on (exit 130,
+    as a shell reports SIGINT)."""
+
+    exit_code = 130
+
+
 class GitError(RunbookError):
     """A git operation failed; the repository is left consistent."""
 
@@ -108,6 +115,28 @@ def _status_message(body: str | bytes | None) -> str:
     if isinstance(data, dict):
         return str(data.get("message", ""))
     return ""
+
+
+#: the operating system's reasons a user meets when writing files, in German (strerror is English)
+_OS_REASONS = {
+    "ENOENT": "Datei oder Verzeichnis nicht vorhanden",
+    "EACCES": "keine Berechtigung",
+    "EPERM": "nicht erlaubt",
+    "EROFS": "nur lesbares Dateisystem",
+    "ENOSPC": "kein Platz mehr auf dem Datenträger",
+    "EISDIR": "ist ein Verzeichnis",
+    "ENOTDIR": "ein Teil des Pfads ist kein Verzeichnis",
+    "ENAMETOOLONG": "Pfad zu lang",
+    "EEXIST": "existiert bereits",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an OS call failed, in German when the reason is a common one."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return _OS_REASONS.get(name) or exc.strerror or str(exc)
 
 
 def unreachable(where: str, detail: str = "") -> ClusterUnreachable:

@@ -9,7 +9,6 @@ kinds that are not Flux kinds are dropped; the rest is sorted by the time last s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -18,8 +17,9 @@ from types import EllipsisType
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import human_duration, parse_time
 from runbook_lib.kinds import ALL_KINDS, ObjectRef, resolve
-from runbook_lib.kube import request, require_object
+from runbook_lib.kube import request_json, require_object
 from runbook_lib.masking import mask
+from runbook_lib.names import check_name, check_namespace
 from runbook_lib.report import Rendered, html_table, text_table
 from runbook_lib.settings import settings
 
@@ -201,7 +201,7 @@ def list_events(cluster: Cluster, ref: ObjectRef) -> list[dict]:
     items: list[dict] = []
     token = None
     while True:
-        resp = request(
+        page = request_json(
             cluster,
             f"Events zu {ref}",
             cluster.core.list_namespaced_event,
@@ -209,9 +209,7 @@ def list_events(cluster: Cluster, ref: ObjectRef) -> list[dict]:
             field_selector=selector,
             limit=PAGE,
             _continue=token,
-            _preload_content=False,
         )
-        page = json.loads(resp.data)
         items += page.get("items") or []
         token = (page.get("metadata") or {}).get("continue")
         if not token:
@@ -249,6 +247,8 @@ def events_for(
             "angeben (z. B. HelmRelease, kite, kube-system).",
         )
     fk = resolve(kind)
+    check_namespace(namespace)
+    check_name(name)
     cluster = default_cluster(client)
     obj = require_object(cluster, fk, namespace, name)
     refs = [ObjectRef(fk, name, namespace), *related_refs(fk.kind, obj, namespace)]

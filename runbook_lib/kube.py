@@ -1,12 +1,24 @@
 """The one boundary to the API server: every call of a kubernetes client method goes through here.
 
 - :func:`request` calls one API method with the default request timeout
-  (:attr:`runbook_lib.settings.Settings.request_timeout`); :func:`watch` streams a watch with a
-  client-side read timeout; :func:`read_chunks` reads a streamed body (``_preload_content=False``).
+  (:attr:`runbook_lib.settings.Settings.request_timeout`); :func:`request_json` also reads and decodes
+  the body there; :func:`watch` streams a watch with a client-side read timeout; :func:`read_chunks`
+  reads a streamed body (``_preload_content=False``).
+- **Retries**: a read (GET, LIST, WATCH, a pod log) that fails with 429, a 5xx or a broken connection
+  is tried again, up to :attr:`~runbook_lib.settings.Settings.retries` times, waiting
+  :attr:`~runbook_lib.settings.Settings.retry_backoff` seconds, then twice as long each time (with
+  jitter; a 429's ``Retry-After`` is honoured up to :data:`MAX_RETRY_AFTER`). A write is tried again
+  only when it cannot have arrived (429, connection refused). A timeout is never retried: a server that
+  does not answer within the request timeout is reported at once, so every call is bounded by about
+  the request timeout plus the backoff. The client's own urllib3 retries are switched off
+  (:func:`runbook_lib.cluster.connect`): they would retry a read timeout three times.
+- **Watches** end quietly when the server closes the stream or stays silent until the deadline; the
+  caller resumes from the last resourceVersion it saw. A watch that cannot start is retried like a read,
+  within its deadline; 410 Gone raises :class:`WatchExpired` (the caller lists again).
 - Their failures become project errors here, and only here: ``ApiException`` through
   :func:`runbook_lib.errors.from_api_exception`, a transport failure (urllib3 ``HTTPError``, which
-  includes ``MaxRetryError`` and ``ProtocolError``, and ``OSError``) as
-  :func:`runbook_lib.errors.unreachable` naming context and server.
+  includes ``MaxRetryError`` and ``ProtocolError``, ``http.client.HTTPException`` and ``OSError``) as
+  :func:`runbook_lib.errors.unreachable` naming context, server and what went wrong.
 - Fast, raw reads (:func:`api_get`, :func:`list_objects`, :func:`get_object`) go below the generated
   API classes: their per-call validation and model building cost more than the request when listing
   thousands of objects. One GET through the client's ``ApiClient`` (same auth, TLS and connection pool),
@@ -17,26 +29,117 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
+import itertools
 import json
 import math
+import random
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from http.client import HTTPException
 from typing import Any
 
 from kubernetes import watch as k8s_watch
 from kubernetes.client import ApiException
-from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from runbook_lib.cluster import Cluster
-from runbook_lib.errors import ApiError, NotFound, RunbookError, from_api_exception, unreachable
+from runbook_lib.errors import (
+    ApiError,
+    ClusterUnreachable,
+    NotFound,
+    RunbookError,
+    from_api_exception,
+    unreachable,
+)
 from runbook_lib.kinds import FluxKind
+from runbook_lib.names import check_name, check_namespace
 from runbook_lib.settings import settings
 
 #: bytes per read from a streamed response; large enough that reading is not the bottleneck
 CHUNK = 1 << 16
+#: answers that say "try again": too many requests, and the server (or a proxy before it) failing
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: the longest ``Retry-After`` followed, in seconds: longer is not worth a runbook's time
+MAX_RETRY_AFTER = 5.0
+#: the longest single wait between two attempts, in seconds
+MAX_BACKOFF = 2.0
+#: the longest one watch request stays open; a longer wait is several watches (and a socket timeout
+#: must fit into the operating system's limit)
+MAX_WATCH = 3600.0
+#: method name prefixes of the generated API classes that only read
+_READS = ("get_", "list_", "read_")
+#: transport failures as the client raises them
+TRANSPORT = (HTTPError, HTTPException, OSError)
 
 
 class WatchExpired(ApiError):
     """The watch's resourceVersion is too old (410 Gone): list or get again, then watch from there."""
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The failure inside urllib3's MaxRetryError (the client wraps connection errors in it)."""
+    return exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
+
+
+def _timed_out(exc: BaseException) -> bool:
+    cause = _cause(exc)
+    if isinstance(cause, NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3 2, but refused
+        return False
+    return isinstance(cause, ReadTimeoutError | ConnectTimeoutError | TimeoutError)
+
+
+def _retryable(exc: BaseException, *, read: bool) -> bool:
+    """May ``exc`` be answered by trying again (see the module docstring)?"""
+    if isinstance(exc, ApiException):
+        return exc.status == 429 or (read and exc.status in RETRY_STATUS)
+    if _timed_out(exc):
+        return False
+    cause = _cause(exc)
+    if isinstance(cause, NewConnectionError | ConnectionRefusedError):
+        return True  # the request never left: safe for writes too
+    return read and isinstance(cause, TRANSPORT)
+
+
+def _delay(attempt: int, exc: BaseException) -> float:
+    """Seconds to wait before attempt ``attempt + 1``."""
+    if isinstance(exc, ApiException) and exc.status == 429:
+        header = (exc.headers or {}).get("Retry-After", "") if exc.headers else ""
+        with contextlib.suppress(ValueError):
+            return min(MAX_RETRY_AFTER, max(0.0, float(header)))
+    base = settings().retry_backoff * 2 ** (attempt - 1)
+    return float(min(MAX_BACKOFF, base * random.uniform(0.5, 1.5)))  # jitter, not crypto
+
+
+def _detail(exc: BaseException) -> str:
+    """What went wrong on the way, in German, for :func:`unreachable`."""
+    cause = _cause(exc)
+    if _timed_out(exc):
+        return f"keine Antwort innerhalb von {settings().request_timeout:g} s"
+    if isinstance(cause, NewConnectionError | ConnectionRefusedError):
+        return "Verbindung abgelehnt"
+    if isinstance(cause, ProtocolError | ConnectionResetError | HTTPException):
+        return "Verbindung abgebrochen"
+    return ""
+
+
+def convert(cluster: Cluster, what: str, exc: BaseException, attempts: int = 1) -> RunbookError:
+    """The project error for a failure of the client about ``what`` (raise it ``from exc``)."""
+    tries = f"nach {attempts} Versuchen" if attempts > 1 else ""
+    if not isinstance(exc, ApiException):
+        return unreachable(cluster.describe(), ", ".join(filter(None, (_detail(exc), tries))))
+    error = from_api_exception(exc, what, where=cluster.describe())
+    if tries:
+        error.message = f"{error.message.rstrip('.')} ({tries})."
+        error.args = (error.message,)
+    return error
 
 
 @contextlib.contextmanager
@@ -44,22 +147,64 @@ def _boundary(cluster: Cluster, what: str) -> Iterator[None]:
     """Convert the client's failures inside the block into project errors about ``what``."""
     try:
         yield
-    except ApiException as exc:
-        raise from_api_exception(exc, what, where=cluster.describe()) from exc
-    except (HTTPError, OSError) as exc:  # refused, reset, timed out, TLS: urllib3 errors come in many shapes
-        raise unreachable(cluster.describe()) from exc
+    except (
+        ApiException,
+        *TRANSPORT,
+    ) as exc:  # refused, reset, timed out, TLS: urllib3 errors come in many shapes
+        raise convert(cluster, what, exc) from exc
+
+
+def _attempts(cluster: Cluster, what: str, call: Callable[[], Any], *, read: bool) -> Any:
+    """``call()`` with the retries of the module docstring; failures converted."""
+    limit = 1 + max(0, settings().retries)
+    for attempt in itertools.count(1):
+        try:
+            return call()
+        except (ApiException, *TRANSPORT) as exc:
+            if attempt >= limit or not _retryable(exc, read=read):
+                raise convert(cluster, what, exc, attempt) from exc
+            time.sleep(_delay(attempt, exc))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_read(fn: Callable[..., Any]) -> bool:
+    return getattr(fn, "__name__", "").startswith(_READS)
 
 
 def request(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the API method ``fn`` (of ``cluster``'s client) about ``what``; failures become project errors.
 
     ``_request_timeout`` defaults to the request timeout of the settings: an incident needs a fast
-    "cannot reach it", not a hanging cell. The answer is the method's (a response to read for
-    ``_preload_content=False``).
+    "cannot reach it", not a hanging cell. Reads are retried (module docstring), and writes that the
+    caller marks ``idempotent=True`` (a merge patch setting fixed values) like reads. The answer is the
+    method's (a response to read for ``_preload_content=False``: read it with :func:`read_chunks`, or
+    use :func:`request_json`).
     """
+    idempotent = bool(kwargs.pop("idempotent", False))
     kwargs.setdefault("_request_timeout", settings().request_timeout)
-    with _boundary(cluster, what):
-        return fn(*args, **kwargs)
+    return _attempts(cluster, what, lambda: fn(*args, **kwargs), read=idempotent or _is_read(fn))
+
+
+def _decode(cluster: Cluster, what: str, data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise ApiError(
+            f"Die Antwort des API-Servers zu {what} ist kein JSON ({cluster.describe()}).",
+            "Steht ein Proxy oder eine Anmeldeseite vor dem API-Server? Server-URL der Kubeconfig prüfen "
+            "(`kubectl config view --minify`).",
+        ) from exc
+
+
+def request_json(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """:func:`request` with ``_preload_content=False``, the body read and JSON-decoded inside the
+    boundary: a connection cut off in the middle of the body is retried and converted too."""
+    kwargs.setdefault("_request_timeout", settings().request_timeout)
+
+    def call() -> bytes:
+        return bytes(fn(*args, _preload_content=False, **kwargs).data)
+
+    return _decode(cluster, what, _attempts(cluster, what, call, read=_is_read(fn)))
 
 
 def watch(
@@ -68,26 +213,70 @@ def watch(
     """The events of a watch on the list method ``fn``, for at most ``seconds``.
 
     The server ends the watch after ``seconds`` (``timeout_seconds``), and a client-side read timeout
-    ends it too when the server stays silent: then the stream just ends. 410 Gone raises
-    :class:`WatchExpired`; every other failure is converted as in :func:`request`. Close the iterator
-    (``contextlib.closing``) when leaving early.
+    ends it too when the server stays silent for the request timeout: then the stream just ends, as it
+    does when the connection drops (the caller resumes from the last resourceVersion it saw). A watch
+    that cannot start is retried within ``seconds``; 410 Gone raises :class:`WatchExpired`; every other
+    failure is converted as in :func:`request`. Close the iterator (``contextlib.closing``) when leaving.
     """
+    seconds = min(seconds, MAX_WATCH)
+    deadline = time.monotonic() + seconds
+    limit = 1 + max(0, settings().retries)
     watcher = k8s_watch.Watch()
-    timeout = (settings().request_timeout, max(0.05, seconds))
+    opened = False
+
+    @functools.wraps(fn)
+    def opening(*a: Any, **kw: Any) -> Any:  # the watch's response arrived: later failures cut a stream
+        nonlocal opened
+        resp = fn(*a, **kw)
+        opened = True
+        return resp
+
     try:
-        with _boundary(cluster, what):
+        for attempt in itertools.count(1):
+            remaining = deadline - time.monotonic()
+            # silence longer than the request timeout ends this request quietly and the caller watches
+            # again from where it was: a frozen server then fails that next request within the
+            # request timeout instead of holding the cell until the deadline
+            timeout = (settings().request_timeout, max(0.05, min(remaining, settings().request_timeout)))
+            opened = False
             try:
                 yield from watcher.stream(
-                    fn, *args, timeout_seconds=max(1, math.ceil(seconds)), _request_timeout=timeout, **kwargs
+                    opening,
+                    *args,
+                    timeout_seconds=max(1, math.ceil(remaining)),
+                    _request_timeout=timeout,
+                    **kwargs,
                 )
+                return
             except ApiException as exc:
                 if exc.status == 410:
                     raise WatchExpired(f"Die Beobachtung von {what} ist abgelaufen (410).") from exc
-                raise
-            except (ReadTimeoutError, ProtocolError):
-                return  # nothing more before the deadline, or the server closed the stream
+                failure: BaseException = exc
+            except (*TRANSPORT, ValueError) as exc:  # ValueError: a line cut in the middle
+                if opened:
+                    return  # silent for the request timeout, or the stream was cut: the caller resumes
+                failure = exc
+            pause = _delay(attempt, failure)
+            if attempt >= limit or not _retryable(failure, read=True) or time.monotonic() + pause >= deadline:
+                raise convert(cluster, what, failure, attempt) from failure
+            time.sleep(pause)
     finally:
         watcher.stop()
+
+
+def again_if_cut[T](read: Callable[[], T]) -> T:
+    """``read()`` (a request and the reading of its streamed body), done again when the connection was
+    cut in the middle of the body: the partial result is dropped. A timeout is not retried."""
+    limit = 1 + max(0, settings().retries)
+    for attempt in itertools.count(1):
+        try:
+            return read()
+        except ClusterUnreachable as exc:
+            cut = exc.__cause__ is not None and not _timed_out(exc.__cause__)
+            if attempt >= limit or not cut:
+                raise
+            time.sleep(_delay(attempt, exc.__cause__ or exc))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_chunks(cluster: Cluster, what: str, resp: Any, *, tolerant: bool = False) -> Iterator[bytes]:
@@ -125,22 +314,25 @@ def api_get(cluster: Cluster, path: str, what: str, query: Mapping[str, str | No
     """GET an API path and decode the JSON body; None on 404 (see the module docstring)."""
     api = cluster.api_client
     params = [(k, v) for k, v in (query or {}).items() if v]
-    with _boundary(cluster, what):
-        req = api.param_serialize(
-            "GET",
-            path,
-            query_params=params,
-            auth_settings=["BearerToken"],
-            header_params={"Accept": "application/json"},
-        )
+    req = api.param_serialize(
+        "GET",
+        path,
+        query_params=params,
+        auth_settings=["BearerToken"],
+        header_params={"Accept": "application/json"},
+    )
+
+    def call() -> tuple[int, bytes]:
         resp = api.call_api(*req, _request_timeout=settings().request_timeout)
         data = resp.read()
-    if resp.status == 404:
+        if resp.status != 404 and not 200 <= resp.status <= 299:
+            raise ApiException(http_resp=resp.response)
+        return resp.status, data
+
+    status, data = _attempts(cluster, what, call, read=True)
+    if status == 404:
         return None
-    if not 200 <= resp.status <= 299:
-        failure = ApiException(http_resp=resp.response)
-        raise from_api_exception(failure, what, where=cluster.describe()) from failure
-    return json.loads(data)
+    return _decode(cluster, what, data)
 
 
 def list_objects(
@@ -152,6 +344,8 @@ def list_objects(
     label_selector: str | None = None,
 ) -> list[dict[str, Any]] | None:
     """All objects of ``kind`` in one request (falling back through its versions); None if not installed."""
+    if namespace is not None:
+        check_namespace(namespace)
     scope = f"namespaces/{namespace}/" if namespace is not None else ""
     query = {"fieldSelector": field_selector, "labelSelector": label_selector}
     for version in kind.versions:
@@ -193,7 +387,13 @@ def list_command(kind: FluxKind) -> str:
 
 
 def get_object(cluster: Cluster, kind: FluxKind, namespace: str | None, name: str) -> dict[str, Any] | None:
-    """One custom object at the first version the cluster serves, or None when it (or its CRD) is missing."""
+    """One custom object at the first version the cluster serves, or None when it (or its CRD) is missing.
+
+    A name or namespace the API could never accept is a UsageError (it would become part of the path).
+    """
+    if namespace:
+        check_namespace(namespace)
+    check_name(name)
     scope = f"namespaces/{namespace}/" if namespace else ""
     what = f"{kind.kind} {namespace + '/' if namespace else ''}{name}"
     for version in kind.versions:

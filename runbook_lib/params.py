@@ -5,6 +5,14 @@ papermill import (``runbook show`` stays fast). Conversion follows the declared 
 ``int``, ``float``, ``str``, ``X | None`` / ``Optional[X]`` (``None``/``null`` give None), YAML for
 ``list``/``dict`` types, and ``Literal[...]`` checks the choices. Papermill itself neither checks
 names nor types, so every value is validated here before anything runs.
+
+Limits, because a value is untrusted text: at most :data:`MAX_VALUE` bytes, no NUL byte, YAML without
+aliases (an alias bomb of 330 bytes expands to gigabytes) and at most :data:`MAX_DEPTH` levels deep,
+only plain data (no dates, no ``.nan``: papermill writes values into the notebook as Python literals).
+A parameter given twice is refused (the last one silently winning once pushed a change meant as a dry
+run). Parameters whose *name* says what they are get the library's own check as well
+(:data:`CHECKS`: ``namespace`` as Kubernetes checks a namespace, ``timeout`` as a Go duration, …), so a
+value the runbook would refuse in its third cell is refused before the first.
 """
 
 from __future__ import annotations
@@ -12,17 +20,25 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import math
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from runbook_lib import names
 from runbook_lib.errors import UsageError
 
 _TRUE = frozenset({"true", "yes", "ja", "on", "1", "y", "j"})
 _FALSE = frozenset({"false", "no", "nein", "off", "0", "n"})
 _NONE = frozenset({"none", "null", "~", ""})
+#: bytes of one ``-p`` value: a YAML mapping of values to change is a few hundred bytes; 64 KiB leaves
+#: room for a large ``set_values`` and still bounds what is parsed and written into the notebook
+MAX_VALUE = 64 * 1024
+#: nesting levels of a YAML value: Helm values are rarely deeper than 6; the bound keeps the parser and
+#: papermill's literal writer far from Python's recursion limit
+MAX_DEPTH = 32
 _TYPE_WORDS = MappingProxyType(
     {
         "bool": "einen Wahrheitswert (true/false)",
@@ -151,27 +167,102 @@ def type_spec(annotation: str) -> TypeSpec:
 
 def _bad(param: Parameter, raw: str, expected: str) -> UsageError:
     return UsageError(
-        f"Parameter '{param.name}' erwartet {expected}, nicht '{raw}'.",
+        f"Parameter '{param.name}' erwartet {expected}, nicht {names.shown(raw)}.",
         f"Deklariert als `{param.name}: {param.type or 'str'}` ({param.help or 'ohne Beschreibung'}).",
     )
+
+
+def _refused(param: Parameter, problem: str, hint: str) -> UsageError:
+    return UsageError(f"Parameter '{param.name}': {problem}.", hint + " Es wurde nichts ausgeführt.")
+
+
+def _scan_yaml(param: Parameter, raw: str) -> None:
+    """Refuse aliases and deep nesting by reading the event stream (iterative: no recursion, no
+    expansion) before anything is built from it."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.AliasEvent):
+            raise _refused(
+                param,
+                f"YAML-Aliase (`*{event.anchor}`) sind in Parametern nicht erlaubt",
+                "Den Wert ausgeschrieben angeben, ohne `&anker` und `*alias`.",
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _refused(
+                    param,
+                    f"der Wert ist tiefer als {MAX_DEPTH} Ebenen verschachtelt",
+                    "Einen flacheren Wert angeben; tief liegende Felder über Punkt-Pfade setzen, "
+                    'z. B. `{"spec.values.image.tag": "v1"}`.',
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _plain(param: Parameter, value: Any) -> None:
+    """Only what papermill can write back as a Python literal: str, int, float, bool, None, list, dict."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise _refused(param, f"`{item}` ist keine endliche Zahl", "Eine Zahl angeben.")
+        elif item is not None and not isinstance(item, str | int | float | bool):
+            raise _refused(
+                param,
+                f"`{item}` wird als {type(item).__name__} gelesen, erlaubt sind Text, Zahlen, "
+                "Wahrheitswerte, Listen und Zuordnungen",
+                "Den Wert in Anführungszeichen setzen, z. B. `'2025-01-01'`.",
+            )
 
 
 def _yaml(param: Parameter, raw: str, spec: TypeSpec) -> Any:
     import yaml
 
     try:
+        _scan_yaml(param, raw)
         value = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         raise _bad(param, raw, _TYPE_WORDS.get(spec.base, "gültiges YAML")) from exc
     wanted = {"list": list, "dict": dict}.get(spec.base)
     if wanted is not None and not isinstance(value, wanted):
         raise _bad(param, raw, _TYPE_WORDS[spec.base])
+    _plain(param, value)
     return value
+
+
+def _check_text(param: Parameter, raw: str) -> None:
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # bytes of another encoding on the command line
+        raise _refused(
+            param,
+            "der Wert ist kein gültiger UTF-8-Text",
+            "Das Terminal auf UTF-8 stellen (`locale`) oder den Wert ohne Sonderzeichen angeben.",
+        ) from exc
+    if size > MAX_VALUE:
+        raise _refused(
+            param,
+            f"der Wert ist {size} Bytes lang, erlaubt sind höchstens {MAX_VALUE}",
+            "Einen kürzeren Wert angeben.",
+        )
+    if "\x00" in raw:
+        raise _refused(
+            param, "der Wert enthält ein NUL-Zeichen (\\0)", "Den Wert ohne Steuerzeichen angeben."
+        )
 
 
 def convert(param: Parameter, raw: str) -> Any:
     """Convert the text of ``-p NAME VALUE`` by the parameter's declared type."""
     spec = param.spec
+    _check_text(param, raw)
     if spec.optional and raw.strip().lower() in _NONE:
         return None
     if spec.base == "bool":
@@ -184,6 +275,7 @@ def convert(param: Parameter, raw: str) -> Any:
             value = int(raw.strip()) if spec.base == "int" else float(raw.strip())
         except ValueError as exc:
             raise _bad(param, raw, _TYPE_WORDS[spec.base]) from exc
+        _plain(param, value)
     elif spec.base in ("list", "dict", "any"):
         value = _yaml(param, raw, spec)
     else:
@@ -204,12 +296,49 @@ def unknown_parameter(name: str, declared: Iterable[str], runbook: str) -> Usage
     )
 
 
+def _duration(value: str, what: str) -> object:
+    from runbook_lib.durations import parse_duration
+
+    return parse_duration(value, what=what)
+
+
+def _kind(value: str, what: str) -> object:
+    from runbook_lib.kinds import ALL_KINDS, resolve
+
+    return resolve(value, choices=ALL_KINDS)
+
+
+#: checks by parameter name: the same the library applies when the runbook reaches that step (every
+#: runbook names its parameters this way; see docs/development.md, "Runbook shape")
+CHECKS: dict[str, Callable[[str, str], object]] = {
+    "namespace": names.check_namespace,
+    "name": names.check_name,
+    "controller": names.check_name,
+    "kustomization": names.check_ref,
+    "kind": _kind,
+    "timeout": _duration,
+    "since": _duration,
+    "follow": _duration,
+}
+
+
 def validate(declared: Iterable[Parameter], given: Iterable[tuple[str, str]], runbook: str) -> dict[str, Any]:
     """Check names and convert values; raises :class:`UsageError` before anything runs."""
     by_name = {p.name: p for p in declared}
     values: dict[str, Any] = {}
+    raw_values: dict[str, str] = {}
     for name, raw in given:
         if name not in by_name:
             raise unknown_parameter(name, by_name, runbook)
+        if name in raw_values:
+            raise UsageError(
+                f"Parameter '{name}' ist mehrfach angegeben ({names.shown(raw_values[name])} und "
+                f"{names.shown(raw)}).",
+                "Jeden Parameter nur einmal mit -p angeben. Es wurde nichts ausgeführt.",
+            )
+        raw_values[name] = raw
         values[name] = convert(by_name[name], raw)
+        check = CHECKS.get(name)
+        if check is not None and isinstance(values[name], str):
+            check(values[name], name)
     return values

@@ -15,21 +15,23 @@ runbooks shipped with the package); a ``directory`` argument replaces it with th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.cluster import KubeTarget, resolve_target
 from runbook_lib.durations import german_seconds
-from runbook_lib.errors import ConfigError, RunbookError, UsageError
+from runbook_lib.errors import ConfigError, Interrupted, RunbookError, UsageError, os_reason
 from runbook_lib.folders import Folder, describe, located, search_path
 from runbook_lib.params import Parameter, parse_parameters, validate
+from runbook_lib.records import reserve_output
 
 #: default engine of `runbook run`: in-process (no kernel start), see runbook_lib.engine
 DEFAULT_ENGINE = "inprocess"
@@ -99,10 +101,16 @@ class Runbook:
 
     @classmethod
     def load(cls, path: Path) -> Runbook:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = tuple(Cell.from_json(c) for c in nb.get("cells", []))
-        index = parameters_index(cells)
-        params = tuple(parse_parameters(cells[index].source)) if index is not None else ()
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            cells = tuple(Cell.from_json(c) for c in nb.get("cells", []))
+            index = parameters_index(cells)
+            params = tuple(parse_parameters(cells[index].source)) if index is not None else ()
+        except (OSError, ValueError, SyntaxError, AttributeError, TypeError) as exc:
+            raise ConfigError(
+                f"Das Runbook {path} ist kein lesbares Notebook: {exc}",
+                "Die Datei mit Jupyter öffnen und reparieren oder aus dem Runbook-Verzeichnis entfernen.",
+            ) from exc
         metadata = nb.get("metadata") or {}
         kernel = (metadata.get("kernelspec") or {}).get("name") or "python3"
         return cls(path.stem, path, _title(cells), params, kernel, cells, metadata)
@@ -182,11 +190,15 @@ class RunRecord:
     usage_error: bool = False
     #: the runbook's own verdict: the last ✔/✗/⚠ line it displayed (e.g. "✗ Flux synchronisiert nicht: …")
     summary: str = ""
+    #: the run was stopped with Ctrl+C (the error then says in which state it left things): exit code 130
+    interrupted: bool = False
 
     @property
     def exit_code(self) -> int:
         if self.status != "failed":
             return 0
+        if self.interrupted:
+            return 130
         return 2 if self.usage_error else 1
 
     def _params(self) -> str:
@@ -201,6 +213,8 @@ class RunRecord:
             return "✔ erfolgreich"
         if self.status == "stopped":
             return f"✔ planmäßig in Zelle {self.failed_cell} beendet, ohne Fehler"
+        if self.interrupted:
+            return f"✗ in Zelle {self.failed_cell} mit Strg+C abgebrochen"
         return f"✗ in Zelle {self.failed_cell} fehlgeschlagen"
 
     def __str__(self) -> str:
@@ -220,10 +234,6 @@ class RunRecord:
         return "\n".join(lines)
 
 
-def default_output(name: str, started: datetime) -> Path:
-    return Path("runs") / f"{name}-{started:%Y%m%dT%H%M%SZ}.ipynb"
-
-
 def _subclass_names(base: type[Exception]) -> set[str]:
     """The names of ``base`` and all its subclasses (a failed cell reports only the name)."""
     found, todo = set(), [base]
@@ -238,6 +248,11 @@ def _error_text(exc: Any) -> str:
     """The German message of a RunbookError, else ``Type: value`` (never the traceback)."""
     if exc.ename in _subclass_names(RunbookError):
         return str(exc.evalue)
+    if exc.ename == "KeyboardInterrupt":
+        return (
+            f"Abgebrochen mit Strg+C in Zelle {exc.exec_count}. Die Zellen davor sind gelaufen; was sie "
+            "getan haben, steht im Protokoll."
+        )
     return f"{exc.ename}: {exc.evalue}".rstrip(": ")
 
 
@@ -311,6 +326,10 @@ def prepare(
             )
         values[name] = value
     target = resolve_target(values.get("kubeconfig"), values.get("kube_context"))
+    if runbook.parameter("expected_context") is not None:
+        from runbook_lib.guard import check_target  # the wrong cluster is refused before the first cell
+
+        check_target(target, values.get("expected_context"))
     return values, target
 
 
@@ -384,8 +403,7 @@ def execute(
     from papermill.exceptions import PapermillExecutionError
 
     started = datetime.now(UTC)
-    out = Path(output) if output else default_output(runbook.name, started)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = reserve_output(runbook.name, output, started)
     clock = time.monotonic()
 
     def finish(status: str, error: str = "", cell: int | None = None, usage: bool = False) -> RunRecord:
@@ -408,9 +426,25 @@ def execute(
     try:
         nb = _execute(runbook, values, out, engine)
     except PapermillExecutionError as exc:
-        return finish("failed", _error_text(exc), exc.exec_count, exc.ename in _subclass_names(UsageError))
+        interrupted = exc.ename in _subclass_names(Interrupted) or exc.ename == "KeyboardInterrupt"
+        record = finish("failed", _error_text(exc), exc.exec_count, exc.ename in _subclass_names(UsageError))
+        return replace(record, interrupted=interrupted)
+    except OSError as exc:  # the record could not be written (disk full, folder removed meanwhile)
+        raise ConfigError(
+            f"Das Protokoll {out} konnte nicht geschrieben werden: {os_reason(exc)}.",
+            "Platz und Schreibrechte prüfen; was das Runbook getan hat, steht in der Ausgabe oben.",
+        ) from exc
+    finally:
+        _drop_if_empty(out)
     stopped = _stopped_cell(nb)
     return finish("stopped" if stopped else "ok", cell=stopped)
+
+
+def _drop_if_empty(path: Path) -> None:
+    """Remove a reserved record that the run never wrote (it failed before papermill saved it)."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            path.unlink()
 
 
 def _read_output(path: Path) -> dict[str, Any]:

@@ -14,9 +14,11 @@ a clean scenario. ``serve()`` is what ``runbook sandbox up`` runs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
+import shutil
 import signal
 import sys
 import threading
@@ -28,11 +30,14 @@ from typing import IO
 
 from flux_sandbox.sim.controllers import Controllers, Env, Timing, flux_install
 from flux_sandbox.sim.controllers import start as start_controllers
+from flux_sandbox.sim.controllers.catalog import image_available
+from flux_sandbox.sim.controllers.workload import rollout
 from flux_sandbox.sim.gitrepo import GitOpsRepo
+from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.scenarios import SCENARIOS, fingerprint, healthy, not_ready, settled
 from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.store import Store
-from runbook_lib.errors import RunbookError, UsageError
+from runbook_lib.errors import RunbookError, UsageError, os_reason
 
 __all__ = ["SCENARIOS", "Sandbox", "Timing", "serve"]
 
@@ -95,6 +100,7 @@ class Sandbox:
                 f"Unbekanntes Szenario '{scenario}'.",
                 f"Verfügbar: {', '.join(SCENARIOS)} (`runbook sandbox scenarios`).",
             )
+        check_port(port)
         self.state_dir = Path(state_dir).resolve()
         self.scenario = SCENARIOS[scenario]
         self.port = port
@@ -138,14 +144,72 @@ class Sandbox:
     # -- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._acquire()
+        """Start on the state directory; a failure leaves the directory as it was found (what this
+        start created is removed again, a user's repository never)."""
+        existed = self._check_state_dir()
+        try:
+            self._listen()  # a port in use fails here, before anything is written
+            self._make_state_dir()
+            self._acquire()
+        except BaseException:
+            self.stop()
+            raise
         try:
             self._start()
         except BaseException:
             self.stop()
+            self._remove_created(existed)
             raise
         return self
+
+    def _check_state_dir(self) -> set[str] | None:
+        """The names already in the state directory (None: it does not exist yet); UsageError when it
+        cannot be one."""
+        path = self.state_dir
+        if path.exists() and not path.is_dir():
+            raise UsageError(
+                f"--state {path} ist eine Datei, kein Verzeichnis.",
+                "Ein neues oder leeres Verzeichnis angeben, z. B. `--state ~/flux-sandbox`; ein früheres "
+                "Sandbox-Verzeichnis wird weiterverwendet.",
+            )
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(
+                        f"--state {path} liegt unter {parent}, und das ist eine Datei.",
+                        "Einen Pfad in einem Verzeichnis angeben, z. B. `--state ~/flux-sandbox`.",
+                    )
+                break
+        return set(os.listdir(path)) if path.is_dir() else None
+
+    def _make_state_dir(self) -> None:
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"Das Verzeichnis {self.state_dir} lässt sich nicht anlegen: {os_reason(exc)}.",
+                "Einen Pfad angeben, in dem Sie schreiben dürfen, z. B. `--state ~/flux-sandbox`.",
+            ) from exc
+
+    def _listen(self) -> None:
+        store = self._store = Store()
+        try:
+            self._api = ApiServer(store, port=self.port, token=self.token).start()
+        except OSError as exc:
+            raise port_error(self.port, exc) from exc
+
+    def _remove_created(self, existed: set[str] | None) -> None:
+        """Remove what this start created in the state directory (all of it if it created the directory)."""
+        if existed is None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            return
+        with contextlib.suppress(OSError):
+            for name in set(os.listdir(self.state_dir)) - existed:
+                target = self.state_dir / name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target, ignore_errors=True)
+                else:
+                    target.unlink(missing_ok=True)
 
     def _acquire(self) -> None:
         path = self.state_dir / "sandbox.pid"
@@ -169,13 +233,13 @@ class Sandbox:
 
     def _start(self) -> None:
         fresh = self.repo.ensure()
-        store = self._store = Store()
+        store = self.store
         git_token = secrets.token_urlsafe(24)
         self._write_git_token(git_token)
         flux_install.install(store)
         flux_install.bootstrap(store, self.repo, git_token)
         self._controllers = start_controllers(Env(store, self.timing, git_token=git_token))
-        self._api = ApiServer(store, port=self.port, token=self.token).start()
+        assert self._api is not None  # listening since _listen()
         write_kubeconfig(self.kubeconfig, self._api.url, self.token, context=CONTEXT)
         if fresh:
             self._start_fresh(store)
@@ -260,6 +324,31 @@ class Sandbox:
             f"Stand weiterarbeiten (`{keep}`, ohne --scenario). {untouched}",
         )
 
+    # -- faults --------------------------------------------------------------------------------------
+
+    def stop_controller(self, name: str) -> None:
+        """``kubectl scale deployment NAME --replicas=0``: the controller (``source-controller``, …)
+        stops handling objects, its Deployment has no ready replica and its Pods are gone."""
+        self._scale(name, 0)
+
+    def start_controller(self, name: str) -> None:
+        """Scale the controller back to one replica; it handles every object once, as after a restart."""
+        self._scale(name, 1)
+
+    def _scale(self, name: str, replicas: int) -> None:
+        if self._controllers is None:
+            raise RunbookError("Die Sandbox läuft nicht.", "Zuerst `start()` aufrufen.")
+        ctrl = self._controllers.get(name)
+        if replicas == 0:
+            ctrl.pause()
+        deployment = by_kind("Deployment")
+        self.store.patch(deployment, ctrl.namespace, name, {"spec": {"replicas": replicas}})
+        current = self.store.find(deployment, ctrl.namespace, name)
+        assert current is not None
+        rollout(self.store, current, image_available)
+        if replicas:
+            ctrl.resume()
+
     @property
     def git_token(self) -> Path:
         """``DIR/git-token``: the token the simulated Git server accepts (mode 0600), the "new deploy
@@ -295,6 +384,31 @@ class Sandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def check_port(port: object) -> int:
+    """A TCP port number (0: any free one), else UsageError."""
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise UsageError(
+            f"Ungültiger Port {port!r}: erlaubt sind 1 bis 65535.",
+            "Einen freien Port angeben oder --port weglassen (dann wählt die Sandbox einen freien).",
+        )
+    return port
+
+
+def port_error(port: int, exc: OSError) -> UsageError:
+    """The German error for a port the API server cannot listen on."""
+    if exc.errno == errno.EADDRINUSE:
+        why = "ist bereits belegt"
+    elif exc.errno == errno.EACCES:
+        why = "darf nicht verwendet werden (Ports unter 1024 brauchen Administratorrechte)"
+    else:
+        why = f"lässt sich nicht öffnen ({os_reason(exc)})"
+    return UsageError(
+        f"Port {port} auf 127.0.0.1 {why}.",
+        f"Einen anderen Port mit --port wählen oder --port weglassen (dann wählt die Sandbox einen freien); "
+        f"wer den Port belegt, zeigt `ss -ltnp 'sport = :{port}'`. Es wurde nichts angelegt.",
+    )
 
 
 def timing_from_env() -> Timing:

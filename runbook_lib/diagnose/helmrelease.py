@@ -9,7 +9,6 @@ events and the helm-controller's log lines, each with its own error slot. The st
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +38,7 @@ from runbook_lib.diagnose.rules.helmstorage import (
 )
 from runbook_lib.helm import HISTORY_HEADERS, ReleaseHistory, ReleaseRecord, records_from_secrets
 from runbook_lib.kinds import HELM_CHART, HELM_RELEASE, ObjectRef, by_kind
-from runbook_lib.kube import request
+from runbook_lib.kube import request_json
 from runbook_lib.objects import meta, spec, status
 from runbook_lib.status import interpret
 
@@ -358,20 +357,11 @@ def gather_releases(*, namespace: str | None = None, client: Cluster | None = No
     cluster = default_cluster(client)
     what = f"Helm-Release-Secrets{f' in {namespace}' if namespace else ''}"
     if namespace:
-        resp = request(
-            cluster,
-            what,
-            cluster.core.list_namespaced_secret,
-            namespace,
-            label_selector="owner=helm",
-            _preload_content=False,
+        body = request_json(
+            cluster, what, cluster.core.list_namespaced_secret, namespace, label_selector="owner=helm"
         )
     else:
-        resp = request(
-            cluster,
-            what,
-            cluster.core.list_secret_for_all_namespaces,
-            label_selector="owner=helm",
-            _preload_content=False,
+        body = request_json(
+            cluster, what, cluster.core.list_secret_for_all_namespaces, label_selector="owner=helm"
         )
-    return records_from_secrets(json.loads(resp.data).get("items") or [])
+    return records_from_secrets(body.get("items") or [])

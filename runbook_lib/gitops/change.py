@@ -4,6 +4,8 @@
 the exact commands; it writes nothing, so a dry run is simply a plan that is not applied.
 ``apply_change`` re-checks that nothing moved, writes, commits and pushes. A refused push keeps the
 commit and raises :class:`~runbook_lib.errors.NotPushed` naming it (``.result`` says "nicht gepusht").
+Ctrl+C during the apply raises :class:`~runbook_lib.errors.Interrupted` naming the state it left
+(:mod:`runbook_lib.gitops.interrupt`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from runbook_lib.errors import GitError, UsageError
 from runbook_lib.gitops import render
 from runbook_lib.gitops.affected import AffectedObject, find_affected
 from runbook_lib.gitops.edit import YamlEdit, edit_yaml
+from runbook_lib.gitops.interrupt import on_interrupt, recover_commit
 from runbook_lib.gitops.message import check_message
 from runbook_lib.gitops.push import push
 from runbook_lib.gitops.repo import (
@@ -198,18 +201,20 @@ def apply_change(plan: ChangePlan, *, reporter: Reporter | None = None) -> Chang
     repo = open_repo(plan.checkout.path)
     require_unmoved(repo, plan.checkout)
     identity(repo)
-    commit = _commit(repo, plan, reporter)
-    result = ChangeResult(plan=plan, commit=commit, pushed=False, remote_head=plan.checkout.remote_head)
-    push(
-        repo,
-        plan.commands[-1],
-        checkout=plan.checkout,
-        kept_commit=commit,
-        what="Commit",
-        reporter=reporter,
-        result=result,
-    )
-    return replace(result, pushed=True, remote_head=_remote_head(repo, plan.checkout))
+    # Ctrl+C from here on leaves a named state (gitops.interrupt), never a half-written file
+    with on_interrupt(lambda: recover_commit(repo, plan.checkout, what="Commit")):
+        commit = _commit(repo, plan, reporter)
+        result = ChangeResult(plan=plan, commit=commit, pushed=False, remote_head=plan.checkout.remote_head)
+        push(
+            repo,
+            plan.commands[-1],
+            checkout=plan.checkout,
+            kept_commit=commit,
+            what="Commit",
+            reporter=reporter,
+            result=result,
+        )
+        return replace(result, pushed=True, remote_head=_remote_head(repo, plan.checkout))
 
 
 def _commit(repo: git.Repo, plan: ChangePlan, reporter: Reporter) -> str:

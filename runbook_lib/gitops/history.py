@@ -81,8 +81,9 @@ def choose_mainline(info: CommitInfo, mainline: int | None, chain: set[str]) -> 
         if not 1 <= mainline <= len(info.parents):
             raise UsageError(
                 f"Merge-Commit {info.short} hat {len(info.parents)} Eltern; "
-                f"mainline={mainline} gibt es nicht.",
-                f"mainline zwischen 1 und {len(info.parents)} wählen (1 = der Branch, in den gemergt wurde).",
+                f"mainline {mainline} gibt es nicht.",
+                f"`-p mainline` zwischen 1 und {len(info.parents)} wählen (1 = der Branch, in den gemergt "
+                "wurde).",
             )
         return mainline
     if info.sha in chain:
@@ -90,8 +91,8 @@ def choose_mainline(info: CommitInfo, mainline: int | None, chain: set[str]) -> 
     raise UsageError(
         f"Merge-Commit {info.short} „{info.subject}“ liegt nicht auf der Hauptlinie des Branches; "
         "welche Seite bleiben soll, ist nicht eindeutig.",
-        f"Die Eltern prüfen (`git show --no-patch --format=%P {info.short}`) und `mainline=1` "
-        "(erste Elternseite bleibt) oder `mainline=2` angeben.",
+        f"Die Eltern prüfen (`git show --no-patch --format=%P {info.short}`) und `-p mainline 1` "
+        "(erste Elternseite bleibt) oder `-p mainline 2` angeben (im Notebook `mainline = 1`).",
     )
 
 

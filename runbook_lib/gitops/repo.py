@@ -7,7 +7,9 @@ Every git call goes through :func:`run_git` with an argument list (never a shell
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,14 +75,35 @@ def open_repo(path: str | Path) -> git.Repo:
     return repo
 
 
-def run_git(repo: git.Repo, command: Command, *, network: bool = False) -> str:
+def run_git(repo: git.Repo, command: Command, *, network: bool = False, timeout: float | None = None) -> str:
     """Run ``command`` (``("git", ...)``) in the working tree and return its stdout.
 
-    A ``network`` command (fetch, push) is killed after ``settings().network_timeout`` seconds.
+    A ``network`` command (fetch, push, ls-remote) is killed after ``timeout`` seconds (default
+    ``settings().network_timeout``). It runs through :mod:`subprocess` rather than GitPython's
+    ``kill_after_timeout``, whose watchdog thread outlives a Ctrl+C and keeps the process from exiting
+    until the timeout; :func:`subprocess.run` kills the child on Ctrl+C and leaves nothing behind.
     """
-    timeout = settings().network_timeout if network else None
-    out = repo.git.execute(list(command), kill_after_timeout=timeout)
-    return str(out)
+    if not network:
+        return str(repo.git.execute(list(command)))
+    limit = settings().network_timeout if timeout is None else timeout
+    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **repo.git.environment()}  # as GitPython runs git
+    try:
+        proc = subprocess.run(
+            list(command),
+            cwd=repo.working_tree_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise git.GitCommandError(
+            list(command), -9, stderr=f"fatal: Timeout: keine Antwort innerhalb von {limit:g} s"
+        ) from exc
+    if proc.returncode != 0:
+        raise git.GitCommandError(list(command), proc.returncode, stderr=proc.stderr, stdout=proc.stdout)
+    return proc.stdout.rstrip("\n")
 
 
 def git_stderr(exc: git.GitCommandError) -> str:
@@ -94,6 +117,32 @@ def dirty_files(repo: git.Repo) -> list[str]:
     """Modified, staged and untracked files (``git status --porcelain``), as paths."""
     out = run_git(repo, ("git", "status", "--porcelain=v1", "--untracked-files=normal"))
     return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+#: operations git can leave half done (marker in the git directory), with how to end them: a checkout in
+#: the middle of one must be ended with that command, not stashed
+_IN_PROGRESS = (
+    ("REVERT_HEAD", "ein `git revert`", "git revert --abort", "git revert --continue"),
+    ("CHERRY_PICK_HEAD", "ein `git cherry-pick`", "git cherry-pick --abort", "git cherry-pick --continue"),
+    ("sequencer", "ein `git revert` über mehrere Commits", "git revert --abort", "git revert --continue"),
+    ("MERGE_HEAD", "ein `git merge`", "git merge --abort", "git commit"),
+    ("rebase-merge", "ein `git rebase`", "git rebase --abort", "git rebase --continue"),
+    ("rebase-apply", "ein `git rebase` oder `git am`", "git rebase --abort", "git rebase --continue"),
+    ("BISECT_LOG", "ein `git bisect`", "git bisect reset", ""),
+)
+
+
+def require_no_operation(repo: git.Repo) -> None:
+    """Refuse a checkout in the middle of a revert, merge, rebase, …, naming the command that ends it."""
+    git_dir = Path(repo.git_dir)
+    for marker, what, abort, finish in _IN_PROGRESS:
+        if (git_dir / marker).exists():
+            cont = f" oder abschließen mit `{finish}`" if finish else ""
+            raise PreflightError(
+                f"Im Checkout ist {what} nicht abgeschlossen ({marker} in {git_dir}).",
+                f"Abbrechen mit `{abort}` (stellt den Stand davor her){cont}, dann erneut ausführen. "
+                "Es wurde nichts geändert.",
+            )
 
 
 def require_clean(repo: git.Repo) -> None:
@@ -209,6 +258,7 @@ def _require_in_sync(repo: git.Repo, branch: str, upstream: str) -> None:
 
 def preflight(repo: git.Repo, *, branch: str | None, remote: str, reporter: Reporter) -> Checkout:
     """Clean tree, expected branch tracking ``remote``, fetched and equal to the remote branch."""
+    require_no_operation(repo)  # first: a rebase also detaches HEAD, and its fix is `git rebase --abort`
     current = _current_branch(repo)
     if branch is not None and branch != current:
         raise PreflightError(
@@ -243,6 +293,7 @@ def preflight(repo: git.Repo, *, branch: str | None, remote: str, reporter: Repo
 
 def require_unmoved(repo: git.Repo, checkout: Checkout) -> None:
     """Apply-time check: same branch, same HEAD as the plan, clean tree."""
+    require_no_operation(repo)
     current = _current_branch(repo)
     head = repo.head.commit.hexsha
     if current != checkout.branch or head != checkout.head:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from runbook_lib.errors import UsageError
@@ -27,6 +28,7 @@ from runbook_lib.gitops.history import (
     select_reset,
     select_revert,
 )
+from runbook_lib.gitops.interrupt import on_interrupt, recover_commit, recover_reset
 from runbook_lib.gitops.push import push
 from runbook_lib.gitops.render import CommitInfo
 from runbook_lib.gitops.repo import (
@@ -296,28 +298,30 @@ def apply_revert(plan: RollbackPlan, *, reporter: Reporter) -> RollbackResult:
     require_unmoved(repo, plan.checkout)
     identity(repo)
     *reverts, commit_command, push_command = plan.commands
-    new_head = revert_all(
-        repo, checkout=plan.checkout, reverts=reverts, commit=commit_command, reporter=reporter
-    )
-    reporter.success(f"Revert-Commit {new_head[:7]} erstellt")
-    result = RollbackResult(
-        plan=plan,
-        new_head=new_head,
-        pushed=False,
-        remote_head=plan.checkout.remote_head,
-        backup_tag="",
-        restore_commands=(),
-    )
-    push(
-        repo,
-        push_command,
-        checkout=plan.checkout,
-        kept_commit=new_head,
-        what="Revert-Commit",
-        reporter=reporter,
-        result=result,
-    )
-    return replace(result, pushed=True, remote_head=repo.commit(plan.checkout.upstream).hexsha)
+    # Ctrl+C from here on leaves a named state (gitops.interrupt), never a revert in progress
+    with on_interrupt(lambda: recover_commit(repo, plan.checkout, what="Revert-Commit")):
+        new_head = revert_all(
+            repo, checkout=plan.checkout, reverts=reverts, commit=commit_command, reporter=reporter
+        )
+        reporter.success(f"Revert-Commit {new_head[:7]} erstellt")
+        result = RollbackResult(
+            plan=plan,
+            new_head=new_head,
+            pushed=False,
+            remote_head=plan.checkout.remote_head,
+            backup_tag="",
+            restore_commands=(),
+        )
+        push(
+            repo,
+            push_command,
+            checkout=plan.checkout,
+            kept_commit=new_head,
+            what="Revert-Commit",
+            reporter=reporter,
+            result=result,
+        )
+        return replace(result, pushed=True, remote_head=repo.commit(plan.checkout.upstream).hexsha)
 
 
 def apply_reset(plan: RollbackPlan, *, reporter: Reporter) -> RollbackResult:
@@ -328,23 +332,25 @@ def apply_reset(plan: RollbackPlan, *, reporter: Reporter) -> RollbackResult:
     identity(repo)
     c = plan.checkout
     tag_command, tag_push_command, reset_command, push_command = plan.commands
-    backup(
-        repo,
-        checkout=c,
-        tag=plan.backup_tag,
-        tag_command=tag_command,
-        push_command=tag_push_command,
-        reporter=reporter,
-    )
-    force_reset(
-        repo,
-        checkout=c,
-        backup_tag=plan.backup_tag,
-        reset_command=reset_command,
-        push_command=push_command,
-        reporter=reporter,
-    )
     restore = restore_commands(plan)
+    recover = partial(recover_reset, repo, c, target=plan.target, tag=plan.backup_tag, restore=restore)
+    with on_interrupt(recover):  # Ctrl+C from here on leaves a named state (gitops.interrupt)
+        backup(
+            repo,
+            checkout=c,
+            tag=plan.backup_tag,
+            tag_command=tag_command,
+            push_command=tag_push_command,
+            reporter=reporter,
+        )
+        force_reset(
+            repo,
+            checkout=c,
+            backup_tag=plan.backup_tag,
+            reset_command=reset_command,
+            push_command=push_command,
+            reporter=reporter,
+        )
     reporter.success(f"{c.upstream} steht auf {plan.target[:7]}; Sicherung: {plan.backup_tag}")
     reporter.info("Wiederherstellen: " + " && ".join(shell(cmd) for cmd in restore))
     return RollbackResult(

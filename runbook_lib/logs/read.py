@@ -13,23 +13,26 @@ marked; ``follow`` is bounded by a duration, because a notebook cell has to end.
 
 from __future__ import annotations
 
-import json
 import math
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from runbook_lib import kube
 from runbook_lib.cluster import Cluster, default_cluster
-from runbook_lib.durations import format_duration, parse_duration
+from runbook_lib.durations import format_duration, parse_duration, parse_time
 from runbook_lib.errors import NotFound, RunbookError, UsageError
 from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
 from runbook_lib.logs.view import LogResult, PlainLogs
 from runbook_lib.masking import mask
+from runbook_lib.names import check_name, check_namespace
 from runbook_lib.report import Reporter, default_reporter, plural
 from runbook_lib.settings import PART_OF_FLUX, settings
 
@@ -37,6 +40,10 @@ from runbook_lib.settings import PART_OF_FLUX, settings
 CONTAINER = "manager"
 #: extra seconds a followed stream may stay open after its deadline before the socket is shut
 FOLLOW_GRACE = 5.0
+#: seconds before a followed stream that ended early is opened again
+RESUME_PAUSE = 0.2
+#: lines remembered to skip the overlap of a reopened stream (it starts a second before the cut)
+RESUME_OVERLAP = 10_000
 
 __all__ = ["ControllerPod", "LogResult", "PlainLogs", "controller_pods", "plain_logs", "read_logs"]
 
@@ -59,8 +66,7 @@ class ControllerPod:
 
 
 def _list(cluster: Cluster, what: str, fn: Callable[..., Any], namespace: str, selector: str) -> list[dict]:
-    resp = kube.request(cluster, what, fn, namespace, label_selector=selector, _preload_content=False)
-    return list(json.loads(resp.data).get("items") or [])
+    return list(kube.request_json(cluster, what, fn, namespace, label_selector=selector).get("items") or [])
 
 
 def _pod_is_ready(pod: dict) -> bool:
@@ -118,8 +124,11 @@ def controller_pods(
 
     ``namespace`` defaults to the Flux namespace of the settings (``flux logs --flux-namespace``).
     """
-    namespace = namespace or settings().flux_namespace
-    cluster = default_cluster(client)
+    return _controllers(namespace or settings().flux_namespace, default_cluster(client))[0]
+
+
+def _controllers(namespace: str, cluster: Cluster) -> tuple[tuple[ControllerPod, ...], tuple[str, ...]]:
+    """The chosen pod per controller Deployment, and the Deployments without any pod (scaled to 0)."""
     deployments = _list(
         cluster,
         f"Deployments im Namespace {namespace}",
@@ -127,7 +136,7 @@ def controller_pods(
         namespace,
         PART_OF_FLUX,
     )
-    chosen = []
+    chosen, podless = [], []
     for dep in sorted(deployments, key=lambda d: d["metadata"]["name"]):
         selector = _template_selector(dep)
         if not selector:
@@ -151,16 +160,30 @@ def controller_pods(
                     ready=_pod_is_ready(best),
                 )
             )
+        else:
+            podless.append(dep["metadata"]["name"])
     if not chosen:
         raise _no_pods(namespace, PART_OF_FLUX)
-    return tuple(chosen)
+    return tuple(chosen), tuple(podless)
 
 
-def _select(pods: tuple[ControllerPod, ...], controller: str | None) -> tuple[ControllerPod, ...]:
+def _select(
+    pods: tuple[ControllerPod, ...], controller: str | None, podless: tuple[str, ...] = ()
+) -> tuple[ControllerPod, ...]:
     if not controller:
         return pods
     wanted = controller.strip().lower()
     found = tuple(p for p in pods if p.controller in (wanted, f"{wanted}-controller"))
+    stopped = [name for name in podless if name in (wanted, f"{wanted}-controller")]
+    if not found and stopped:
+        namespace = pods[0].namespace if pods else settings().flux_namespace
+        raise RunbookError(
+            f"Der {stopped[0]} hat keinen Pod, dessen Logs sich lesen ließen: das Deployment "
+            f"{namespace}/{stopped[0]} ist auf 0 Replikate skaliert oder seine Pods fehlen.",
+            f"Prüfen mit `kubectl -n {namespace} get deploy,pods -l app={stopped[0]}` und "
+            f"`kubectl -n {namespace} describe deploy {stopped[0]}`; ohne laufenden {stopped[0]} bearbeitet "
+            "Flux keine Objekte dieser Art.",
+        )
     if not found:
         raise UsageError(
             f"Unbekannter Controller '{controller}'.",
@@ -241,12 +264,12 @@ def _read_all(
     since_seconds: int | None,
     tail: int | None,
 ) -> list[list[LogLine]]:
-    streams = []
-    for p in pods:
+    def read(p: ControllerPod) -> list[LogLine]:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
         lines = _lines(cluster, _what(p.namespace, p.pod), resp, tolerant=False)
-        streams.append(list(filter_lines(lines, flt, controller=p.controller, stamped=True)))
-    return streams
+        return list(filter_lines(lines, flt, controller=p.controller, stamped=True))
+
+    return [kube.again_if_cut(partial(read, p)) for p in pods]
 
 
 def _follow_all(
@@ -258,22 +281,74 @@ def _follow_all(
     tail: int | None,
     seconds: float,
 ) -> list[list[LogLine]]:
-    """Stream every pod in parallel until the deadline, then shut the sockets."""
+    """Stream every pod in parallel until the deadline, then shut the sockets.
+
+    A stream that ends before the deadline (the connection dropped, the server restarted) is opened
+    again for the seconds since it ended; lines already read are skipped. A stream that cannot be
+    opened again raises the converted error (the follow fails with a clear message, it does not end
+    quietly with lines missing).
+    """
     deadline = time.monotonic() + seconds
-    responses = [
+    current = [
         _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=seconds) for p in pods
     ]
+    lock, stopped = threading.Lock(), threading.Event()
 
-    def collect(resp: Any, pod: ControllerPod) -> list[LogLine]:
-        lines = _lines(cluster, _what(pod.namespace, pod.pod), resp, tolerant=True)
-        return list(filter_lines(lines, flt, controller=pod.controller, stamped=True))
+    def collect(index: int, pod: ControllerPod) -> list[LogLine]:
+        found: list[LogLine] = []
+        recent: deque[bytes] = deque(maxlen=RESUME_OVERLAP)
+        overlap: set[bytes] = set()
+        while True:
+            lines = _lines(cluster, _what(pod.namespace, pod.pod), current[index], tolerant=True)
+            fresh = _after_overlap(lines, overlap, recent)
+            found.extend(filter_lines(fresh, flt, controller=pod.controller, stamped=True))
+            ended, left = time.time(), deadline - time.monotonic()
+            if stopped.is_set() or left <= RESUME_PAUSE:
+                return found
+            time.sleep(RESUME_PAUSE)  # a stream that ends at once again must not spin
+            overlap = set(recent)
+            resp = _open(
+                cluster,
+                pod,
+                since_seconds=max(1, math.ceil(time.time() - ended) + 1),
+                tail=None,
+                follow_seconds=max(0.05, deadline - time.monotonic()),
+            )
+            with lock:
+                current[index] = resp
+                if stopped.is_set():
+                    kube.shutdown(resp)
 
     with ThreadPoolExecutor(max_workers=len(pods)) as pool:
-        futures = [pool.submit(collect, r, p) for r, p in zip(responses, pods, strict=True)]
+        futures = [pool.submit(collect, i, p) for i, p in enumerate(pods)]
         wait_futures(futures, timeout=max(0.0, deadline - time.monotonic()))
-        for resp in responses:
-            kube.shutdown(resp)
+        with lock:
+            stopped.set()
+            for resp in current:
+                kube.shutdown(resp)
         return [f.result() for f in futures]
+
+
+def _stamp(line: bytes) -> datetime | None:
+    """The API server's timestamp in front of a line read with ``timestamps=true``."""
+    return parse_time(line.split(b" ", 1)[0].decode("ascii", "replace"))
+
+
+def _after_overlap(lines: Iterable[bytes], overlap: set[bytes], recent: deque[bytes]) -> Iterator[bytes]:
+    """The lines of a reopened stream that were not read before the cut: it starts a little earlier,
+    so lines read already (``overlap``) and lines older than the last one read are skipped until the
+    stream passes that point. ``recent`` keeps the last lines for the next reopening."""
+    last = _stamp(recent[-1]) if overlap and recent else None
+    skipping = last is not None
+    for line in lines:
+        if skipping:
+            stamp = _stamp(line)
+            if line in overlap or (stamp is not None and last is not None and stamp < last):
+                continue
+            if stamp is not None and last is not None and stamp > last:
+                skipping = False
+        recent.append(line)
+        yield line
 
 
 def _since_seconds(since: Any, since_time: datetime | None) -> int | None:
@@ -290,6 +365,13 @@ def _check_tail(tail: int | None) -> int | None:
     if isinstance(tail, bool) or not isinstance(tail, int) or tail < 0:
         raise UsageError(f"Ungültiger Wert '{tail}' für tail.", "Eine ganze Zahl ≥ 0 angeben, z. B. 100.")
     return tail
+
+
+def _check_names(**given: str | None) -> None:
+    """Names as Kubernetes accepts them (a filter with a space would quietly match no line)."""
+    for what, value in given.items():
+        if value is not None:
+            (check_namespace if what.endswith("namespace") else check_name)(value, what)
 
 
 def read_logs(
@@ -329,9 +411,8 @@ def read_logs(
     tail_lines = _check_tail(tail)
     rep = default_reporter(reporter)
     cluster = default_cluster(client)
-    pods, warnings = _usable(
-        _select(controller_pods(namespace=flux_namespace, client=cluster), controller), reporter=rep
-    )
+    found, podless = _controllers(flux_namespace or settings().flux_namespace, cluster)
+    pods, warnings = _usable(_select(found, controller, podless), reporter=rep)
     seconds = _since_seconds(since_td, flt.since_time)
     if follow_td is None:
         streams = _read_all(cluster, pods, flt, since_seconds=seconds, tail=tail_lines)
@@ -380,7 +461,8 @@ def plain_logs(
     if not pods:
         raise _no_pods(namespace, label_selector)
     lines: list[str] = []
-    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+
+    def read(pod: dict) -> list[str]:
         name = pod["metadata"]["name"]
         what = _what(namespace, name)
         resp = kube.request(
@@ -393,8 +475,10 @@ def plain_logs(
             tail_lines=tail_lines,
             _preload_content=False,
         )
-        raw_lines = _lines(cluster, what, resp, tolerant=False)
-        lines.extend(mask(raw.decode("utf-8", "replace")) for raw in raw_lines)
+        return [mask(raw.decode("utf-8", "replace")) for raw in _lines(cluster, what, resp, tolerant=False)]
+
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        lines.extend(kube.again_if_cut(partial(read, pod)))
     tail_flag = "" if tail_lines == 10 else f" --tail={-1 if tail_lines is None else tail_lines}"
     command = f"kubectl logs -n {namespace} -l {label_selector}{tail_flag}"
     return PlainLogs(command=command, pods=tuple(p["metadata"]["name"] for p in pods), lines=tuple(lines))

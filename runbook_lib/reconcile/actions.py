@@ -15,30 +15,29 @@ reason, or Stalled, the controller's message is reported at once instead of wait
 from __future__ import annotations
 
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import cast
 
 from runbook_lib import kinds, kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import NotFound, ReconcileFailed, Suspended, WaitTimeout
+from runbook_lib.errors import Interrupted, ReconcileFailed, Suspended
+from runbook_lib.guard import require_expected_context
 from runbook_lib.kinds import FluxKind, ObjectRef
+from runbook_lib.names import check_name, check_namespace
 from runbook_lib.reconcile.rules import (
     FORCE_AT,
     REQUESTED_AT,
     RESET_AT,
     Obj,
-    Progress,
     is_static,
-    progress,
     revision_of,
     rfc3339nano,
     source_ref,
     troubleshoot_hint,
 )
+from runbook_lib.reconcile.wait import FluxApi, watch_until_done
 from runbook_lib.report import Rendered, Reporter, color_style, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
@@ -142,64 +141,15 @@ class SuspendResult(Rendered):
 # --- gathering and acting ------------------------------------------------------------------------------
 
 
-class _Api:
-    """Thin access to Flux objects through the CustomObjectsApi, by way of :mod:`runbook_lib.kube`.
-
-    A kind served at several versions (OCIRepository is v1beta2 only on Flux 2.4/2.5) is read at the
-    first version the cluster answers; patches and watches then use that version.
-    """
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self._versions: dict[str, str] = {}
-
-    def version(self, kind: FluxKind) -> str:
-        return self._versions.get(kind.kind, kind.version)
-
-    def get(self, ref: ObjectRef) -> Obj:
-        for version in dict.fromkeys((self.version(ref.kind), *ref.kind.versions)):
-            try:
-                obj = kube.request(
-                    self.cluster,
-                    str(ref),
-                    self.cluster.custom.get_namespaced_custom_object,
-                    ref.kind.group,
-                    version,
-                    ref.namespace,
-                    ref.kind.plural,
-                    ref.name,
-                )
-            except NotFound:
-                continue
-            self._versions[ref.kind.kind] = version
-            return cast(Obj, obj)
-        raise kube.object_not_found(self.cluster, ref.kind, ref.name, ref.namespace)
-
-    def patch(self, ref: ObjectRef, body: Obj) -> Obj:
-        return cast(
-            Obj,
-            kube.request(
-                self.cluster,
-                str(ref),
-                self.cluster.custom.patch_namespaced_custom_object,
-                ref.kind.group,
-                self.version(ref.kind),
-                ref.namespace,
-                ref.kind.plural,
-                ref.name,
-                body,
-            ),
-        )
-
-
 def _kind(kind: str | FluxKind) -> FluxKind:
     """What a user typed (``hr``, ``gitrepo``) or a FluxKind record."""
     return kind if isinstance(kind, FluxKind) else kinds.resolve(kind)
 
 
 def _ref(kind: FluxKind, name: str, namespace: str | None) -> ObjectRef:
-    """The object asked for; no namespace means the Flux namespace (``flux reconcile``'s ``-n`` default)."""
-    return ObjectRef(kind, name, namespace or settings().flux_namespace)
+    """The object asked for; no namespace means the Flux namespace (``flux reconcile``'s ``-n`` default).
+    Name and namespace are checked as the API server checks them."""
+    return ObjectRef(kind, check_name(name), check_namespace(namespace or settings().flux_namespace))
 
 
 def _limit(timeout: str | timedelta | None) -> timedelta:
@@ -222,58 +172,8 @@ def _resume_hint(ref: ObjectRef) -> str:
     return f"Erst fortsetzen: `{cmd}` oder `{patch}`; steht `suspend: true` im Git-Manifest, dort entfernen."
 
 
-def _watch_until_done(
-    api: _Api, ref: ObjectRef, start: Obj, requested_at: str | None, deadline: float
-) -> tuple[Obj, Progress]:
-    """Follow the object with a watch from ``start``'s resourceVersion until it is done or failed."""
-    obj, state = start, progress(start, requested_at)
-    rv = start["metadata"].get("resourceVersion")
-    while state.state in ("pending", "progressing"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise WaitTimeout(
-                f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {state.message or state.state}.",
-                "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen.",
-            )
-        events = kube.watch(
-            api.cluster,
-            str(ref),
-            api.cluster.custom.list_namespaced_custom_object,
-            ref.kind.group,
-            api.version(ref.kind),
-            ref.namespace,
-            ref.kind.plural,
-            seconds=remaining,
-            field_selector=f"metadata.name={ref.name}",
-            resource_version=rv,
-            allow_watch_bookmarks=True,
-        )
-        try:
-            with closing(events):
-                for event in events:  # ends quietly when nothing more comes before the deadline
-                    if event["type"] == "BOOKMARK":
-                        continue
-                    if event["type"] == "DELETED":
-                        raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
-                    obj = event["object"]
-                    rv = obj["metadata"].get("resourceVersion", rv)
-                    state = progress(obj, requested_at)
-                    if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
-                        break
-        except kube.WatchExpired:
-            obj = api.get(ref)  # history expired: start again from the current object
-            rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
-    return obj, state
-
-
-def _suspended(ref: ObjectRef) -> Suspended:
-    return Suspended(
-        f"{ref} ist ausgesetzt (suspend: true); bis zum Fortsetzen gleicht Flux nichts ab.", _resume_hint(ref)
-    )
-
-
 def _annotate(
-    api: _Api, ref: ObjectRef, obj: Obj, *, force: bool, reset: bool, rep: Reporter
+    api: FluxApi, ref: ObjectRef, obj: Obj, *, force: bool, reset: bool, rep: Reporter
 ) -> tuple[str, Obj]:
     """Write the request as flux does (refusing a suspended object); returns the token and the object."""
     if (obj.get("spec") or {}).get("suspend"):
@@ -294,7 +194,7 @@ def _annotate(
 
 
 def _reconcile_one(
-    api: _Api, ref: ObjectRef, *, force: bool, reset: bool, deadline: float, rep: Reporter
+    api: FluxApi, ref: ObjectRef, *, force: bool, reset: bool, deadline: float, rep: Reporter
 ) -> Step:
     begin = time.monotonic()
     obj = api.get(ref)
@@ -304,7 +204,8 @@ def _reconcile_one(
         return Step(str(ref), "", before, before, "static", "statisches Objekt", 0.0)
     requested_at, patched = _annotate(api, ref, obj, force=force, reset=reset, rep=rep)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
-    obj, state = _watch_until_done(api, ref, patched, requested_at, deadline)
+    exact = ref.kind.kind == "HelmRelease" and (force or reset)
+    obj, state = watch_until_done(api, ref, patched, requested_at, deadline, exact=exact)
     seconds = time.monotonic() - begin
     after = revision_of(ref.kind, obj)
     if state.state == "failed":
@@ -315,7 +216,7 @@ def _reconcile_one(
     return Step(str(ref), requested_at, before, after, "ready", state.message, seconds)
 
 
-def _chain(api: _Api, ref: ObjectRef) -> list[ObjectRef]:
+def _chain(api: FluxApi, ref: ObjectRef) -> list[ObjectRef]:
     """The sources of ``ref`` in the order they are reconciled, ``ref`` itself last.
 
     Every link is read first and a suspended one refused before anything is annotated, as flux
@@ -346,26 +247,38 @@ def reconcile(
     client: Cluster | None = None,
     reporter: Reporter | None = None,
     raise_on_failure: bool = False,
+    expected_context: str | None = None,
 ) -> ReconcileResult:
     """Reconcile ``kind``/``name`` like ``flux reconcile <kind> <name> [--with-source]`` and wait.
 
     A failed reconcile returns a result with ``ok == False`` (or raises ReconcileFailed with
     ``raise_on_failure``); a suspended object, a missing one and a timeout raise. ``namespace`` and
-    ``timeout`` default to the settings' Flux namespace and reconcile timeout.
+    ``timeout`` default to the settings' Flux namespace and reconcile timeout. ``force``/``reset``
+    change the release beyond what Git says: outside the sandbox they need ``expected_context``
+    (:mod:`runbook_lib.guard`).
     """
     fk = _kind(kind)
     limit = _limit(timeout)
-    api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    api, rep = FluxApi(default_cluster(client)), default_reporter(reporter)
+    if force or reset:
+        require_expected_context(api.cluster, expected_context, what="Ein Abgleich mit force/reset")
     started = datetime.now(UTC)
     target = _ref(fk, name, namespace)
     deadline = time.monotonic() + limit.total_seconds()
     refs = _chain(api, target) if with_source else [target]
     steps: list[Step] = []
-    for ref in refs:
-        step = _reconcile_one(api, ref, force=force, reset=reset, deadline=deadline, rep=rep)
-        steps.append(step)
-        if step.state == "failed":
-            break
+    try:
+        for ref in refs:
+            step = _reconcile_one(api, ref, force=force, reset=reset, deadline=deadline, rep=rep)
+            steps.append(step)
+            if step.state == "failed":
+                break
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"Abgebrochen mit Strg+C beim Abgleich von {target}: die Anfrage an Flux ist gestellt und wird "
+            "trotzdem bearbeitet, nur das Warten wurde abgebrochen.",
+            f"Ergebnis prüfen: `{kube.list_command(target.kind)}` bzw. `runbook run status`.",
+        ) from None
     result = ReconcileResult(tuple(steps), started)
     if raise_on_failure:
         result.check()
@@ -383,7 +296,7 @@ def request_reconcile(
 ) -> str:
     """Only annotate (the source first with ``with_source``), do not wait; returns the request token."""
     fk = _kind(kind)
-    api, rep = _Api(default_cluster(client)), default_reporter(reporter)
+    api, rep = FluxApi(default_cluster(client)), default_reporter(reporter)
     target = _ref(fk, name, namespace)
     token = ""
     for ref in _chain(api, target) if with_source else [target]:
@@ -394,10 +307,18 @@ def request_reconcile(
 
 
 def _set_suspend(
-    kind: str | FluxKind, name: str, namespace: str | None, value: bool, client: Cluster | None, rep: Reporter
-) -> tuple[_Api, ObjectRef, Obj]:
+    kind: str | FluxKind,
+    name: str,
+    namespace: str | None,
+    value: bool,
+    client: Cluster | None,
+    rep: Reporter,
+    expected_context: str | None,
+) -> tuple[FluxApi, ObjectRef, Obj]:
     fk = _kind(kind)
-    api, ref = _Api(default_cluster(client)), _ref(fk, name, namespace)
+    api, ref = FluxApi(default_cluster(client)), _ref(fk, name, namespace)
+    what = "Aussetzen (suspend)" if value else "Fortsetzen (resume)"
+    require_expected_context(api.cluster, expected_context, what=what)
     api.get(ref)
     verb = "setze aus" if value else "setze fort"
     rep.action(f"{verb}: {fk.human} {name} im Namespace {ref.namespace}")
@@ -414,9 +335,14 @@ def suspend(
     namespace: str | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
+    expected_context: str | None = None,
 ) -> SuspendResult:
-    """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed."""
-    _api, ref, _obj = _set_suspend(kind, name, namespace, True, client, default_reporter(reporter))
+    """``flux suspend``: set ``spec.suspend``; Flux leaves the object alone until resumed.
+
+    Outside the sandbox ``expected_context`` must name the current context (:mod:`runbook_lib.guard`)."""
+    _api, ref, _obj = _set_suspend(
+        kind, name, namespace, True, client, default_reporter(reporter), expected_context
+    )
     return SuspendResult(str(ref), True, "ausgesetzt; bis zum Fortsetzen gleicht Flux nichts mehr ab")
 
 
@@ -429,17 +355,19 @@ def resume(
     timeout: str | timedelta | None = None,
     client: Cluster | None = None,
     reporter: Reporter | None = None,
+    expected_context: str | None = None,
 ) -> SuspendResult:
     """``flux resume``: clear ``spec.suspend`` (the generation bump triggers the controller) and wait
-    until the object is Ready at its new generation."""
+    until the object is Ready at its new generation. Outside the sandbox ``expected_context`` must
+    name the current context (:mod:`runbook_lib.guard`)."""
     rep = default_reporter(reporter)
-    api, ref, obj = _set_suspend(kind, name, namespace, False, client, rep)
+    api, ref, obj = _set_suspend(kind, name, namespace, False, client, rep, expected_context)
     if not wait:
         return SuspendResult(str(ref), False, "fortgesetzt")
     limit = _limit(timeout)
     rep.waiting(f"warte auf den Abgleich von {ref.kind.kind} {ref.name}")
     # resume has no request token: done when Ready at the new generation (flux's isObjectReady)
-    obj, state = _watch_until_done(api, ref, obj, None, time.monotonic() + limit.total_seconds())
+    obj, state = watch_until_done(api, ref, obj, None, time.monotonic() + limit.total_seconds())
     if state.state == "failed":
         raise ReconcileFailed(
             f"{ref} wurde fortgesetzt, der Abgleich schlug fehl: {state.message}",

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import ReconcileFailed, RunbookError
+from runbook_lib.errors import Interrupted, ReconcileFailed, RunbookError
 from runbook_lib.kinds import HELM_RELEASE, KUSTOMIZATION, ObjectRef, by_kind
 from runbook_lib.kube import get_object
 from runbook_lib.reconcile.actions import ReconcileResult, Step, reconcile, request_reconcile
@@ -162,6 +162,30 @@ def roll_out(
                 rep.failure(f"{ks}: {exc.message}")
                 notes.append(f"{ks}: {exc.message}")
         return RolloutReport(commit, (), (), tuple(notes))
+    try:
+        return _wait_for(commit, kustomizations, releases, deadline, cluster, rep)
+    except (KeyboardInterrupt, Interrupted):
+        first = (
+            f" -p name {kustomizations[0].name} -p namespace {kustomizations[0].namespace}"
+            if kustomizations
+            else ""
+        )
+        raise Interrupted(
+            f"Abgebrochen mit Strg+C beim Warten auf Flux: Commit {commit[:7]} ist gepusht, Flux wendet ihn "
+            "an; ob er im Cluster angekommen ist, wurde nicht geprüft.",
+            f"Prüfen mit `runbook run status` oder weiter warten mit `runbook run sync -p kind ks{first}`.",
+        ) from None
+
+
+def _wait_for(
+    commit: str,
+    kustomizations: list[ObjectRef],
+    releases: list[ObjectRef],
+    deadline: float,
+    cluster: Cluster,
+    rep: Reporter,
+) -> RolloutReport:
+    """Sync the Kustomizations (the first with its source), then the HelmReleases, and check each."""
     # "before" is read now, before the source fetches the commit: once it has, the controllers start
     # applying it on their own and a reconcile step would already see the new revision
     before = _revisions(cluster, [*kustomizations, *releases])
@@ -229,6 +253,8 @@ def _sync(
             client=cluster,
             reporter=rep,
         )
+    except Interrupted:
+        raise  # Ctrl+C stops the rollout, it is not a failed object
     except RunbookError as exc:
         rep.failure(f"{obj}: {exc.message}")
         failed = Step(str(obj), "", "", "", "failed", exc.message, 0.0)

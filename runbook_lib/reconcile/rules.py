@@ -7,6 +7,7 @@ it (docs/flux-facts.md §4: ``lastHandledReconcileAt``, Stalled, Ready at the cu
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,14 +60,49 @@ class Progress:
     reason: str = ""
 
 
-def progress(obj: Obj, requested_at: str | None) -> Progress:
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def instant(token: str) -> int | None:
+    """An RFC3339(Nano) request token as nanoseconds since the epoch; None if it is not one (pure)."""
+    match = _RFC3339.fullmatch(token.strip())
+    if not match:
+        return None
+    seconds, fraction, offset = match.groups()
+    try:
+        moment = datetime.fromisoformat(seconds + ("+00:00" if offset == "Z" else offset))
+    except ValueError:
+        return None
+    return int(moment.timestamp()) * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+
+
+def handled(last: str, requested: str, previous: str | None = None) -> bool:
+    """Has the controller handled the request ``requested`` (pure)?
+
+    Yes when it echoes that token, or when it handled a *later* one since the request was written
+    (``last`` differs from ``previous``, the value when the annotation was written, and is a later
+    time): concurrent requests overwrite each other's annotation, and a controller that handled the
+    newer request has done everything the older one asked for. Without ``previous`` only the exact
+    token counts.
+    """
+    if last == requested:
+        return True
+    if previous is None or last == previous:
+        return False
+    newer, ours = instant(last), instant(requested)
+    return newer is not None and ours is not None and newer >= ours
+
+
+def progress(obj: Obj, requested_at: str | None, previous: str | None = None) -> Progress:
     """Interpret an object against the request ``requested_at`` (pure; see the module docstring).
 
     ``requested_at=None`` (a resume has no request token) skips the "handled" check: then only
-    Stalled, and Ready at the current generation, count.
+    Stalled, and Ready at the current generation, count. ``previous``: ``lastHandledReconcileAt``
+    when the request was written; with it, a later request handled meanwhile counts (:func:`handled`).
     """
     status = obj.get("status") or {}
-    if requested_at is not None and (status.get("lastHandledReconcileAt") or "") != requested_at:
+    last = str(status.get("lastHandledReconcileAt") or "")
+    if requested_at is not None and not handled(last, requested_at, previous):
         return Progress("pending", "Anfrage noch nicht bearbeitet")
     stalled = condition(obj, "Stalled")
     ready = condition(obj, "Ready")

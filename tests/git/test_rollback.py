@@ -126,7 +126,7 @@ def test_merge_off_the_mainline_without_mainline_is_refused(world: World, alice:
     head = world.head(alice)
     with pytest.raises(UsageError) as err:
         preview(alice, commit=inner)
-    assert "mainline=1" in (err.value.hint or "") and inner[:7] in err.value.message
+    assert "-p mainline 1" in (err.value.hint or "") and inner[:7] in err.value.message
     assert world.head(alice) == head
     assert preview(alice, commit=inner, mainline=1).mainlines == (1,)
 

@@ -22,6 +22,16 @@ def test_every_public_name_resolves_and_is_documented(name: str) -> None:
     assert inspect.getdoc(value), f"runbook_lib.{name} has no docstring"
 
 
+def test_a_subpackage_import_does_not_shadow_the_public_function() -> None:
+    code = (
+        "import runbook_lib.reconcile.actions, runbook_lib.settings\n"
+        "from runbook_lib import reconcile, settings\n"
+        "print(callable(reconcile), reconcile.__module__, callable(settings))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "runbook_lib.reconcile.actions", "True"]
+
+
 def test_unknown_names_raise_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = runbook_lib.nope  # type: ignore[attr-defined]

@@ -22,6 +22,13 @@ __all__ = ["ArtifactStorage", "Controllers", "Env", "Timing", "start"]
 class Controllers:
     items: tuple[Controller, ...]
 
+    def get(self, name: str) -> Controller:
+        """The controller whose Deployment is called ``name`` (``source-controller``)."""
+        for ctrl in self.items:
+            if ctrl.name == name:
+                return ctrl
+        raise KeyError(name)
+
     def stop(self) -> None:
         for ctrl in self.items:
             ctrl._stop.set()

@@ -241,6 +241,8 @@ class Controller:
         self._source_marks: dict[Key, tuple[str, str]] = {}
         self._due: dict[Key, float] = {}
         self._stop = threading.Event()
+        #: set while the controller is "scaled to zero": it sees changes but handles nothing
+        self._paused = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- subclass API ---------------------------------------------------------------------------------
@@ -329,6 +331,20 @@ class Controller:
         self._thread.start()
         return self
 
+    def pause(self) -> None:
+        """Stop handling objects (a controller scaled to zero); requests pile up unanswered."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        """Handle objects again; like a restarted controller it looks at every object once."""
+        for key in list(self._seen):
+            self.enqueue(key)
+        self._paused.clear()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -367,7 +383,8 @@ class Controller:
         rv = self._initial()
         while not self._stop.is_set() and not self.store.closed:
             now = time.monotonic()
-            wait = min([self.timing.poll, *[d - now for d in self._due.values()]])
+            paused = self._paused.is_set()
+            wait = min([self.timing.poll, *([] if paused else [d - now for d in self._due.values()])])
             try:
                 changes = (
                     self.store.wait_for_changes(rv, max(wait, 0.0))
@@ -380,6 +397,8 @@ class Controller:
             for change in changes:
                 rv = change.rv
                 self._on_change(change)
+            if paused:
+                continue
             now = time.monotonic()
             for key in sorted((k for k, d in self._due.items() if d <= now), key=self._due.__getitem__):
                 if self._stop.is_set():
