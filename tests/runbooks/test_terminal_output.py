@@ -186,6 +186,8 @@ def test_an_ambiguous_kind_is_a_usage_error_naming_the_candidates(sandbox: Sandb
         cwd=tmp_path,
     )
     assert done.returncode == 2
+    # refused before the first cell, as every usage error: on stderr, and no run announced
     assert (
-        "Die Art 'helm' ist mehrdeutig: gemeint sein können HelmRelease (hr), HelmRepository" in done.stdout
+        "Die Art 'helm' ist mehrdeutig: gemeint sein können HelmRelease (hr), HelmRepository" in done.stderr
     )
+    assert "wird ausgeführt" not in done.stderr
