@@ -48,19 +48,24 @@ def _seed(store: Store) -> None:
         hr,
         {
             "metadata": {"name": "kite", "namespace": "flux-system"},
-            "spec": {"interval": "5m", "chart": {"spec": {"chart": "kite"}}},
+            "spec": {
+                "interval": "5m",
+                "chart": {"spec": {"chart": "kite", "sourceRef": {"kind": "HelmRepository", "name": "kite"}}},
+            },
         },
     )
     ok = {"status": {"conditions": [_condition("True", "Helm install succeeded")]}}
     store.patch(hr, "flux-system", "kite", ok, subresource="status")
-    store.create(ks, {"metadata": {"name": "apps", "namespace": "flux-system"}, "spec": {"path": "./apps"}})
+    source_ref = {"kind": "GitRepository", "name": "flux-system"}
+    ks_spec = {"path": "./apps", "interval": "10m", "prune": True, "sourceRef": source_ref}
+    store.create(ks, {"metadata": {"name": "apps", "namespace": "flux-system"}, "spec": ks_spec})
     failed = {"status": {"conditions": [_condition("False", "kustomize build failed")]}}
     store.patch(ks, "flux-system", "apps", failed, subresource="status")
     store.create(
         by_kind("GitRepository"),
         {
             "metadata": {"name": "flux-system", "namespace": "flux-system"},
-            "spec": {"url": "ssh://git@example.com/fleet.git"},
+            "spec": {"url": "ssh://git@example.com/fleet.git", "interval": "1m"},
         },
     )
     pod = "helm-controller-5d8c"

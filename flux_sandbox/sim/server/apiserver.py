@@ -30,6 +30,7 @@ from flux_sandbox.sim.resources import ResourceType
 from flux_sandbox.sim.server import discovery, streams
 from flux_sandbox.sim.server.tables import TableSpec, to_table, wanted_table_version
 from flux_sandbox.sim.server.wire import (
+    PathNotFound,
     Route,
     dumps,
     not_allowed,
@@ -55,6 +56,7 @@ _PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
 }
 _HEALTH = {"healthz", "readyz", "livez"}
+_APPLY = "application/apply-patch+yaml"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     #: the current response is a chunked stream (errors can no longer be sent as a Status)
     streaming = False
+    #: warnings of the current request, sent as ``Warning: 299 - "…"`` headers (pruned unknown fields)
+    warnings: list[str]
 
     def setup(self) -> None:
         super().setup()
@@ -89,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(body)))
+        for warning in getattr(self, "warnings", ()):
+            self.send_header("Warning", "299 - " + json.dumps(warning, ensure_ascii=False))
         self.end_headers()
         self.wfile.write(body)
 
@@ -226,6 +232,7 @@ class ApiServer:
         parts = [unquote(p) for p in split.path.split("/") if p]
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         h.streaming = False
+        h.warnings = []
         try:
             body = h.read_body()
             if not self._authorized(h, parts):
@@ -244,6 +251,8 @@ class ApiServer:
                 exc = StoreError(500, "InternalError", f"Internal error occurred: {exc}")
             if h.streaming:
                 h.close_connection = True
+            elif isinstance(exc, PathNotFound):
+                h.send_bytes(404, b"404 page not found\n", "text/plain; charset=utf-8")
             else:
                 h.send_status(exc.code, exc.reason, exc.message, exc.details)
 
@@ -282,7 +291,7 @@ class ApiServer:
             group, version = ("", parts[3]) if parts[2] == "api" else (parts[3], parts[-1])
             doc = discovery.openapi_group_version(types, group, version)
         if doc is None:
-            raise StoreError(404, "NotFound", "the server could not find the requested resource")
+            raise PathNotFound()
         h.send_bytes(200, dumps(doc))
 
     def _access_review(self, h: _Handler, body: bytes) -> None:
@@ -305,8 +314,7 @@ class ApiServer:
 
     def _resource(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         method = h.command
-        if query.get("dryRun"):
-            raise StoreError(400, "BadRequest", "dryRun is not supported by the sandbox API server")
+        _check_write_options(query)
         if method == "GET" and route.sub == "log":
             return streams.pod_logs(self, h, route, query)
         if method == "GET" and (route.watch or query.get("watch") in ("true", "1")):
@@ -372,6 +380,13 @@ class ApiServer:
                 table_version=table_version,
             )
             return h.send_bytes(code, dumps(table))
+        if query.get("dryRun") == "All":  # not stored: same uid and resourceVersion, other content
+            obj = (
+                obj
+                if obj.get("apiVersion") == route.api_version
+                else {**obj, "apiVersion": route.api_version}
+            )
+            return h.send_bytes(code, dumps(obj))
         h.send_bytes(code, self.encode(obj, route.api_version))
 
     def _create(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
@@ -382,7 +397,7 @@ class ApiServer:
                 "BadRequest",
                 f"the kind in the data ({obj['kind']}) does not match the expected kind ({route.rt.kind})",
             )
-        created = self.store.create(route.rt, obj, namespace=route.namespace)
+        created = self.store.create(route.rt, obj, namespace=route.namespace, **_write_options(h, query))
         self._send_object(h, 201, route, created, query)
 
     def _replace(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
@@ -401,16 +416,18 @@ class ApiServer:
                 "BadRequest",
                 "the namespace of the provided object does not match the namespace sent on the request",
             )
-        replaced = self.store.replace(route.rt, obj, subresource=route.sub)
+        replaced = self.store.replace(route.rt, obj, subresource=route.sub, **_write_options(h, query))
         self._send_object(h, 200, route, replaced, query)
 
     def _patch(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         assert route.name is not None
         content_type = h.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type == _APPLY:
+            return self._apply(h, route, query, body)
         patch_type = _PATCH_TYPES.get(content_type)
         if patch_type is None or (patch_type == "strategic" and route.rt.custom):
             accepted = [t for t, kind in _PATCH_TYPES.items() if kind != "strategic" or not route.rt.custom]
-            raise unsupported(accepted)
+            raise unsupported([*accepted, _APPLY])
         try:
             patch = json.loads(body or b"null")
         except ValueError as exc:
@@ -418,13 +435,58 @@ class ApiServer:
         if patch_type == "strategic":
             patch, patch_type = strip_directives(patch), "merge"
         patched = self.store.patch(
-            route.rt, route.namespace, route.name, patch, patch_type, subresource=route.sub
+            route.rt,
+            route.namespace,
+            route.name,
+            patch,
+            patch_type,
+            subresource=route.sub,
+            **_write_options(h, query),
         )
         self._send_object(h, 200, route, patched, query)
 
+    def _apply(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
+        """Server-side apply: create or update from the applied configuration (the body)."""
+        assert route.name is not None
+        config = parse_object("application/yaml", body)
+        meta = config.get("metadata") or {}
+        if config.get("kind") != route.rt.kind or config.get("apiVersion") != route.api_version:
+            raise StoreError(
+                400,
+                "BadRequest",
+                f"the API version in the data ({config.get('apiVersion')}) does not match the expected "
+                f"API version ({route.api_version})"
+                if config.get("apiVersion") != route.api_version
+                else f"the kind in the data ({config.get('kind')}) does not match the expected kind "
+                f"({route.rt.kind})",
+            )
+        if meta.get("name") not in (None, route.name):
+            raise StoreError(
+                400,
+                "BadRequest",
+                f"the name of the object ({meta.get('name')}) does not match "
+                f"the name on the URL ({route.name})",
+            )
+        obj, created = self.store.apply(
+            route.rt,
+            route.namespace,
+            route.name,
+            config,
+            query.get("fieldManager", ""),
+            force=query.get("force") in ("true", "1"),
+            subresource=route.sub,
+            **_write_options(h, query),
+        )
+        self._send_object(h, 201 if created else 200, route, obj, query)
+
     def _delete(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
         assert route.name is not None
-        gone = self.store.delete(route.rt, route.namespace, route.name)
+        if query.get("dryRun") == "All":
+            gone = self.store.peek(route.rt, route.namespace, route.name)
+            if gone is None:
+                raise not_found(route.rt, route.name)
+        else:
+            gone = self.store.delete(route.rt, route.namespace, route.name)
         if route.rt.custom or route.rt.kind in _DELETE_RETURNS_OBJECT:
             return self._send_object(h, 200, route, gone, query)
         details = {
@@ -452,6 +514,9 @@ class ApiServer:
         gone = []
         for obj in list(items):
             meta = obj["metadata"]
+            if query.get("dryRun") == "All":
+                gone.append(obj)
+                continue
             with contextlib.suppress(StoreError):
                 gone.append(self.store.delete(route.rt, meta.get("namespace"), meta["name"]))
         head = dumps(
@@ -463,6 +528,31 @@ class ApiServer:
         )
         encoded = b",".join(self.encode(o, route.api_version) for o in gone)
         h.send_bytes(200, head[:-1] + b',"items":[' + encoded + b"]}")
+
+
+_FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+
+
+def _check_write_options(query: dict[str, str]) -> None:
+    """``dryRun`` (only ``All``) and ``fieldValidation`` as the real server checks them."""
+    dry = query.get("dryRun")
+    if dry not in (None, "", "All"):
+        raise StoreError(400, "BadRequest", f'Invalid dry run value: {dry}: supported values: "All"')
+    validation = query.get("fieldValidation")
+    if validation not in (None, "", *_FIELD_VALIDATION):
+        raise StoreError(
+            400,
+            "BadRequest",
+            f"fieldValidation parameter unsupported: {validation}. Valid values: Ignore, Warn, Strict",
+        )
+
+
+def _write_options(h: _Handler, query: dict[str, str]) -> dict[str, Any]:
+    return {
+        "dry_run": query.get("dryRun") == "All",
+        "field_validation": query.get("fieldValidation") or "Warn",
+        "warnings": h.warnings,
+    }
 
 
 def write_kubeconfig(
