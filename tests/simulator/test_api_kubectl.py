@@ -197,6 +197,7 @@ def test_get_events_with_field_selector(kubectl: Kubectl) -> None:
     rows = _lines(out)
     # as on a real cluster: LAST SEEN TYPE REASON OBJECT MESSAGE, the event's name only with -o wide
     assert rows[0][:2] == ["LAST", "SEEN"] and len(rows) == 2 and "Failed" in rows[1]
+    assert "kustomization/kite" in rows[1]  # OBJECT is <kind>/<name>
     wide = _lines(
         kubectl(
             "get",
@@ -209,7 +210,7 @@ def test_get_events_with_field_selector(kubectl: Kubectl) -> None:
             "involvedObject.kind=Kustomization",
         )
     )
-    assert wide[1][0] == "apps.1"
+    assert wide[0][-1] == "NAME" and wide[1][-1] == "apps.1"  # Name is the last column
 
 
 def test_create_apply_and_delete_from_files(kubectl: Kubectl, bare_api: BareApi) -> None:

@@ -450,3 +450,21 @@ def test_kubectl_server_side_dry_run_and_diff(bare_api: BareApi, tmp_path: Path)
     manifest.write_text(json.dumps(kustomization("apps", interval="fünf")))
     proc = kubectl(bare_api.kubeconfig, "apply", "--server-side", "--dry-run=server", "-f", str(manifest))
     assert proc.returncode == 1 and 'spec.interval: Invalid value: "fünf"' in proc.stderr
+
+
+# -- tables ---------------------------------------------------------------------------------------
+
+
+@needs_kubectl
+def test_builtin_tables_have_the_real_servers_columns(sandbox: Sandbox) -> None:
+    pods = kubectl(sandbox.kubeconfig, "get", "pods", "-n", "flux-system").stdout.splitlines()
+    assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert all(line.split()[1:4] == ["1/1", "Running", "0"] for line in pods[1:])
+    deploys = kubectl(sandbox.kubeconfig, "get", "deploy", "-n", "flux-system").stdout.splitlines()
+    assert deploys[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert all(line.split()[1] == "1/1" for line in deploys[1:])
+    events = kubectl(sandbox.kubeconfig, "get", "events", "-n", "kube-system").stdout.splitlines()
+    assert events[0].split()[:5] == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT"]
+    assert any("helmrelease/kite" in line.split() for line in events[1:])
+    secrets = kubectl(sandbox.kubeconfig, "get", "secrets", "-n", "flux-system").stdout.splitlines()
+    assert secrets[0].split() == ["NAME", "TYPE", "DATA", "AGE"]
