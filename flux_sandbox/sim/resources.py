@@ -157,6 +157,16 @@ CORE_TYPES: tuple[ResourceType, ...] = (
         categories=("all",),
     ),
     ResourceType(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        True,
+        ("rs",),
+        (AGE,),
+        categories=("all",),
+    ),
+    ResourceType(
         "apiextensions.k8s.io",
         "v1",
         "CustomResourceDefinition",

@@ -86,6 +86,30 @@ _RULES_SKIPPED = Cause(
 _BLOCKING = ("FieldValueTypeInvalid", "FieldValueNotSupported", "FieldValueRequired")
 
 
+def _check_event(event: Obj) -> None:
+    """core/v1 Event validation: an Event with ``eventTime`` (the events/v1 shape) needs
+    ``reportingController`` (``reportingComponent``) and ``reportingInstance``; client-go's core/v1
+    recorder, which Flux and cert-manager use, writes no eventTime (docs/flux-facts.md §14)."""
+    if not event.get("eventTime"):
+        return
+    causes = [
+        Cause("FieldValueRequired", "Required value", field)
+        for field, key in (
+            ("reportingController", "reportingComponent"),
+            ("reportingInstance", "reportingInstance"),
+        )
+        if not event.get(key)
+    ]
+    if causes:
+        name = event["metadata"].get("name", "")
+        raise StoreError(
+            422,
+            "Invalid",
+            invalid_message("Event", "", name, causes),
+            {"name": name, "kind": "Event", "causes": [c.wire() for c in causes]},
+        )
+
+
 def _tidy(meta: Obj) -> Obj:
     """Drop empty label and annotation maps, as ObjectMeta's ``omitempty`` does on a real server."""
     for key in ("labels", "annotations"):
@@ -357,6 +381,17 @@ class Store:
     ) -> tuple[Obj, bool]:
         """Server-side apply of ``config`` by ``manager`` (:mod:`flux_sandbox.sim.apply`); returns the
         object and whether it was created."""
+        crd = crds().get(rt.key) if rt.custom else None
+        if crd is not None:
+            _pruned, found = validate(crd.storage.schema, config)
+            if found.unknown:  # the real server cannot type the applied configuration: 500
+                raise StoreError(
+                    500,
+                    "InternalError",
+                    f"failed to create typed patch object ({namespace}/{name}; "
+                    f"{rt.group}/{crd.storage.name}, Kind={rt.kind}): "
+                    f".{found.unknown[0]}: field not declared in schema",
+                )
         with self._lock:
             key = (namespace or "" if rt.namespaced else "", name)
             old = self._objects[rt.key].get(key)
@@ -395,6 +430,8 @@ class Store:
         """Prune, default and validate a custom resource against its CRD's schema (docs/flux-facts.md
         §14); other types pass unchanged. Raises the real server's 422 ``Invalid`` (or, for unknown
         fields with ``fieldValidation=Strict``, its strict decoding error)."""
+        if rt.kind == "Event":
+            _check_event(obj)
         crd = crds().get(rt.key) if rt.custom else None
         if crd is None:
             return obj
@@ -483,6 +520,29 @@ class Store:
         self._objects[rt.key][key] = new
         self._record(rt, "MODIFIED", new)
         return copy.deepcopy(new)
+
+    def terminate(self, rt: ResourceType, namespace: str | None, name: str, grace: int) -> Obj:
+        """Graceful deletion: set ``deletionTimestamp`` (now + ``grace``) and
+        ``deletionGracePeriodSeconds``; the object stays (Terminating) until :meth:`delete`. An object
+        already terminating is answered as it is."""
+        with self._lock:
+            key = (namespace or "" if rt.namespaced else "", name)
+            old = self._objects[rt.key].get(key)
+            if old is None:
+                raise not_found(rt, name)
+            if old["metadata"].get("deletionTimestamp"):
+                return copy.deepcopy(old)
+            when = datetime.fromtimestamp(time.time() + grace, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta = {
+                **old["metadata"],
+                "deletionTimestamp": when,
+                "deletionGracePeriodSeconds": grace,
+                "resourceVersion": str(self._next_rv()),
+            }
+            new = {**old, "metadata": meta}
+            self._objects[rt.key][key] = new
+            self._record(rt, "MODIFIED", new)
+            return copy.deepcopy(new)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:

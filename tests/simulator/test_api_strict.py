@@ -427,6 +427,12 @@ def test_server_side_apply_owns_fields_and_reports_conflicts(bare_api: BareApi) 
     assert code == 200 and "targetNamespace" not in after["spec"] and after["spec"]["path"] == "./apps"
     code, body = apply(bare_api, kustomization("apps"), "")
     assert code == 422 and "fieldManager: Required value" in body["message"]
+    code, body = apply(bare_api, kustomization("apps", bogusField=1), "me")
+    assert (code, body["message"]) == (
+        500,
+        "failed to create typed patch object (flux-system/apps; kustomize.toolkit.fluxcd.io/v1, "
+        "Kind=Kustomization): .spec.bogusField: field not declared in schema",
+    )
 
 
 @needs_kubectl
@@ -468,3 +474,76 @@ def test_builtin_tables_have_the_real_servers_columns(sandbox: Sandbox) -> None:
     assert any("helmrelease/kite" in line.split() for line in events[1:])
     secrets = kubectl(sandbox.kubeconfig, "get", "secrets", "-n", "flux-system").stdout.splitlines()
     assert secrets[0].split() == ["NAME", "TYPE", "DATA", "AGE"]
+
+
+# -- workloads and events -------------------------------------------------------------------------
+
+
+def test_pods_are_owned_by_replicasets_of_their_deployment(sandbox: Sandbox) -> None:
+    store = sandbox.store
+    deploys, _ = store.list(by_kind("Deployment"), "kube-system")
+    (kite,) = [d for d in deploys if d["metadata"]["name"] == "kite"]
+    sets, _ = store.list(by_kind("ReplicaSet"), "kube-system")
+    current = [rs for rs in sets if rs["spec"]["replicas"] == 1]
+    assert len(current) == 1
+    rs = current[0]
+    assert rs["metadata"]["ownerReferences"] == [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": "kite",
+            "uid": kite["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+    pods, _ = store.list(by_kind("Pod"), "kube-system", label_selector="app.kubernetes.io/name=kite")
+    assert pods and all(p["metadata"]["ownerReferences"][0]["uid"] == rs["metadata"]["uid"] for p in pods)
+    for pod in pods + store.list(by_kind("Pod"), "flux-system")[0]:
+        account = pod["spec"]["serviceAccountName"]
+        assert store.find(by_kind("ServiceAccount"), pod["metadata"]["namespace"], account) is not None
+
+
+@needs_kubectl
+def test_deleted_pod_is_terminating_for_its_grace_period(bare_api: BareApi) -> None:
+    store, server = bare_api.store, bare_api.server
+    server.grace_scale = 0.2  # 10 s grace period -> 2 s here
+    pod = {
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "x"}], "terminationGracePeriodSeconds": 10},
+        "status": {"phase": "Running"},
+    }
+    store.create(by_kind("Pod"), pod)
+    proc = kubectl(bare_api.kubeconfig, "delete", "pod", "p", "-n", "default", "--wait=false")
+    assert proc.returncode == 0, proc.stderr
+    terminating = store.get(by_kind("Pod"), "default", "p")
+    assert terminating["metadata"]["deletionGracePeriodSeconds"] == 10
+    assert terminating["metadata"]["deletionTimestamp"]
+    listed = kubectl(bare_api.kubeconfig, "get", "pods", "-n", "default").stdout.splitlines()
+    assert listed[1].split()[2] == "Terminating"
+    deadline = time.monotonic() + 10
+    while store.find(by_kind("Pod"), "default", "p") is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.find(by_kind("Pod"), "default", "p") is None
+    store.create(by_kind("Pod"), pod)
+    proc = kubectl(bare_api.kubeconfig, "delete", "pod", "p", "-n", "default", "--grace-period=0", "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert store.find(by_kind("Pod"), "default", "p") is None
+
+
+def test_events_with_event_time_need_a_reporting_instance(api_client: Any, sandbox: Sandbox) -> None:
+    core = client.CoreV1Api(api_client)
+    event = {
+        "metadata": {"name": "e1"},
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+        "reason": "Test",
+        "type": "Normal",
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingComponent": "test",
+    }
+    code, body = api_error(core.create_namespaced_event, "default", event)
+    assert code == 422 and body["message"] == 'Event "e1" is invalid: reportingInstance: Required value'
+    core.create_namespaced_event("default", {**event, "reportingInstance": "test-1"})
+    # the simulated controllers write Events as client-go's core/v1 recorder does: no eventTime
+    events, _ = sandbox.store.list(by_kind("Event"), "kube-system")
+    assert events and all(e.get("eventTime") is None and "action" not in e for e in events)

@@ -165,6 +165,9 @@ class ApiServer:
         self._json: dict[str, tuple[tuple[str, str, str], bytes]] = {}
         self._tables = {rt.key: TableSpec.for_type(rt) for rt in store.types.values()}
         self._revision = uuid.uuid4().hex[:16]
+        self._timers: list[threading.Timer] = []
+        #: seconds per second of a Pod's grace period before it disappears (tests shorten it)
+        self.grace_scale = 1.0
 
     @property
     def url(self) -> str:
@@ -187,6 +190,8 @@ class ApiServer:
     def stop(self) -> None:
         """Stop serving and close every connection, streaming watches and log follows included."""
         self.stopping.set()
+        for timer in self._timers:
+            timer.cancel()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -479,12 +484,51 @@ class ApiServer:
         )
         self._send_object(h, 201 if created else 200, route, obj, query)
 
-    def _delete(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
+    def _grace(self, route: Route, query: dict[str, str], body: bytes) -> int:
+        """A Pod's grace period: ``gracePeriodSeconds`` of the query or of the DeleteOptions body, else
+        the Pod's ``terminationGracePeriodSeconds`` (default 30), as the real pod registry takes it."""
+        assert route.name is not None
+        given: Any = query.get("gracePeriodSeconds")
+        if given is None and body.strip():
+            try:
+                given = json.loads(body).get("gracePeriodSeconds")
+            except (ValueError, AttributeError):
+                given = None
+        if given is None:
+            pod = self.store.peek(route.rt, route.namespace, route.name)
+            if pod is None:
+                raise not_found(route.rt, route.name)
+            given = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        try:
+            return max(0, int(given))
+        except (TypeError, ValueError):
+            raise StoreError(400, "BadRequest", f"invalid gracePeriodSeconds {given!r}") from None
+
+    def _remove_later(self, route: Route, pod: Obj, grace: int) -> None:
+        """What the kubelet does after the grace period: confirm the deletion (the Pod disappears)."""
+        uid = pod["metadata"].get("uid")
+
+        def remove() -> None:
+            live = self.store.peek(route.rt, route.namespace, route.name or "")
+            if live is not None and live["metadata"].get("uid") == uid and not self.store.closed:
+                with contextlib.suppress(StoreError):
+                    self.store.delete(route.rt, route.namespace, route.name or "")
+
+        timer = threading.Timer(grace * self.grace_scale, remove)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _delete(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         assert route.name is not None
         if query.get("dryRun") == "All":
             gone = self.store.peek(route.rt, route.namespace, route.name)
             if gone is None:
                 raise not_found(route.rt, route.name)
+        elif route.rt.kind == "Pod" and (grace := self._grace(route, query, body)) > 0:
+            pod = self.store.terminate(route.rt, route.namespace, route.name, grace)
+            self._remove_later(route, pod, grace)
+            return self._send_object(h, 200, route, pod, query)
         else:
             gone = self.store.delete(route.rt, route.namespace, route.name)
         if route.rt.custom or route.rt.kind in _DELETE_RETURNS_OBJECT:
@@ -495,14 +539,14 @@ class ApiServer:
             "kind": route.rt.plural,
             "uid": gone["metadata"].get("uid"),
         }
-        body = {
+        success = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Success",
             "details": {k: v for k, v in details.items() if v},
         }
-        h.send_bytes(200, dumps(body))
+        h.send_bytes(200, dumps(success))
 
     def _delete_collection(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
         items, _rv = self.store.list(
