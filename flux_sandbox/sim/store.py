@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import copy
-import json
 import secrets
 import threading
 import time
@@ -25,42 +24,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flux_sandbox.sim.admission import admit, check_applied_fields
 from flux_sandbox.sim.apply import ApplyError
 from flux_sandbox.sim.apply import apply as server_side_apply
+from flux_sandbox.sim.errors import StoreError, not_found, qualified
 from flux_sandbox.sim.patch import PatchError, json_patch, merge_patch
 from flux_sandbox.sim.resources import ALL_TYPES, ResourceType
-from flux_sandbox.sim.schema import crds
-from flux_sandbox.sim.schema.validate import Cause, invalid_message, validate
 from flux_sandbox.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
+
+__all__ = ["WATCH_WINDOW", "Change", "Obj", "Store", "StoreError", "not_found", "now_rfc3339"]
 
 Obj = dict[str, Any]
 #: seconds of changes a watch can replay: the real watch cache's eventFreshDuration (75 s)
 WATCH_WINDOW = 75.0
-
-
-class StoreError(Exception):
-    """An API error: HTTP code, Status reason and message (the wire texts stay as Kubernetes words them)."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.details = details or {}
-
-
-def _qualified(rt: ResourceType) -> str:
-    """``plural.group`` as the API server names a resource in messages (``pods`` for the core group)."""
-    return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
-
-
-def not_found(rt: ResourceType, name: str) -> StoreError:
-    return StoreError(
-        404,
-        "NotFound",
-        f'{_qualified(rt)} "{name}" not found',
-        {"name": name, "group": rt.group, "kind": rt.plural},
-    )
 
 
 @dataclass(frozen=True)
@@ -71,43 +47,6 @@ class Change:
     obj: Obj
     #: time.perf_counter() when the write happened (benchmarks measure reaction times against it)
     at: float = 0.0
-
-
-#: the cause the real server appends when schema errors kept it from evaluating the CRD's CEL rules
-_RULES_SKIPPED = Cause(
-    "FieldValueInvalid",
-    "Invalid value: null: some validation rules were not checked because the object was invalid; "
-    "correct the existing errors to complete validation",
-    "<nil>",
-)
-
-
-#: error kinds after which the real server does not evaluate CEL rules (apiextensions hasBlockingErr)
-_BLOCKING = ("FieldValueTypeInvalid", "FieldValueNotSupported", "FieldValueRequired")
-
-
-def _check_event(event: Obj) -> None:
-    """core/v1 Event validation: an Event with ``eventTime`` (the events/v1 shape) needs
-    ``reportingController`` (``reportingComponent``) and ``reportingInstance``; client-go's core/v1
-    recorder, which Flux and cert-manager use, writes no eventTime (docs/flux-facts.md §14)."""
-    if not event.get("eventTime"):
-        return
-    causes = [
-        Cause("FieldValueRequired", "Required value", field)
-        for field, key in (
-            ("reportingController", "reportingComponent"),
-            ("reportingInstance", "reportingInstance"),
-        )
-        if not event.get(key)
-    ]
-    if causes:
-        name = event["metadata"].get("name", "")
-        raise StoreError(
-            422,
-            "Invalid",
-            invalid_message("Event", "", name, causes),
-            {"name": name, "kind": "Event", "causes": [c.wire() for c in causes]},
-        )
 
 
 def _tidy(meta: Obj) -> Obj:
@@ -229,7 +168,7 @@ class Store:
                 raise StoreError(
                     409,
                     "AlreadyExists",
-                    f'{_qualified(rt)} "{meta["name"]}" already exists',
+                    f'{qualified(rt)} "{meta["name"]}" already exists',
                     {"name": meta["name"], "group": rt.group, "kind": rt.plural},
                 )
             _tidy(meta)
@@ -249,7 +188,7 @@ class Store:
                 )
             if rt.kind == "Namespace":
                 obj.setdefault("status", {"phase": "Active"})
-            obj = self._admit(rt, obj, field_validation, warnings, "create")
+            obj = admit(rt, obj, field_validation, warnings, "create")
             if dry_run:
                 return obj
             meta = obj["metadata"]
@@ -323,7 +262,7 @@ class Store:
                 raise StoreError(
                     409,
                     "Conflict",
-                    f'Operation cannot be fulfilled on {_qualified(rt)} "{key[1]}": the object has been '
+                    f'Operation cannot be fulfilled on {qualified(rt)} "{key[1]}": the object has been '
                     "modified; please apply your changes to the latest version and try again",
                     {"name": key[1], "group": rt.group, "kind": rt.plural},
                 )
@@ -358,7 +297,7 @@ class Store:
                 raise StoreError(
                     409,
                     "Conflict",
-                    f"Operation cannot be fulfilled on {_qualified(rt)} "
+                    f"Operation cannot be fulfilled on {qualified(rt)} "
                     f'"{name}": the object has been modified; please apply your changes to the '
                     "latest version and try again",
                     {"name": name, "group": rt.group, "kind": rt.plural},
@@ -381,17 +320,7 @@ class Store:
     ) -> tuple[Obj, bool]:
         """Server-side apply of ``config`` by ``manager`` (:mod:`flux_sandbox.sim.apply`); returns the
         object and whether it was created."""
-        crd = crds().get(rt.key) if rt.custom else None
-        if crd is not None:
-            _pruned, found = validate(crd.storage.schema, config)
-            if found.unknown:  # the real server cannot type the applied configuration: 500
-                raise StoreError(
-                    500,
-                    "InternalError",
-                    f"failed to create typed patch object ({namespace}/{name}; "
-                    f"{rt.group}/{crd.storage.name}, Kind={rt.kind}): "
-                    f".{found.unknown[0]}: field not declared in schema",
-                )
+        check_applied_fields(rt, config, namespace, name)
         with self._lock:
             key = (namespace or "" if rt.namespaced else "", name)
             old = self._objects[rt.key].get(key)
@@ -410,7 +339,7 @@ class Store:
                 raise StoreError(
                     409,
                     "Conflict",
-                    f'Operation cannot be fulfilled on {_qualified(rt)} "{name}": the object has been '
+                    f'Operation cannot be fulfilled on {qualified(rt)} "{name}": the object has been '
                     "modified; please apply your changes to the latest version and try again",
                     {"name": name, "group": rt.group, "kind": rt.plural},
                 )
@@ -418,56 +347,6 @@ class Store:
             return self._write(
                 rt, key, old, new, subresource, dry_run, field_validation, warnings, "patch"
             ), False
-
-    def _admit(
-        self,
-        rt: ResourceType,
-        obj: Obj,
-        field_validation: str,
-        warnings: builtins.list[str] | None,
-        verb: str,
-    ) -> Obj:
-        """Prune, default and validate a custom resource against its CRD's schema (docs/flux-facts.md
-        §14); other types pass unchanged. Raises the real server's 422 ``Invalid`` (or, for unknown
-        fields with ``fieldValidation=Strict``, its strict decoding error)."""
-        if rt.kind == "Event":
-            _check_event(obj)
-        crd = crds().get(rt.key) if rt.custom else None
-        if crd is None:
-            return obj
-        version = crd.storage
-        name = obj["metadata"].get("name", "")
-        pruned, outcome = validate(version.schema, obj)
-        if outcome.unknown and field_validation == "Strict":
-            unknown = ", ".join(f'unknown field "{path}"' for path in outcome.unknown)
-            if verb != "patch":
-                raise StoreError(
-                    400,
-                    "BadRequest",
-                    f'{rt.kind} in version "{version.name}" cannot be handled as a {rt.kind}: '
-                    f"strict decoding error: {unknown}",
-                )
-            shown = json.dumps(json.dumps(obj, separators=(",", ":"), ensure_ascii=False), ensure_ascii=False)
-            message = f"Invalid value: {shown}: strict decoding error: {unknown}"
-            raise StoreError(
-                422,
-                "Invalid",
-                f' "" is invalid: patch: {message}',
-                {"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]},
-            )
-        if outcome.causes:
-            causes = list(outcome.causes)
-            if version.has_rules and any(c.reason in _BLOCKING for c in causes):
-                causes.append(_RULES_SKIPPED)
-            raise StoreError(
-                422,
-                "Invalid",
-                invalid_message(rt.kind, rt.group, name, causes),
-                {"name": name, "group": rt.group, "kind": rt.kind, "causes": [c.wire() for c in causes]},
-            )
-        if warnings is not None and field_validation != "Ignore":
-            warnings.extend(f'unknown field "{path}"' for path in outcome.unknown)
-        return pruned
 
     def _write(
         self,
@@ -502,7 +381,7 @@ class Store:
                     new["status"] = old["status"]
                 else:
                     new.pop("status", None)
-        new = self._admit(rt, new, field_validation, warnings, verb)
+        new = admit(rt, new, field_validation, warnings, verb)
         if rt.generation and subresource != "status":
             # after pruning and defaulting: generation counts changes of what is stored
             before = {k: v for k, v in old.items() if k not in ("metadata", "status")}

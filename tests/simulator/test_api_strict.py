@@ -507,7 +507,7 @@ def test_pods_are_owned_by_replicasets_of_their_deployment(sandbox: Sandbox) -> 
 @needs_kubectl
 def test_deleted_pod_is_terminating_for_its_grace_period(bare_api: BareApi) -> None:
     store, server = bare_api.store, bare_api.server
-    server.grace_scale = 0.2  # 10 s grace period -> 2 s here
+    server.grace_scale = 0.6  # 10 s grace period -> 6 s here (kubectl needs time on a loaded machine)
     pod = {
         "metadata": {"name": "p", "namespace": "default"},
         "spec": {"containers": [{"name": "c", "image": "x"}], "terminationGracePeriodSeconds": 10},
@@ -521,7 +521,7 @@ def test_deleted_pod_is_terminating_for_its_grace_period(bare_api: BareApi) -> N
     assert terminating["metadata"]["deletionTimestamp"]
     listed = kubectl(bare_api.kubeconfig, "get", "pods", "-n", "default").stdout.splitlines()
     assert listed[1].split()[2] == "Terminating"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while store.find(by_kind("Pod"), "default", "p") is not None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert store.find(by_kind("Pod"), "default", "p") is None

@@ -27,7 +27,7 @@ import yaml
 
 from flux_sandbox.sim.patch import strip_directives
 from flux_sandbox.sim.resources import ResourceType
-from flux_sandbox.sim.server import discovery, streams
+from flux_sandbox.sim.server import discovery, streams, writes
 from flux_sandbox.sim.server.tables import TableSpec, to_table, wanted_table_version
 from flux_sandbox.sim.server.wire import (
     PathNotFound,
@@ -319,7 +319,7 @@ class ApiServer:
 
     def _resource(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         method = h.command
-        _check_write_options(query)
+        writes.check_write_options(query)
         if method == "GET" and route.sub == "log":
             return streams.pod_logs(self, h, route, query)
         if method == "GET" and (route.watch or query.get("watch") in ("true", "1")):
@@ -402,7 +402,9 @@ class ApiServer:
                 "BadRequest",
                 f"the kind in the data ({obj['kind']}) does not match the expected kind ({route.rt.kind})",
             )
-        created = self.store.create(route.rt, obj, namespace=route.namespace, **_write_options(h, query))
+        created = self.store.create(
+            route.rt, obj, namespace=route.namespace, **writes.write_options(h.warnings, query)
+        )
         self._send_object(h, 201, route, created, query)
 
     def _replace(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
@@ -421,7 +423,9 @@ class ApiServer:
                 "BadRequest",
                 "the namespace of the provided object does not match the namespace sent on the request",
             )
-        replaced = self.store.replace(route.rt, obj, subresource=route.sub, **_write_options(h, query))
+        replaced = self.store.replace(
+            route.rt, obj, subresource=route.sub, **writes.write_options(h.warnings, query)
+        )
         self._send_object(h, 200, route, replaced, query)
 
     def _patch(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
@@ -446,32 +450,14 @@ class ApiServer:
             patch,
             patch_type,
             subresource=route.sub,
-            **_write_options(h, query),
+            **writes.write_options(h.warnings, query),
         )
         self._send_object(h, 200, route, patched, query)
 
     def _apply(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         """Server-side apply: create or update from the applied configuration (the body)."""
         assert route.name is not None
-        config = parse_object("application/yaml", body)
-        meta = config.get("metadata") or {}
-        if config.get("kind") != route.rt.kind or config.get("apiVersion") != route.api_version:
-            raise StoreError(
-                400,
-                "BadRequest",
-                f"the API version in the data ({config.get('apiVersion')}) does not match the expected "
-                f"API version ({route.api_version})"
-                if config.get("apiVersion") != route.api_version
-                else f"the kind in the data ({config.get('kind')}) does not match the expected kind "
-                f"({route.rt.kind})",
-            )
-        if meta.get("name") not in (None, route.name):
-            raise StoreError(
-                400,
-                "BadRequest",
-                f"the name of the object ({meta.get('name')}) does not match "
-                f"the name on the URL ({route.name})",
-            )
+        config = writes.applied_config(route, body)
         obj, created = self.store.apply(
             route.rt,
             route.namespace,
@@ -480,29 +466,9 @@ class ApiServer:
             query.get("fieldManager", ""),
             force=query.get("force") in ("true", "1"),
             subresource=route.sub,
-            **_write_options(h, query),
+            **writes.write_options(h.warnings, query),
         )
         self._send_object(h, 201 if created else 200, route, obj, query)
-
-    def _grace(self, route: Route, query: dict[str, str], body: bytes) -> int:
-        """A Pod's grace period: ``gracePeriodSeconds`` of the query or of the DeleteOptions body, else
-        the Pod's ``terminationGracePeriodSeconds`` (default 30), as the real pod registry takes it."""
-        assert route.name is not None
-        given: Any = query.get("gracePeriodSeconds")
-        if given is None and body.strip():
-            try:
-                given = json.loads(body).get("gracePeriodSeconds")
-            except (ValueError, AttributeError):
-                given = None
-        if given is None:
-            pod = self.store.peek(route.rt, route.namespace, route.name)
-            if pod is None:
-                raise not_found(route.rt, route.name)
-            given = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        try:
-            return max(0, int(given))
-        except (TypeError, ValueError):
-            raise StoreError(400, "BadRequest", f"invalid gracePeriodSeconds {given!r}") from None
 
     def _remove_later(self, route: Route, pod: Obj, grace: int) -> None:
         """What the kubelet does after the grace period: confirm the deletion (the Pod disappears)."""
@@ -525,7 +491,7 @@ class ApiServer:
             gone = self.store.peek(route.rt, route.namespace, route.name)
             if gone is None:
                 raise not_found(route.rt, route.name)
-        elif route.rt.kind == "Pod" and (grace := self._grace(route, query, body)) > 0:
+        elif route.rt.kind == "Pod" and (grace := writes.grace_period(self.store, route, query, body)) > 0:
             pod = self.store.terminate(route.rt, route.namespace, route.name, grace)
             self._remove_later(route, pod, grace)
             return self._send_object(h, 200, route, pod, query)
@@ -572,31 +538,6 @@ class ApiServer:
         )
         encoded = b",".join(self.encode(o, route.api_version) for o in gone)
         h.send_bytes(200, head[:-1] + b',"items":[' + encoded + b"]}")
-
-
-_FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
-
-
-def _check_write_options(query: dict[str, str]) -> None:
-    """``dryRun`` (only ``All``) and ``fieldValidation`` as the real server checks them."""
-    dry = query.get("dryRun")
-    if dry not in (None, "", "All"):
-        raise StoreError(400, "BadRequest", f'Invalid dry run value: {dry}: supported values: "All"')
-    validation = query.get("fieldValidation")
-    if validation not in (None, "", *_FIELD_VALIDATION):
-        raise StoreError(
-            400,
-            "BadRequest",
-            f"fieldValidation parameter unsupported: {validation}. Valid values: Ignore, Warn, Strict",
-        )
-
-
-def _write_options(h: _Handler, query: dict[str, str]) -> dict[str, Any]:
-    return {
-        "dry_run": query.get("dryRun") == "All",
-        "field_validation": query.get("fieldValidation") or "Warn",
-        "warnings": h.warnings,
-    }
 
 
 def write_kubeconfig(
