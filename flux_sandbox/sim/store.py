@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import json
 import secrets
 import threading
 import time
@@ -47,6 +48,15 @@ class Change:
     obj: Obj
     #: time.perf_counter() when the write happened (benchmarks measure reaction times against it)
     at: float = 0.0
+
+
+def _clone(rt: ResourceType, obj: Obj) -> Obj:
+    """A private copy of ``obj``. CRDs (large schemas, plain JSON) go through JSON, several times
+    faster than ``deepcopy``; this keeps the sandbox's start at about 2 s."""
+    if rt.kind == "CustomResourceDefinition":
+        loaded: Obj = json.loads(json.dumps(obj))
+        return loaded
+    return copy.deepcopy(obj)
 
 
 def _tidy(meta: Obj) -> Obj:
@@ -147,7 +157,7 @@ class Store:
     ) -> Obj:
         """Store a new object. ``dry_run``: validate and default it, answer what would be stored,
         store nothing (no resourceVersion, no watch event). ``warnings`` collects the pruned fields."""
-        obj = copy.deepcopy(obj)
+        obj = _clone(rt, obj)
         meta = obj.setdefault("metadata", {})
         ns = (meta.get("namespace") or namespace or "") if rt.namespaced else ""
         if namespace and meta.get("namespace") and meta["namespace"] != namespace:
@@ -199,7 +209,7 @@ class Store:
                 self._type_start[(spec.get("group", ""), plural)] = self._rv
             bucket[(ns, meta["name"])] = obj
             self._record(rt, "ADDED", obj)
-            return copy.deepcopy(obj)
+            return _clone(rt, obj)
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
