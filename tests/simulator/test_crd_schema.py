@@ -12,12 +12,11 @@ import os
 
 import pytest
 
-from flux_sandbox.real import build
+from flux_sandbox.real import build, crd_data
 from flux_sandbox.real.versions import FLUX_VERSION, cache_dir
 from flux_sandbox.sim import schema
 from flux_sandbox.sim.controllers import flux_install
 from flux_sandbox.sim.resources import CUSTOM_TYPES
-from flux_sandbox.sim.schema import derive
 
 
 def _require_build() -> None:
@@ -30,17 +29,16 @@ def _require_build() -> None:
 
 def test_derived_data_matches_the_real_crds() -> None:
     _require_build()
-    fresh = derive.derive(cache_dir())
+    fresh = crd_data.derive(cache_dir())
     committed = schema.data()
     assert fresh["flux"] == committed["flux"] and fresh["components"] == committed["components"]
     by_kind = {c["kind"]: c for c in committed["crds"]}
     for crd in fresh["crds"]:
         assert by_kind.get(crd["kind"]) == crd, (
-            f"{crd['kind']}: crds.json differs from the real CRD; "
-            "run `python -m flux_sandbox.sim.schema.derive`"
+            f"{crd['kind']}: crds.json differs from the real CRD; run `python -m flux_sandbox.real.crd_data`"
         )
     assert sorted(by_kind) == sorted(c["kind"] for c in fresh["crds"])
-    assert json.loads(derive.dump(fresh)) == committed
+    assert json.loads(crd_data.dump(fresh)) == committed
 
 
 def test_simulator_claims_the_real_engines_release() -> None:

@@ -1,6 +1,6 @@
 """Derive the simulator's CRD data from the real CRDs of the pinned Flux and cert-manager releases.
 
-    python -m flux_sandbox.sim.schema.derive [CACHE_DIR]   # writes flux_sandbox/sim/schema/crds.json
+    python -m flux_sandbox.real.crd_data [CACHE_DIR]   # writes flux_sandbox/sim/schema/crds.json
 
 The real engine's build copies each controller's ``config/crd/bases`` (and cert-manager's
 ``deploy/crds``) into ``<cache>/manifests/`` (see :mod:`flux_sandbox.real.build`). This tool keeps from
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from flux_sandbox.real.versions import FLUX_VERSION, cache_dir, component
 
 #: schema keywords the simulator keeps (everything else, descriptions first, is dropped)
 KEEP = (
@@ -49,7 +51,8 @@ CRD_FOLDERS = (
     "helm-controller/config/crd/bases",
     "cert-manager/deploy/crds",
 )
-DATA = Path(__file__).resolve().parent / "crds.json"
+#: the simulator's data file (this tool sits with the real engine: the simulator never imports it)
+DATA = Path(__file__).resolve().parent.parent / "sim" / "schema" / "crds.json"
 
 
 def strip(schema: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +129,6 @@ def notification_version(cache: Path) -> str:
 
 def derive(cache: Path) -> dict[str, Any]:
     """The data file's content from the real engine's cache folder (``manifests/``, ``src/flux``)."""
-    from flux_sandbox.real.versions import FLUX_VERSION, component
 
     records = sorted(
         (crd_record(c) for c in load_crds(cache / "manifests")), key=lambda r: (r["group"], r["kind"])
@@ -147,7 +149,6 @@ def dump(data: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from flux_sandbox.real.versions import cache_dir
 
     args = sys.argv[1:] if argv is None else argv
     cache = Path(args[0]) if args else cache_dir()
