@@ -282,6 +282,7 @@ def test_events_of_helmrelease_include_source_and_chart(bare: Bare) -> None:
         {
             "metadata": {"name": "kite", "namespace": "kube-system"},
             "spec": {
+                "interval": "10m",
                 "chart": {
                     "spec": {
                         "chart": "kite",
