@@ -288,7 +288,7 @@ def test_events_of_helmrelease_include_source_and_chart(bare: Bare) -> None:
                         "chart": "kite",
                         "sourceRef": {"kind": "HelmRepository", "name": "kite", "namespace": FLUX},
                     }
-                }
+                },
             },
         },
     )
