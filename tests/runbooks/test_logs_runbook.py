@@ -282,12 +282,13 @@ def test_events_of_helmrelease_include_source_and_chart(bare: Bare) -> None:
         {
             "metadata": {"name": "kite", "namespace": "kube-system"},
             "spec": {
+                "interval": "10m",
                 "chart": {
                     "spec": {
                         "chart": "kite",
                         "sourceRef": {"kind": "HelmRepository", "name": "kite", "namespace": FLUX},
                     }
-                }
+                },
             },
         },
     )
