@@ -75,6 +75,8 @@ RUN_PAGES = (
     "runbooks/troubleshoot-sync/",
     "runbooks/troubleshoot-helmrelease/",
     "runbooks/troubleshoot-certificates/",
+    "runbooks/trace/",
+    "runbooks/fleet/",
 )
 
 
