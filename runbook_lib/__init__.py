@@ -57,6 +57,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "trace": ("runbook_lib.trace", "trace"),
     # every cluster of a kubeconfig at once
     "fleet": ("runbook_lib.fleet", "fleet"),
+    # Flux live for a while, and who would be told
+    "watch": ("runbook_lib.watch", "watch_flux"),
+    "notifications": ("runbook_lib.notify", "notifications"),
     # errors and settings
     "RunbookError": ("runbook_lib.errors", "RunbookError"),
     "UsageError": ("runbook_lib.errors", "UsageError"),
@@ -118,6 +121,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.guard import confirm_target as confirm_target
     from runbook_lib.logs import plain_logs as plain_logs
     from runbook_lib.logs import read_logs as read_logs
+    from runbook_lib.notify import notifications as notifications
     from runbook_lib.reconcile import reconcile as reconcile
     from runbook_lib.reconcile import request_reconcile as request_reconcile
     from runbook_lib.reconcile import resume as resume
@@ -129,3 +133,4 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.status import overview as overview
     from runbook_lib.status import summary as summary
     from runbook_lib.trace import trace as trace
+    from runbook_lib.watch import watch_flux as watch  # noqa: F401 (the module runbook_lib.watch is shadowed)

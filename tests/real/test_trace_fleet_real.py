@@ -77,3 +77,23 @@ def test_fleet_real_cluster_healthy_and_a_stopped_one_unreachable(
     assert (real.context, real.state, gone.state) == ("real", HEALTHY, UNREACHABLE), str(result)
     assert real.flux.startswith("v2.9") and real.revision.startswith("main@sha1:")
     assert real.counts is not None and real.counts["ready"] >= 6
+
+
+def test_watch_and_notifications_on_the_real_engine(real_sandbox: RealSandbox) -> None:
+    from runbook_lib import watch
+    from runbook_lib.kube import api_get
+    from runbook_lib.notify import notifications
+
+    cluster = connect(str(Path(real_sandbox.state_dir) / "kubeconfig"))
+    result = watch("5s", client=cluster)
+    assert str(result).startswith("✔ Flux-Objekte 5s lang beobachtet"), str(result)
+    assert not result.failed
+    crd = api_get(
+        cluster,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/alerts.notification.toolkit.fluxcd.io",
+        "CRD",
+    )
+    told = notifications(client=cluster)
+    assert told.installed == (crd is not None)
+    if crd is None:  # this engine runs no notification-controller (flux_sandbox/real/install.py)
+        assert "notification-controller ist nicht installiert" in str(told)

@@ -77,6 +77,7 @@ RUN_PAGES = (
     "runbooks/troubleshoot-certificates/",
     "runbooks/trace/",
     "runbooks/fleet/",
+    "runbooks/watch/",
 )
 
 
