@@ -134,6 +134,9 @@ class _Live:
         self.seen: list[Seen] = []
         self.handle: Any = None
         self.last = 0.0
+
+    def open(self) -> None:
+        """In Jupyter (an ipykernel shell): the table that updates itself; elsewhere lines."""
         with contextlib.suppress(ImportError):
             from IPython import get_ipython
             from IPython.display import HTML, display
@@ -155,6 +158,14 @@ class _Live:
 
             self.handle.update(HTML(_event_html(self.seen)))
             self.last = time.monotonic()
+
+    def close(self) -> None:
+        """The live table makes way for the result below it (which shows every event again)."""
+        if self.handle is not None:
+            from IPython.display import HTML
+
+            count = plural(len(self.seen), "Ereignis", "Ereignisse")
+            self.handle.update(HTML(f"<p><i>Beobachtung beendet: {count}, Zusammenfassung unten.</i></p>"))
 
 
 def _wanted(event: dict[str, Any], kind: str | None, name: str | None) -> bool:
@@ -200,6 +211,7 @@ def follow(
     until = started + timedelta(seconds=seconds)
     span = format_duration(timedelta(seconds=seconds))
     print(f"► Beobachte {selection} für {span} (bis {until:%H:%M:%S} UTC) …", flush=True)
+    live.open()
     shown: set[tuple[str, str]] = set()
     fn = cluster.core.list_namespaced_event if namespace else cluster.core.list_event_for_all_namespaces
     args = (namespace,) if namespace else ()
@@ -223,7 +235,7 @@ def follow(
                 "Die Beobachtung war abgelaufen (410); neu gelistet, dazwischen kann ein Ereignis fehlen."
             )
             version = _list_version(cluster, namespace)
-    live.flush()
+    live.close()
     return notes, started
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runbook_support import run
 
 from runbook_lib.cluster import connect
 from runbook_lib.notify import notifications
@@ -108,3 +109,13 @@ def test_alerts_and_providers_with_what_they_cover(make_sandbox: Any) -> None:
     assert "HelmRelease cert-manager/cert-manager" in result.uncovered
     assert not any(u.startswith(("Kustomization", "GitRepository")) for u in result.uncovered)
     assert result.covered == 4  # flux-system, infrastructure, apps, and the GitRepository
+
+
+def test_in_jupyter_the_live_view_is_one_updating_display(sandbox: Any, tmp_path: Path) -> None:
+    nb = run("watch", tmp_path, kubeconfig=str(sandbox.kubeconfig), duration="3s")
+    cell = next(c for c in nb["cells"] if "live" in c["metadata"].get("tags", []))
+    kinds = [o["output_type"] for o in cell["outputs"]]
+    assert kinds == ["stream", "display_data", "execute_result"], kinds
+    live = "".join(cell["outputs"][1]["data"]["text/html"])
+    assert "Beobachtung beendet: 0 Ereignisse" in live  # updated in place, not appended
+    assert "3s lang beobachtet" in "".join(cell["outputs"][2]["data"]["text/plain"])
