@@ -53,6 +53,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "diagnose_helmrelease": ("runbook_lib.diagnose", "diagnose_helmrelease"),
     "gather_certificates": ("runbook_lib.diagnose.certificates", "gather_certificates"),
     "diagnose_certificates": ("runbook_lib.diagnose", "diagnose_certificates"),
+    # from the cluster to Git (flux trace plus the file and line)
+    "trace": ("runbook_lib.trace", "trace"),
+    # every cluster of a kubeconfig at once
+    "fleet": ("runbook_lib.fleet", "fleet"),
+    # Flux live for a while, and who would be told
+    "watch": ("runbook_lib.watch", "watch_flux"),
+    "notifications": ("runbook_lib.notify", "notifications"),
     # errors and settings
     "RunbookError": ("runbook_lib.errors", "RunbookError"),
     "UsageError": ("runbook_lib.errors", "UsageError"),
@@ -106,6 +113,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.errors import RunbookError as RunbookError
     from runbook_lib.errors import UsageError as UsageError
     from runbook_lib.events import events_for as events_for
+    from runbook_lib.fleet import fleet as fleet
     from runbook_lib.gitops import apply_change as apply_change
     from runbook_lib.gitops import apply_rollback as apply_rollback
     from runbook_lib.gitops import plan_change as plan_change
@@ -113,6 +121,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.guard import confirm_target as confirm_target
     from runbook_lib.logs import plain_logs as plain_logs
     from runbook_lib.logs import read_logs as read_logs
+    from runbook_lib.notify import notifications as notifications
     from runbook_lib.reconcile import reconcile as reconcile
     from runbook_lib.reconcile import request_reconcile as request_reconcile
     from runbook_lib.reconcile import resume as resume
@@ -123,3 +132,5 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.status import get as flux_get  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.status import overview as overview
     from runbook_lib.status import summary as summary
+    from runbook_lib.trace import trace as trace
+    from runbook_lib.watch import watch_flux as watch  # noqa: F401 (the module runbook_lib.watch is shadowed)

@@ -257,8 +257,9 @@ def _run(args: argparse.Namespace) -> int:
     values, target = prepare(book, given, kubeconfig=args.kubeconfig, context=args.context)
     output = reserve_output(book.name, args.output)
     print(f"► Runbook '{args.name}' wird ausgeführt …", file=sys.stderr, flush=True)
-    record = execute(book, values, target, output=output, engine=args.engine)
-    print_run(record, quiet=args.quiet)
+    live = None if args.quiet else _live_echo()
+    record = execute(book, values, target, output=output, engine=args.engine, live=live)
+    print_run(record, quiet=args.quiet, shown_live=live is not None and args.engine == "inprocess")
     if args.junit or args.json:
         from runbook_lib.reports import from_record
 
@@ -266,12 +267,21 @@ def _run(args: argparse.Namespace) -> int:
     return record.exit_code
 
 
-def print_run(record: Any, *, quiet: bool = False) -> None:
-    """The outputs of the cells tagged ``terminal`` (unless ``quiet``), then the run record."""
+def _live_echo() -> Any:
+    """Where a cell tagged ``live`` prints while it runs: this terminal (``watch``)."""
+    from runbook_lib import terminal
+
+    return terminal.LiveEcho(sys.stdout, color=terminal.use_color(sys.stdout))
+
+
+def print_run(record: Any, *, quiet: bool = False, shown_live: bool = False) -> None:
+    """The outputs of the cells tagged ``terminal`` (unless ``quiet``; what ``live`` cells printed only
+    if it was not shown as it came), then the run record."""
     from runbook_lib import terminal
 
     color, width = terminal.use_color(sys.stdout), terminal.width(sys.stdout)
-    shown = "" if quiet else terminal.terminal_text(terminal.read_notebook(record.output))
+    nb = terminal.read_notebook(record.output)
+    shown = "" if quiet else terminal.terminal_text(nb, shown_live=shown_live)
     if shown:
         print(terminal.style(shown, color=color, width=width) + "\n")
     print(terminal.style(str(record), color=color))

@@ -38,6 +38,8 @@ from traitlets.config import Config
 ENGINE_NAME = "inprocess"
 SKIP_TAG = "skip-execution"
 ALLOW_ERROR_TAG = "raises-exception"
+#: cells whose printed lines ``runbook run`` shows while the cell runs (``watch``), see ``live`` below
+LIVE_TAG = "live"
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -48,8 +50,8 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 class _CellStream(io.TextIOBase):
     """``sys.stdout``/``sys.stderr`` during a cell: text becomes ``stream`` outputs (merged like Jupyter)."""
 
-    def __init__(self, shell: InProcessShell, name: str) -> None:
-        self._shell, self.name = shell, name
+    def __init__(self, shell: InProcessShell, name: str, echo: Any = None) -> None:
+        self._shell, self.name, self._echo = shell, name, echo
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -64,6 +66,8 @@ class _CellStream(io.TextIOBase):
     def write(self, text: str) -> int:
         if text:
             self._shell.add_stream(self.name, text)
+            if self._echo is not None:
+                self._echo.write(text)
         return len(text)
 
 
@@ -186,11 +190,13 @@ def shell_session() -> Iterator[InProcessShell]:
             sys.modules["__main__"] = main
 
 
-def run_cell(shell: InProcessShell, cell: Any) -> bool:
-    """Execute one code cell into its ``outputs``; True if it raised."""
+def run_cell(shell: InProcessShell, cell: Any, live: Any = None) -> bool:
+    """Execute one code cell into its ``outputs``; True if it raised. ``live`` (a text stream) also
+    gets what a cell tagged :data:`LIVE_TAG` prints, as it prints it."""
     shell.begin_cell()
+    echo = live if live is not None and LIVE_TAG in cell.get("metadata", {}).get("tags", []) else None
     with (
-        redirect_stdout(_CellStream(shell, "stdout")),
+        redirect_stdout(_CellStream(shell, "stdout", echo)),
         redirect_stderr(_CellStream(shell, "stderr")),
         _kernel_warnings(),
     ):
@@ -226,10 +232,11 @@ class InProcessEngine(Engine):
         cls, nb_man: NotebookExecutionManager, kernel_name: str, **kwargs: Any
     ) -> Any:
         nb = nb_man.nb
+        live = kwargs.get("live")
         with shell_session() as shell:
             for index, cell in enumerate(nb.cells):
                 nb_man.cell_start(cell, index)
-                failed = _runnable(cell) and run_cell(shell, cell)
+                failed = _runnable(cell) and run_cell(shell, cell, live)
                 if failed and ALLOW_ERROR_TAG not in cell.metadata.get("tags", []):
                     nb_man.cell_exception(cell, cell_index=index)
                     nb_man.cell_complete(cell, cell_index=index)

@@ -308,6 +308,12 @@ def _kind(value: str, what: str) -> object:
     return resolve(value, choices=ALL_KINDS)
 
 
+def _field(value: str, what: str) -> object:
+    from runbook_lib.trace.locate import parse_field
+
+    return parse_field(value)
+
+
 #: checks by parameter name: the same the library applies when the runbook reaches that step (every
 #: runbook names its parameters this way; see docs/development.md, "Runbook shape")
 CHECKS: dict[str, Callable[[str, str], object]] = {
@@ -319,6 +325,8 @@ CHECKS: dict[str, Callable[[str, str], object]] = {
     "timeout": _duration,
     "since": _duration,
     "follow": _duration,
+    "duration": _duration,
+    "field": _field,
 }
 
 

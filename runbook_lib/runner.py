@@ -131,8 +131,14 @@ class Runbook:
 
     @property
     def read_only(self) -> bool:
-        """The runbook changes nothing (``metadata.runbook.read_only``): `runbook smoke` runs it."""
+        """The runbook changes nothing (``metadata.runbook.read_only``)."""
         return self.settings.get("read_only") is True
+
+    @property
+    def in_smoke(self) -> bool:
+        """`runbook smoke` runs it: read-only, and not one that only waits (``metadata.runbook.smoke``
+        false, e.g. ``watch``)."""
+        return self.read_only and self.settings.get("smoke", True) is not False
 
 
 Folders = Sequence[str | os.PathLike[str]]
@@ -333,7 +339,7 @@ def prepare(
     return values, target
 
 
-def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str) -> Any:
+def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str, live: Any = None) -> Any:
     import papermill
 
     from runbook_lib import engine as inprocess
@@ -343,6 +349,8 @@ def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str
     # papermill loads both through the entry point too, but a source checkout may have none
     inprocess.register()
     register_translator()
+    # papermill hands unknown keyword arguments to the engine; only ours knows `live`
+    extra = {"live": live} if live is not None and engine == DEFAULT_ENGINE else {}
     try:
         return papermill.execute_notebook(
             str(runbook.path),
@@ -353,6 +361,7 @@ def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str
             progress_bar=False,
             request_save_on_cell_execute=engine != DEFAULT_ENGINE,
             log_output=False,
+            **extra,
         )
     except Exception as exc:
         if type(exc).__name__ in ("NoSuchKernel", "DeadKernelError", "TimeoutError"):
@@ -397,8 +406,12 @@ def execute(
     *,
     output: str | os.PathLike[str] | None = None,
     engine: str = DEFAULT_ENGINE,
+    live: Any = None,
 ) -> RunRecord:
-    """Execute a runbook with the values :func:`prepare` returned; a failing cell is a failed record."""
+    """Execute a runbook with the values :func:`prepare` returned; a failing cell is a failed record.
+
+    ``live``: a text stream that gets the printed lines of cells tagged ``live`` while they run (the
+    in-process engine only; ``runbook run`` passes the terminal)."""
     _check_engine(engine)
     from papermill.exceptions import PapermillExecutionError
 
@@ -424,7 +437,7 @@ def execute(
         )
 
     try:
-        nb = _execute(runbook, values, out, engine)
+        nb = _execute(runbook, values, out, engine, live)
     except PapermillExecutionError as exc:
         interrupted = exc.ename in _subclass_names(Interrupted) or exc.ename == "KeyboardInterrupt"
         record = finish("failed", _error_text(exc), exc.exec_count, exc.ename in _subclass_names(UsageError))

@@ -59,7 +59,7 @@ class Planned:
 def select(names: Sequence[str], *, extra: Folders = ()) -> list[Runbook]:
     """The named runbooks (each must be read-only), or every read-only one on the search path."""
     if not names:
-        books = [b for b in discover(extra=extra) if b.read_only]
+        books = [b for b in discover(extra=extra) if b.in_smoke]
         if not books:
             raise UsageError(
                 "Es gibt kein Runbook, das nur liest (metadata.runbook.read_only).",

@@ -23,6 +23,8 @@ from typing import Any, TextIO
 
 #: the cell tag that puts a cell's output into the terminal
 TERMINAL_TAG = "terminal"
+#: the cell tag whose printed lines ``runbook run`` shows as they come (the engine's ``LIVE_TAG``)
+LIVE_TAG = "live"
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
@@ -69,11 +71,14 @@ def _cells(nb: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
             yield cell
 
 
-def terminal_text(nb: Mapping[str, Any]) -> str:
-    """The outputs of every cell tagged :data:`TERMINAL_TAG`, in order, one blank line between cells."""
+def terminal_text(nb: Mapping[str, Any], *, shown_live: bool = False) -> str:
+    """The outputs of every cell tagged :data:`TERMINAL_TAG`, in order, one blank line between cells;
+    ``shown_live``: leave out what cells tagged :data:`LIVE_TAG` printed (it was shown as it came)."""
     parts = []
     for cell in _cells(nb):
-        text = "".join(output_text(o) for o in cell.get("outputs") or ()).strip("\n")
+        live = shown_live and LIVE_TAG in ((cell.get("metadata") or {}).get("tags") or ())
+        outputs = [o for o in cell.get("outputs") or () if not (live and o.get("output_type") == "stream")]
+        text = "".join(output_text(o) for o in outputs).strip("\n")
         if text.strip():
             parts.append(text)
     return "\n\n".join(parts)
@@ -105,6 +110,22 @@ def style(text: str, *, color: bool, width: int | None = None) -> str:
     coloured when ``color`` (pure)."""
     lines = [w for line in text.splitlines() for w in (_wrap(line, width) if width else [line])]
     return "\n".join(_paint(line) for line in lines) if color else "\n".join(lines)
+
+
+class LiveEcho:
+    """What a ``live`` cell prints, to a terminal as it comes: whole lines, styled like the rest."""
+
+    def __init__(self, stream: TextIO, *, color: bool) -> None:
+        self._stream, self._color, self._pending = stream, color, ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._stream.write(style(line, color=self._color) + "\n")
+        if lines:
+            self._stream.flush()
+        return len(text)
 
 
 def use_color(stream: TextIO) -> bool:

@@ -168,5 +168,5 @@ def test_gitlab_job_runs_as_written_and_fails_on_a_broken_cluster(
     chart = [m for n, m in failed.items() if n.startswith("HelmChart flux-system/kube-system-kite")]
     assert any(scenarios.MISSING_CHART in m for m in chart), failed
     kept = outside / job["artifacts"]["paths"][0]
-    read_only = sorted(f"{b.name}.ipynb" for b in discover() if b.read_only)
+    read_only = sorted(f"{b.name}.ipynb" for b in discover() if b.in_smoke)
     assert sorted(p.name for p in kept.glob("*.ipynb")) == read_only

@@ -47,7 +47,7 @@ CAUSES = {
 
 def read_only() -> list[str]:
     """The runbooks smoke runs, from the notebooks' own metadata."""
-    return [b.name for b in discover() if b.read_only]
+    return [b.name for b in discover() if b.in_smoke]
 
 
 def failures(root: ET.Element) -> list[tuple[str, str, str]]:
@@ -76,7 +76,7 @@ def test_healthy_sandbox_passes_with_exit_code_0(sandbox: Sandbox, tmp_path: Pat
     assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("0", "0", "0")
     for suite in root.iter("testsuite"):
         steps = [c for c in suite.iter("testcase") if str(c.get("classname")).endswith(".Schritte")]
-        assert len(steps) >= 4, suite.get("name")
+        assert len(steps) >= 2, suite.get("name")  # trace and fleet have two sections with code
     data = json.loads((out / "ergebnis.json").read_text(encoding="utf-8"))
     assert (data["verdict"], data["exit_code"]) == ("passed", 0)
     assert data["cluster"]["context"] == "runbook-sandbox"

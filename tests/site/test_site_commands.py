@@ -75,6 +75,9 @@ RUN_PAGES = (
     "runbooks/troubleshoot-sync/",
     "runbooks/troubleshoot-helmrelease/",
     "runbooks/troubleshoot-certificates/",
+    "runbooks/trace/",
+    "runbooks/fleet/",
+    "runbooks/watch/",
 )
 
 

@@ -82,13 +82,16 @@ def test_list_without_own_folder_has_no_folder_column(
     assert lines[0].split() == ["NAME", "TITEL", "ZUGRIFF"]
     assert [line.split()[0] for line in lines[1:]] == [
         "change",
+        "fleet",
         "logs",
         "rollback",
         "status",
         "sync",
+        "trace",
         "troubleshoot-certificates",
         "troubleshoot-helmrelease",
         "troubleshoot-sync",
+        "watch",
     ]
 
 

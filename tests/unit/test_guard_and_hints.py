@@ -82,6 +82,10 @@ SAMPLES = {
     "first": " -p name apps -p namespace flux-system",
     "ks.name": "apps",
     "ks.namespace": "flux-system",
+    "repo": "~/gitops",
+    "path": "clusters/orbstack/apps/kite/helmrelease.yaml",
+    "change": """'{"spec.values.replicaCount": 2}'""",
+    "text": "'kite: zwei Replikate für mehr Ausfallsicherheit'",
 }
 #: commands that stand for any runbook (a syntax line, not a hint)
 GENERIC = re.compile(r"runbook run (NAME|…|\{|--)")

@@ -121,6 +121,10 @@ def _origin(objects: list[Obj], target: Target) -> list[Obj]:
         labels = obj["metadata"].setdefault("labels", {})
         labels[f"{HR_LABEL}/name"] = target.hr_name
         labels[f"{HR_LABEL}/namespace"] = target.hr_namespace
+        # as Helm itself annotates every object of a release (pkg/action: setMetadataVisitor)
+        annotations = obj["metadata"].setdefault("annotations", {})
+        annotations["meta.helm.sh/release-name"] = target.release
+        annotations["meta.helm.sh/release-namespace"] = target.namespace
     return objects
 
 
@@ -138,6 +142,10 @@ def _apply(store: Store, objects: list[Obj]) -> list[Obj]:
             live["metadata"]["labels"] = {
                 **(live["metadata"].get("labels") or {}),
                 **(meta.get("labels") or {}),
+            }
+            live["metadata"]["annotations"] = {
+                **(live["metadata"].get("annotations") or {}),
+                **(meta.get("annotations") or {}),
             }
             live["metadata"].pop("resourceVersion", None)
             stored = store.replace(rt, live)
