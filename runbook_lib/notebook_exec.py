@@ -116,7 +116,7 @@ def _tagged(cells: list[dict[str, Any]], tag: str) -> int:
 
 def _parameterize(nb: dict[str, Any], values: dict[str, Any]) -> None:
     cells = nb["cells"]
-    injected = {
+    injected: dict[str, Any] = {
         "cell_type": "code",
         "execution_count": None,
         "id": uuid.uuid4().hex[:8],
