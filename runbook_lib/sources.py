@@ -135,6 +135,7 @@ def git_sync(
     ``repositories``: the GitRepositories as already listed (``overview(...).objects("GitRepository")``),
     so a status runbook lists each kind once; without it they are listed here.
     """
+    repos: list[Mapping[str, Any]]
     if repositories is None:
         repos = list_objects(default_cluster(client), GIT_REPOSITORY, namespace=namespace) or []
     else:
