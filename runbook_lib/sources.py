@@ -6,7 +6,7 @@ table the status runbook shows ("Automatische Synchronisation" in the guide).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,7 +135,7 @@ def git_sync(
     ``repositories``: the GitRepositories as already listed (``overview(...).objects("GitRepository")``),
     so a status runbook lists each kind once; without it they are listed here.
     """
-    repos: list[Mapping[str, Any]]
+    repos: Sequence[Mapping[str, Any]]
     if repositories is None:
         repos = list_objects(default_cluster(client), GIT_REPOSITORY, namespace=namespace) or []
     else:
