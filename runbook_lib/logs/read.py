@@ -29,7 +29,15 @@ from runbook_lib import kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import format_duration, parse_duration, parse_time
 from runbook_lib.errors import NotFound, RunbookError, UsageError
-from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
+from runbook_lib.logs.parse import (
+    LogFilter,
+    LogLine,
+    filter_chunks,
+    filter_lines,
+    make_filter,
+    merge,
+    split_lines,
+)
 from runbook_lib.logs.view import LogResult, PlainLogs
 from runbook_lib.masking import mask
 from runbook_lib.names import check_name, check_namespace
@@ -266,8 +274,8 @@ def _read_all(
 ) -> list[list[LogLine]]:
     def read(p: ControllerPod) -> list[LogLine]:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
-        lines = _lines(cluster, _what(p.namespace, p.pod), resp, tolerant=False)
-        return list(filter_lines(lines, flt, controller=p.controller, stamped=True))
+        chunks = kube.read_chunks(cluster, _what(p.namespace, p.pod), resp)
+        return list(filter_chunks(chunks, flt, controller=p.controller, stamped=True))
 
     return [kube.again_if_cut(partial(read, p)) for p in pods]
 
