@@ -16,6 +16,7 @@ measurement. The API server, its storage and both clients are the real ones.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -53,7 +54,9 @@ def compare(cluster: RealCluster, runs: int, label: str, targets: float) -> tupl
     with tempfile.TemporaryDirectory() as tmp:
         record = str(Path(tmp) / "status.ipynb")
         measures = {
-            "runbook run status": lambda: timed([RUNBOOK, "run", "status", "--quiet", "--output", record], env),
+            "runbook run status": lambda: timed(
+                [RUNBOOK, "run", "status", "--quiet", "--output", record], env
+            ),
             "flux get all -A": lambda: timed([cluster.flux, "get", "all", "-A"], env),
         }
         if kubectl:
@@ -83,22 +86,58 @@ def _bodies(i: int) -> tuple[str, str, str, dict, dict]:
     sha = "a" * 40
     src = {"kind": "GitRepository", "name": "obj-0"}
     kinds = [
-        ("source.toolkit.fluxcd.io/v1", "gitrepositories", "GitRepository",
-         {"interval": "1h", "url": f"https://git.example/{name}.git", "ref": {"branch": "main"}},
-         {"artifact": {"revision": f"main@sha1:{sha}", "path": "x", "url": "http://x", "digest":
-                       "sha256:" + "b" * 64, "lastUpdateTime": "2026-11-26T10:00:00Z"}}),
-        ("source.toolkit.fluxcd.io/v1", "helmrepositories", "HelmRepository",
-         {"interval": "1h", "url": "https://charts.example"}, {}),
-        ("source.toolkit.fluxcd.io/v1", "helmcharts", "HelmChart",
-         {"interval": "1h", "chart": name, "version": "1.0.0",
-          "sourceRef": {"kind": "HelmRepository", "name": "obj-1"}}, {}),
-        ("kustomize.toolkit.fluxcd.io/v1", "kustomizations", "Kustomization",
-         {"interval": "1h", "path": f"./{name}", "prune": True, "sourceRef": src},
-         {"lastAppliedRevision": f"main@sha1:{sha}"}),
-        ("helm.toolkit.fluxcd.io/v2", "helmreleases", "HelmRelease",
-         {"interval": "1h", "chart": {"spec": {"chart": name, "sourceRef": {"kind": "HelmRepository",
-                                                                             "name": "obj-1"}}}}, {}),
-    ]  # fmt: skip
+        (
+            "source.toolkit.fluxcd.io/v1",
+            "gitrepositories",
+            "GitRepository",
+            {"interval": "1h", "url": f"https://git.example/{name}.git", "ref": {"branch": "main"}},
+            {
+                "artifact": {
+                    "revision": f"main@sha1:{sha}",
+                    "path": "x",
+                    "url": "http://x",
+                    "digest": "sha256:" + "b" * 64,
+                    "lastUpdateTime": "2026-11-26T10:00:00Z",
+                }
+            },
+        ),
+        (
+            "source.toolkit.fluxcd.io/v1",
+            "helmrepositories",
+            "HelmRepository",
+            {"interval": "1h", "url": "https://charts.example"},
+            {},
+        ),
+        (
+            "source.toolkit.fluxcd.io/v1",
+            "helmcharts",
+            "HelmChart",
+            {
+                "interval": "1h",
+                "chart": name,
+                "version": "1.0.0",
+                "sourceRef": {"kind": "HelmRepository", "name": "obj-1"},
+            },
+            {},
+        ),
+        (
+            "kustomize.toolkit.fluxcd.io/v1",
+            "kustomizations",
+            "Kustomization",
+            {"interval": "1h", "path": f"./{name}", "prune": True, "sourceRef": src},
+            {"lastAppliedRevision": f"main@sha1:{sha}"},
+        ),
+        (
+            "helm.toolkit.fluxcd.io/v2",
+            "helmreleases",
+            "HelmRelease",
+            {
+                "interval": "1h",
+                "chart": {"spec": {"chart": name, "sourceRef": {"kind": "HelmRepository", "name": "obj-1"}}},
+            },
+            {},
+        ),
+    ]
     api_version, plural, kind, spec, status = kinds[i % len(kinds)]
     obj = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": spec}
     status = {**status, "observedGeneration": 1, "conditions": [READY]}
@@ -122,8 +161,9 @@ def populate(cluster: RealCluster, start: int, stop: int) -> None:
         api_version, plural, ns, obj, status = _bodies(i)
         group, version = api_version.split("/")
         custom.create_namespaced_custom_object(group, version, ns, plural, obj)
-        custom.patch_namespaced_custom_object_status(group, version, ns, plural, obj["metadata"]["name"],
-                                                     {"status": status})  # fmt: skip
+        custom.patch_namespaced_custom_object_status(
+            group, version, ns, plural, obj["metadata"]["name"], {"status": status}
+        )
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(one, range(start, stop)))
@@ -141,7 +181,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--state", help="eine laufende echte Sandbox verwenden (nur 10 Objekte)")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--sizes", default="1000,5000", help="Objektzahlen im großen Maßstab, z. B. 1000,5000,20000")
+    parser.add_argument(
+        "--sizes", default="1000,5000", help="Objektzahlen im großen Maßstab, z. B. 1000,5000,20000"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     print(load())
@@ -161,13 +203,17 @@ def main() -> int:
             points.append((size + 10, ours, flux))
         marginal = [
             (b[0], (b[1] - a[1]) / (b[0] - a[0]), (b[2] - a[2]) / (b[0] - a[0]))
-            for a, b in zip(points, points[1:], strict=False)
+            for a, b in itertools.pairwise(points)
         ]
-        print("Grenzkosten pro zusätzlichem Objekt (bis N): " + ", ".join(
-            f"bis {n}: runbook {o * 1e6:.0f} µs, flux {f * 1e6:.0f} µs" for n, o, f in marginal))  # fmt: skip
+        print(
+            "Grenzkosten pro zusätzlichem Objekt (bis N): "
+            + ", ".join(f"bis {n}: runbook {o * 1e6:.0f} µs, flux {f * 1e6:.0f} µs" for n, o, f in marginal)
+        )
         if len(marginal) > 1:
-            print(f"Linearität runbook: Grenzkosten bis {marginal[-1][0]} / bis {marginal[0][0]} = "
-                  f"{marginal[-1][1] / marginal[0][1]:.2f} (≈ 1: linear)")  # fmt: skip
+            print(
+                f"Linearität runbook: Grenzkosten bis {marginal[-1][0]} / bis {marginal[0][0]} = "
+                f"{marginal[-1][1] / marginal[0][1]:.2f} (≈ 1: linear)"
+            )
     print(load())
     return 0
 

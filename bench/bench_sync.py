@@ -24,7 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RUNBOOK, RealCluster, interleaved, load, phases, print_phases, ratio_line, real_cluster, spread
+from common import (
+    RUNBOOK,
+    RealCluster,
+    interleaved,
+    load,
+    phases,
+    print_phases,
+    ratio_line,
+    real_cluster,
+    spread,
+)
 
 HELMRELEASE = "clusters/orbstack/apps/kite/helmrelease.yaml"
 
@@ -45,7 +55,16 @@ def push(cluster: RealCluster, change: str) -> None:
         text = text.replace("      version: 0.6.3\n", "      version: 0.6.9\n")
     path.write_text(text, encoding="utf-8")
     git(cluster, "add", HELMRELEASE)
-    git(cluster, "-c", "user.name=Bench", "-c", "user.email=bench@example.org", "commit", "-qm", f"bench: {change}")
+    git(
+        cluster,
+        "-c",
+        "user.name=Bench",
+        "-c",
+        "user.email=bench@example.org",
+        "commit",
+        "-qm",
+        f"bench: {change}",
+    )
     git(cluster, "push", "-q", "origin", "HEAD")
 
 
@@ -53,7 +72,9 @@ def after_push(cluster: RealCluster, change: str, argv: list[str], *, check: boo
     """Push, then time the command from its start to its exit."""
     push(cluster, change)
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=cluster.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        argv, env=cluster.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     took = time.perf_counter() - start
     if check and proc.returncode != 0:
         sys.exit(f"✗ {' '.join(argv)} endete mit {proc.returncode}:\n{proc.stderr.decode()[-2000:]}")
@@ -71,7 +92,20 @@ def main() -> int:
     with real_cluster(args.state) as cluster, tempfile.TemporaryDirectory() as tmp:
         git(cluster, "pull", "-q", "--rebase")
         record = str(Path(tmp) / "sync.ipynb")
-        ours = [RUNBOOK, "run", "sync", "-p", "kind", "ks", "-p", "name", "apps", "--quiet", "--output", record]
+        ours = [
+            RUNBOOK,
+            "run",
+            "sync",
+            "-p",
+            "kind",
+            "ks",
+            "-p",
+            "name",
+            "apps",
+            "--quiet",
+            "--output",
+            record,
+        ]
         flux = [cluster.flux, "reconcile", "kustomization", "apps", "--with-source"]
         samples = interleaved(
             {
@@ -88,8 +122,17 @@ def main() -> int:
 
         hr = ["-p", "kind", "hr", "-p", "name", "kite", "-p", "namespace", "kube-system"]
         ours_hr = [RUNBOOK, "run", "sync", *hr, "--quiet", "--output", record]
-        flux_hr = [cluster.flux, "reconcile", "helmrelease", "kite", "-n", "kube-system", "--with-source",
-                   "--timeout", args.flux_timeout]  # fmt: skip
+        flux_hr = [
+            cluster.flux,
+            "reconcile",
+            "helmrelease",
+            "kite",
+            "-n",
+            "kube-system",
+            "--with-source",
+            "--timeout",
+            args.flux_timeout,
+        ]
         failing = interleaved(
             {
                 "runbook run sync (hr kite)": lambda: after_push(cluster, "bad-chart", ours_hr, check=False),

@@ -52,8 +52,8 @@ class RealCluster:
 def real_cluster(state: str | None = None, scenario: str = "healthy") -> Iterator[RealCluster]:
     """The real engine: an already running one (``--state DIR`` of `runbook sandbox up --engine real`),
     or a fresh one started here (30–60 s) and stopped at the end."""
-    from flux_sandbox.real.versions import cache_dir
     from flux_sandbox.real.engine import Engine
+    from flux_sandbox.real.versions import cache_dir
 
     if state:
         flux = cache_dir() / "bin" / "flux"

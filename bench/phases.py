@@ -44,9 +44,9 @@ def main() -> None:
         if cell["cell_type"] == "markdown":
             heading = next((ln.lstrip("# ") for ln in source.splitlines() if ln.startswith("#")), heading)
             continue
-        if "parameters" in cell["metadata"].get("tags", []) or "injected-parameters" in cell[
-            "metadata"
-        ].get("tags", []):
+        if "parameters" in cell["metadata"].get("tags", []) or "injected-parameters" in cell["metadata"].get(
+            "tags", []
+        ):
             continue
         duration = cell["metadata"].get("papermill", {}).get("duration") or 0.0
         key = f"Zelle „{heading}“"
