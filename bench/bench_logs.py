@@ -177,12 +177,9 @@ def main() -> int:
         api_copy, record = Path(tmp) / "api.log", str(Path(tmp) / "logs.ipynb")
         quarter = args.lines // 4
         kite = append_lines(pod_log, api_copy, quarter, seed=1)
-        measure(
-            cluster,
-            args.runs,
-            f"{quarter:,} Zeilen im Log von helm-controller (davon {kite} zu kite)",
-            record,
-        )
+        if not args.skip_quarter:
+            what = f"{quarter:,} Zeilen im Log von helm-controller (davon {kite} zu kite)"
+            measure(cluster, args.runs, what, record, args.warmup)
         kite += append_lines(pod_log, api_copy, args.lines - quarter, seed=2)
         measure(cluster, args.runs, f"{args.lines:,} Zeilen (davon {kite} zu kite)", record, args.warmup)
         print_phases(phases("logs", ["-p", "kind", "HelmRelease", "-p", "name", "kite"], cluster))
