@@ -84,9 +84,11 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, printed as ratios measured in one run; never part of the default run.
 
-    The runner benchmark builds a second environment with the full `jupyter` package for its
-    papermill baseline (`.nox/bench-jupyter-baseline`, reused). Pass a benchmark name after `--` to
-    run only that one (e.g. `-- logs`).
+    Each one measures the command a user types, as a whole process, interleaved with the real flux
+    CLI/kubectl against the real engine (`flux_sandbox.real`, built first) and prints where the time
+    went (bench/common.py). The runner benchmark builds a second environment with the full `jupyter`
+    package for its papermill baseline (`.nox/bench-jupyter-baseline`, reused). Pass a benchmark name
+    after `--` to run only that one (e.g. `-- logs`).
     """
     _install(session)
     wanted = set(session.posargs)

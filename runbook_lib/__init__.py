@@ -98,6 +98,49 @@ class _Facade(types.ModuleType):
 sys.modules[__name__].__class__ = _Facade
 
 
+def _kubernetes_lazily() -> None:
+    """Let ``import kubernetes.client`` load only what it needs (issue 15).
+
+    The package ``kubernetes`` imports every subpackage in its ``__init__`` (client, config, dynamic,
+    stream, leaderelection, informer): a tenth of a second and more at every start of ``runbook``,
+    although the library uses only ``client``, ``config`` and ``watch``. Registered before the first
+    import, the package module is created without running its ``__init__``; its subpackages load on
+    first use, by import or attribute (``kubernetes.dynamic`` still works). Nothing happens when
+    ``kubernetes`` is already imported or not installed.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    if "kubernetes" in sys.modules:
+        return
+    spec = importlib.util.find_spec("kubernetes")
+    if spec is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+    try:  # the two names its __init__ defines besides the imports (kubernetes.dynamic reads one)
+        source = Path(spec.origin or "").read_text(encoding="utf-8")
+    except OSError:
+        return
+    for line in source.splitlines():
+        key, sep, value = line.partition(" = ")
+        if sep and key in ("__project__", "__version__"):
+            setattr(package, key, value.strip().strip("'\""))
+
+    def subpackage(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return importlib.import_module(f"kubernetes.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'kubernetes' has no attribute {name!r}") from None
+
+    package.__getattr__ = subpackage  # type: ignore[method-assign]
+    sys.modules["kubernetes"] = package
+
+
+_kubernetes_lazily()
+
+
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily
     from runbook_lib.check import check as flux_check  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.check import cluster_info as cluster_info

@@ -1,12 +1,13 @@
-"""A papermill engine that runs the notebook in this process, in an IPython ``InteractiveShell``.
+"""Run a notebook's cells in this process, in an IPython ``InteractiveShell``.
 
 Starting a Jupyter kernel (a second Python, ZeroMQ, the kernel handshake) takes longer than a whole
 status runbook. ``runbook run`` therefore executes cells in-process: the shell gets a display hook
 and a display publisher that turn results, ``display()`` calls, ``print`` output and errors into
 nbformat outputs on the running cell, exactly the shapes a kernel would send (``execute_result``,
-``display_data``, ``stream``, ``error``). The engine plugs into papermill's registry, so parameter
-injection, per-cell metadata, the error marker cells and ``PapermillExecutionError`` all stay
-papermill's. ``--engine nbclient`` still runs a real kernel.
+``display_data``, ``stream``, ``error``). ``runbook run`` drives it through :mod:`.notebook_exec`
+(papermill's record without importing papermill, nbformat or the ZeroMQ chain: issue 15);
+``papermill --engine inprocess`` drives it through :mod:`.papermill_plugin`. ``--engine nbclient``
+still runs a real kernel. This module imports neither papermill nor nbformat.
 
 Like nbclient it skips empty cells and cells tagged ``skip-execution``, and continues after an
 error in a cell tagged ``raises-exception``. Differences from a kernel: output written to file
@@ -26,11 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any
 
-import nbformat
 from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
-from papermill.engines import Engine, NotebookExecutionManager
 from traitlets import Any as AnyTrait
 from traitlets.config import Config
 
@@ -40,6 +39,30 @@ SKIP_TAG = "skip-execution"
 ALLOW_ERROR_TAG = "raises-exception"
 #: cells whose printed lines ``runbook run`` shows while the cell runs (``watch``), see ``live`` below
 LIVE_TAG = "live"
+
+
+class Node(dict[str, Any]):
+    """An output or cell as nbformat's ``NotebookNode`` behaves: a dict with attribute access."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+def new_output(output_type: str, **fields: Any) -> Node:
+    """An output as ``nbformat.v4.new_output`` builds it (the fields a kernel message carries)."""
+    out = Node(output_type=output_type)
+    if output_type in ("execute_result", "display_data"):
+        out.update(data={}, metadata={})
+    if output_type == "stream":
+        out.update(name="stdout", text="")
+    out.update(fields)
+    return out
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +101,7 @@ class _CellDisplayHook(DisplayHook):
         return None
 
     def write_format_data(self, format_dict: dict[str, Any], md_dict: dict[str, Any] | None = None) -> None:
-        out = nbformat.v4.new_output(
+        out = new_output(
             "execute_result",
             data=_jsonable(format_dict),
             metadata=md_dict or {},
@@ -98,7 +121,7 @@ class _CellDisplayPublisher(DisplayPublisher):
 
     def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):  # type: ignore[no-untyped-def]
         display_id = (transient or {}).get("display_id")
-        out = nbformat.v4.new_output("display_data", data=_jsonable(data), metadata=metadata or {})
+        out = new_output("display_data", data=_jsonable(data), metadata=metadata or {})
         self.shell.add_output(out, display_id=display_id, update=update)
 
     def clear_output(self, wait: bool = False) -> None:
@@ -132,7 +155,7 @@ class InProcessShell(InteractiveShell):
         if last is not None and last.output_type == "stream" and last.name == name:
             last.text += text
         else:
-            self.cell_outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+            self.cell_outputs.append(new_output("stream", name=name, text=text))
 
     def clear_outputs(self, *, wait: bool) -> None:
         if wait:
@@ -146,9 +169,7 @@ class InProcessShell(InteractiveShell):
             self.cell_outputs.clear()
 
     def _showtraceback(self, etype, evalue, stb):  # type: ignore[no-untyped-def]
-        self.add_output(
-            nbformat.v4.new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb))
-        )
+        self.add_output(new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb)))
 
     def enable_gui(self, gui=None):  # type: ignore[no-untyped-def]
         return None
@@ -200,13 +221,13 @@ def run_cell(shell: InProcessShell, cell: Any, live: Any = None) -> bool:
         redirect_stderr(_CellStream(shell, "stderr")),
         _kernel_warnings(),
     ):
-        result = shell.run_cell(cell.source, store_history=True)
-    cell.outputs = shell.cell_outputs
-    cell.execution_count = result.execution_count
+        result = shell.run_cell(cell_source(cell), store_history=True)
+    cell["outputs"] = shell.cell_outputs
+    cell["execution_count"] = result.execution_count
     return not result.success
 
 
-def _language_info() -> dict[str, Any]:
+def language_info() -> dict[str, Any]:
     version = ".".join(str(v) for v in sys.version_info[:3])
     return {
         "name": "python",
@@ -219,36 +240,12 @@ def _language_info() -> dict[str, Any]:
     }
 
 
-def _runnable(cell: Any) -> bool:
+def runnable(cell: Any) -> bool:
+    """A code cell with source and without the ``skip-execution`` tag (nbclient's rule)."""
     tags = cell.get("metadata", {}).get("tags", [])
-    return cell.cell_type == "code" and bool(cell.source.strip()) and SKIP_TAG not in tags
+    return cell.get("cell_type") == "code" and bool(cell_source(cell).strip()) and SKIP_TAG not in tags
 
 
-class InProcessEngine(Engine):
-    """papermill engine: every code cell runs in one in-process IPython shell."""
-
-    @classmethod
-    def execute_managed_notebook(
-        cls, nb_man: NotebookExecutionManager, kernel_name: str, **kwargs: Any
-    ) -> Any:
-        nb = nb_man.nb
-        live = kwargs.get("live")
-        with shell_session() as shell:
-            for index, cell in enumerate(nb.cells):
-                nb_man.cell_start(cell, index)
-                failed = _runnable(cell) and run_cell(shell, cell, live)
-                if failed and ALLOW_ERROR_TAG not in cell.metadata.get("tags", []):
-                    nb_man.cell_exception(cell, cell_index=index)
-                    nb_man.cell_complete(cell, cell_index=index)
-                    break
-                nb_man.cell_complete(cell, cell_index=index)
-        nb.metadata["language_info"] = _language_info()
-        return nb
-
-
-def register() -> str:
-    """Register the engine with papermill (idempotent); returns its name."""
-    from papermill.engines import papermill_engines
-
-    papermill_engines.register(ENGINE_NAME, InProcessEngine)
-    return ENGINE_NAME
+def cell_source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)

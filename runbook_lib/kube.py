@@ -335,6 +335,29 @@ def api_get(cluster: Cluster, path: str, what: str, query: Mapping[str, str | No
     return _decode(cluster, what, data)
 
 
+def api_stream(
+    cluster: Cluster, path: str, what: str, query: Mapping[str, Any], *, timeout: Any = None
+) -> Any:
+    """GET an API path as a stream (a response for :func:`read_chunks`), retried and converted like
+    :func:`request`. A plain path instead of the generated API classes: importing ``CoreV1Api`` builds
+    hundreds of pydantic models, seconds on a loaded machine (issue 15)."""
+    api = cluster.api_client
+    params = [
+        (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items() if v is not None
+    ]
+    req = api.param_serialize("GET", path, query_params=params, auth_settings=["BearerToken"])
+    timeout = settings().request_timeout if timeout is None else timeout
+
+    def read_stream() -> Any:
+        resp = api.call_api(*req, _request_timeout=timeout)
+        if not 200 <= resp.status <= 299:
+            resp.read()
+            raise ApiException(http_resp=resp.response)
+        return resp.response
+
+    return _attempts(cluster, what, read_stream, read=True)
+
+
 def list_objects(
     cluster: Cluster,
     kind: FluxKind,

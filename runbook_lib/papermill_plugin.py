@@ -14,7 +14,8 @@ installed, papermill reads typed parameters without warnings.
 
 This module is imported while papermill itself is still being imported (from the bottom of
 ``papermill.engines``), so it stays small and imports :mod:`runbook_lib.engine` (IPython) only when
-the engine runs.
+the engine runs. ``runbook run`` with the default engine imports neither papermill nor this module
+(:mod:`runbook_lib.notebook_exec`).
 """
 
 from __future__ import annotations
@@ -53,13 +54,41 @@ class ParameterTranslator(PythonTranslator):
 
 
 class InProcessEngine(Engine):
-    """The entry point's engine: hands the run to :class:`runbook_lib.engine.InProcessEngine`."""
+    """papermill engine: every code cell runs in one in-process IPython shell (:mod:`.engine`).
+
+    ``runbook run`` does not come through here (it uses :mod:`.notebook_exec`, without papermill);
+    this is the engine of ``papermill --engine inprocess``.
+    """
 
     @classmethod
     def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-        from runbook_lib.engine import InProcessEngine as Engine
+        import nbformat
 
-        return Engine.execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        from runbook_lib import engine
+
+        nb = nb_man.nb
+        live = kwargs.get("live")
+        with engine.shell_session() as shell:
+            for index, cell in enumerate(nb.cells):
+                nb_man.cell_start(cell, index)
+                failed = engine.runnable(cell) and engine.run_cell(shell, cell, live)
+                if cell.cell_type == "code":
+                    cell.outputs = [nbformat.from_dict(out) for out in cell.outputs]
+                if failed and engine.ALLOW_ERROR_TAG not in cell.metadata.get("tags", []):
+                    nb_man.cell_exception(cell, cell_index=index)
+                    nb_man.cell_complete(cell, cell_index=index)
+                    break
+                nb_man.cell_complete(cell, cell_index=index)
+        nb.metadata["language_info"] = engine.language_info()
+        return nb
+
+
+def register_engine() -> str:
+    """Register the in-process engine with papermill (idempotent); returns its name."""
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("inprocess", InProcessEngine)
+    return "inprocess"
 
 
 def register_translator() -> None:

@@ -298,7 +298,7 @@ def verdict(nb: Any) -> str:
 
 
 def _stopped_cell(nb: Any) -> int | None:
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error" and out.get("ename") == "SystemExit":
                 return cell.get("execution_count")
@@ -340,17 +340,19 @@ def prepare(
 
 
 def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str, live: Any = None) -> Any:
+    if engine == DEFAULT_ENGINE:
+        # papermill's record without papermill's imports (nbclient, ZeroMQ, nbformat): issue 15
+        from runbook_lib.notebook_exec import execute_notebook
+
+        return execute_notebook(runbook.path, output, values, live)
     import papermill
 
-    from runbook_lib import engine as inprocess
-    from runbook_lib.papermill_plugin import register_translator
+    from runbook_lib.papermill_plugin import register_engine, register_translator
 
-    # our engine, and the parameter translator that reads `str | None` (papermill warns without it);
-    # papermill loads both through the entry point too, but a source checkout may have none
-    inprocess.register()
+    # the parameter translator that reads `str | None` (papermill warns without it); papermill
+    # loads it through the entry point too, but a source checkout may have none
+    register_engine()
     register_translator()
-    # papermill hands unknown keyword arguments to the engine; only ours knows `live`
-    extra = {"live": live} if live is not None and engine == DEFAULT_ENGINE else {}
     try:
         return papermill.execute_notebook(
             str(runbook.path),
@@ -359,9 +361,8 @@ def _execute(runbook: Runbook, values: dict[str, Any], output: Path, engine: str
             engine_name=engine,
             kernel_name=runbook.kernel,
             progress_bar=False,
-            request_save_on_cell_execute=engine != DEFAULT_ENGINE,
+            request_save_on_cell_execute=True,
             log_output=False,
-            **extra,
         )
     except Exception as exc:
         if type(exc).__name__ in ("NoSuchKernel", "DeadKernelError", "TimeoutError"):
@@ -413,8 +414,13 @@ def execute(
     ``live``: a text stream that gets the printed lines of cells tagged ``live`` while they run (the
     in-process engine only; ``runbook run`` passes the terminal)."""
     _check_engine(engine)
-    from papermill.exceptions import PapermillExecutionError
+    from runbook_lib.notebook_exec import CellFailed
 
+    failures: tuple[type[Exception], ...] = (CellFailed,)
+    if engine != DEFAULT_ENGINE:
+        from papermill.exceptions import PapermillExecutionError
+
+        failures = (CellFailed, PapermillExecutionError)
     started = datetime.now(UTC)
     out = reserve_output(runbook.name, output, started)
     clock = time.monotonic()
@@ -438,7 +444,8 @@ def execute(
 
     try:
         nb = _execute(runbook, values, out, engine, live)
-    except PapermillExecutionError as exc:
+    except failures as caught:
+        exc: Any = caught
         interrupted = exc.ename in _subclass_names(Interrupted) or exc.ename == "KeyboardInterrupt"
         record = finish("failed", _error_text(exc), exc.exec_count, exc.ename in _subclass_names(UsageError))
         return replace(record, interrupted=interrupted)

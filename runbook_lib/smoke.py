@@ -142,7 +142,7 @@ def _run_one(item: Planned, engine: str) -> RunReport:
 
 #: what a run imports; the forkserver imports it once so that every worker starts with it loaded
 PRELOAD = (
-    "papermill",
+    "runbook_lib.notebook_exec",
     "runbook_lib.engine",
     "runbook_lib.reports",
     "runbook_lib.smoke",

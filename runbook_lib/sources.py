@@ -6,7 +6,7 @@ table the status runbook shows ("Automatische Synchronisation" in the guide).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,11 +124,22 @@ class SyncReport(Rendered):
 
 
 def git_sync(
-    *, namespace: str | None = None, client: Cluster | None = None, now: datetime | None = None
+    *,
+    namespace: str | None = None,
+    client: Cluster | None = None,
+    now: datetime | None = None,
+    repositories: Iterable[Mapping[str, Any]] | None = None,
 ) -> SyncReport:
-    """The fetch schedule of every GitRepository (``namespace=None``: all namespaces)."""
-    cluster = default_cluster(client)
-    repos = list_objects(cluster, GIT_REPOSITORY, namespace=namespace) or []
+    """The fetch schedule of every GitRepository (``namespace=None``: all namespaces).
+
+    ``repositories``: the GitRepositories as already listed (``overview(...).objects("GitRepository")``),
+    so a status runbook lists each kind once; without it they are listed here.
+    """
+    repos: Sequence[Mapping[str, Any]]
+    if repositories is None:
+        repos = list_objects(default_cluster(client), GIT_REPOSITORY, namespace=namespace) or []
+    else:
+        repos = list(repositories)
     now = now or datetime.now(UTC)
     items = sorted((fetch_schedule(r, now) for r in repos), key=lambda i: (i.namespace, i.name))
     return SyncReport(tuple(items), now)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -353,6 +353,10 @@ class Overview(Rendered):
     tables: tuple[StatusTable, ...]
     summary: Summary
     namespace: str | None = None
+    #: the objects as listed, per kind (for readers of the same list, e.g. ``git_sync``)
+    listed: Mapping[str, tuple[Mapping[str, Any], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def table(self, kind: str) -> StatusTable:
         """The table of one kind (``"hr"``, ``"GitRepository"`` …); empty if there were none."""
@@ -361,6 +365,14 @@ class Overview(Rendered):
             if t.kind == wanted:
                 return t
         return StatusTable(wanted, (), self.namespace)
+
+    def get(self, kind: str) -> StatusTable:
+        """``flux get <kind>`` from this listing (names without the kind prefix), without a request."""
+        return replace(self.table(kind), prefixed=False)
+
+    def objects(self, kind: str) -> tuple[Mapping[str, Any], ...]:
+        """The objects of one kind as this listing read them (empty if there were none)."""
+        return self.listed.get(resolve(kind).kind, ())
 
     def __str__(self) -> str:
         return str(self.summary) + "\n" + "".join(str(t) + "\n" for t in self.tables if t.items)
@@ -405,13 +417,14 @@ def overview(*, namespace: str | None = None, client: Cluster | None = None) -> 
     Kinds whose CRD is not installed are skipped, as ``flux get all`` does.
     """
     cluster = default_cluster(client)
-    tables = []
+    tables, listed = [], {}
     for kind_name in GET_ALL_ORDER:
         objs = list_objects(cluster, by_kind(kind_name), namespace=namespace)
         if objs is not None:
             tables.append(_table(by_kind(kind_name), objs, namespace, prefixed=True))
+            listed[kind_name] = tuple(objs)
     every = (item for t in tables for item in t.items)
-    return Overview(tuple(tables), summarize(every, namespace), namespace)
+    return Overview(tuple(tables), summarize(every, namespace), namespace, listed)
 
 
 def summary(*, namespace: str | None = None, client: Cluster | None = None) -> Summary:

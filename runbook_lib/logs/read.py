@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -29,7 +29,15 @@ from runbook_lib import kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import format_duration, parse_duration, parse_time
 from runbook_lib.errors import NotFound, RunbookError, UsageError
-from runbook_lib.logs.parse import LogFilter, LogLine, filter_lines, make_filter, merge, split_lines
+from runbook_lib.logs.parse import (
+    LogFilter,
+    LogLine,
+    filter_chunks,
+    filter_lines,
+    make_filter,
+    merge,
+    split_lines,
+)
 from runbook_lib.logs.view import LogResult, PlainLogs
 from runbook_lib.masking import mask
 from runbook_lib.names import check_name, check_namespace
@@ -65,8 +73,10 @@ class ControllerPod:
         return self.phase in ("Running", "Succeeded", "Failed")
 
 
-def _list(cluster: Cluster, what: str, fn: Callable[..., Any], namespace: str, selector: str) -> list[dict]:
-    return list(kube.request_json(cluster, what, fn, namespace, label_selector=selector).get("items") or [])
+def _list(cluster: Cluster, what: str, path: str, selector: str) -> list[dict]:
+    """The items of a list path (plain GET: no generated API class to import, issue 15)."""
+    body = kube.api_get(cluster, path, what, {"labelSelector": selector})
+    return list((body or {}).get("items") or [])
 
 
 def _pod_is_ready(pod: dict) -> bool:
@@ -132,8 +142,7 @@ def _controllers(namespace: str, cluster: Cluster) -> tuple[tuple[ControllerPod,
     deployments = _list(
         cluster,
         f"Deployments im Namespace {namespace}",
-        cluster.apps.list_namespaced_deployment,
-        namespace,
+        f"/apis/apps/v1/namespaces/{namespace}/deployments",
         PART_OF_FLUX,
     )
     chosen, podless = [], []
@@ -144,8 +153,7 @@ def _controllers(namespace: str, cluster: Cluster) -> tuple[tuple[ControllerPod,
         pods = _list(
             cluster,
             f"Pods im Namespace {namespace} ({selector})",
-            cluster.core.list_namespaced_pod,
-            namespace,
+            f"/api/v1/namespaces/{namespace}/pods",
             selector,
         )
         if pods:
@@ -229,20 +237,15 @@ def _open(
     timeout: Any = (
         request_timeout if follow_seconds is None else (request_timeout, follow_seconds + FOLLOW_GRACE)
     )
-    return kube.request(
-        cluster,
-        _what(pod.namespace, pod.pod),
-        cluster.core.read_namespaced_pod_log,
-        pod.pod,
-        pod.namespace,
-        container=pod.container,
-        since_seconds=since_seconds,
-        tail_lines=tail,
-        timestamps=True,
-        follow=follow_seconds is not None,
-        _preload_content=False,
-        _request_timeout=timeout,
-    )
+    query = {
+        "container": pod.container,
+        "sinceSeconds": since_seconds,
+        "tailLines": tail,
+        "timestamps": True,
+        "follow": follow_seconds is not None or None,
+    }
+    path = f"/api/v1/namespaces/{pod.namespace}/pods/{pod.pod}/log"
+    return kube.api_stream(cluster, path, _what(pod.namespace, pod.pod), query, timeout=timeout)
 
 
 def _what(namespace: str, pod: str) -> str:
@@ -266,8 +269,8 @@ def _read_all(
 ) -> list[list[LogLine]]:
     def read(p: ControllerPod) -> list[LogLine]:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
-        lines = _lines(cluster, _what(p.namespace, p.pod), resp, tolerant=False)
-        return list(filter_lines(lines, flt, controller=p.controller, stamped=True))
+        chunks = kube.read_chunks(cluster, _what(p.namespace, p.pod), resp)
+        return list(filter_chunks(chunks, flt, controller=p.controller, stamped=True))
 
     return [kube.again_if_cut(partial(read, p)) for p in pods]
 
@@ -454,8 +457,7 @@ def plain_logs(
     pods = _list(
         cluster,
         f"Pods im Namespace {namespace} ({label_selector})",
-        cluster.core.list_namespaced_pod,
-        namespace,
+        f"/api/v1/namespaces/{namespace}/pods",
         label_selector,
     )
     if not pods:
@@ -465,16 +467,8 @@ def plain_logs(
     def read(pod: dict) -> list[str]:
         name = pod["metadata"]["name"]
         what = _what(namespace, name)
-        resp = kube.request(
-            cluster,
-            what,
-            cluster.core.read_namespaced_pod_log,
-            name,
-            namespace,
-            container=_container(pod),
-            tail_lines=tail_lines,
-            _preload_content=False,
-        )
+        path = f"/api/v1/namespaces/{namespace}/pods/{name}/log"
+        resp = kube.api_stream(cluster, path, what, {"container": _container(pod), "tailLines": tail_lines})
         return [mask(raw.decode("utf-8", "replace")) for raw in _lines(cluster, what, resp, tolerant=False)]
 
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):

@@ -55,7 +55,26 @@ def test_notebooks_import_only_the_facade(path: Path) -> None:
 
 def test_importing_the_facade_loads_nothing_heavy() -> None:
     """``import runbook_lib`` must not pay for the kubernetes client, papermill or git."""
-    heavy = "('kubernetes', 'papermill', 'git')"
+    # `kubernetes` itself is the empty package module of _kubernetes_lazily (nothing loaded yet)
+    heavy = "('kubernetes.client', 'kubernetes.config', 'papermill', 'git')"
     code = f"import sys, runbook_lib; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_kubernetes_package_loads_its_subpackages_on_first_use() -> None:
+    """`import runbook_lib` first: `kubernetes.client` without dynamic/stream/…, which still work."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib.metadata, runbook_lib, kubernetes.client, kubernetes.watch\n"
+        "eager = ('kubernetes.dynamic', 'kubernetes.stream', 'kubernetes.leaderelection')\n"
+        "print(sorted(m for m in eager if m in sys.modules))\n"
+        "import kubernetes\n"
+        "print(kubernetes.__version__ == importlib.metadata.version('kubernetes'))\n"
+        "print(kubernetes.dynamic.DynamicClient.__name__, kubernetes.config.load_kube_config.__name__)\n"
+        "print(hasattr(kubernetes, 'no_such_part'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:4] == ["[]", "True", "DynamicClient load_kube_config", "False"]

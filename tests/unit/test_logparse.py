@@ -257,3 +257,70 @@ def test_summary_line_names_the_error_lines_and_their_objects() -> None:
     assert str(none) == "✔ Keine Fehlerzeilen (alle Arten */*, Level error)."
     calm = LogResult(lines=(parse_line(HR_KITE),), description="HelmRelease kube-system/kite")
     assert str(calm).splitlines()[0] == "✔ 1 Zeile (HelmRelease kube-system/kite), keine Fehler."
+
+
+def _mixed_log(seed: int) -> bytes:
+    """Stamped controller lines of both layouts, with text lines, empty lines and odd stamps mixed in."""
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for i in range(3000):
+        stamp = f"2026-12-01T02:{i // 60 % 60:02d}:{i % 60:02d}.{rng.randint(0, 999999):06d}Z"
+        name = rng.choice(["kite", "kite-2", "podinfo", "Kite"])
+        kind = rng.choice(["HelmRelease", "Kustomization", "helmrelease"])
+        pick = rng.random()
+        if pick < 0.01:
+            lines.append(f'{stamp} panic: kite {{"x"}} went away')  # text mentioning the name
+        elif pick < 0.015:
+            lines.append(f"{stamp} goroutine 1 [running]:")  # text without any needle
+        elif pick < 0.017:
+            lines.append("")
+        elif pick < 0.02:
+            lines.append('2026-12-01T02:00 {"name":"kite"}')  # a stamp too short to be one
+        elif pick < 0.5:
+            lines.append(
+                f'{stamp} {{"level":"info","ts":"{stamp}","msg":"m {i}","controllerKind":"{kind}",'
+                f'"name":"{name}","namespace":"kube-system"}}'
+            )
+        else:
+            lines.append(
+                f'{stamp} {{"level":"error","logger":"controller.helmrelease","msg":"x",'
+                f'"reconciler kind":"{kind}","name":"{name}","namespace":"apps","error":"e {i}"}}'
+            )
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"kind": "HelmRelease", "name": "kite"},
+        {"kind": "HelmRelease", "name": "kite", "namespace": "kube-system", "level": "info"},
+        {"name": "podinfo"},
+        {},
+    ],
+)
+def test_filter_chunks_equals_filter_lines_for_any_chunking(seed: int, filters: dict) -> None:
+    """The block-wise fast path (issue 15) keeps exactly what the line-by-line filter keeps."""
+    import random
+
+    data = _mixed_log(seed)
+    flt = logparse.make_filter(**filters)
+    expected = list(logparse.filter_lines(data.split(b"\n"), flt, controller="hc", stamped=True))
+    rng = random.Random(seed)
+    for size in (7, 100, 4096, 1 << 16, rng.randint(50, 5000)):
+        chunks = [data[i : i + size] for i in range(0, len(data), size)]
+        got = list(logparse.filter_chunks(chunks, flt, controller="hc", stamped=True))
+        assert got == expected, size
+    assert any(not line.parsed for line in expected) or not filters
+    unstamped = b"\n".join(line.partition(b" ")[2] for line in data.split(b"\n"))
+    plain = list(logparse.filter_lines(unstamped.split(b"\n"), flt))
+    assert list(logparse.filter_chunks([unstamped[:999], unstamped[999:]], flt)) == plain
+
+
+def test_filter_chunks_drops_a_cut_last_line_only_when_asked() -> None:
+    flt = logparse.make_filter(name="kite")
+    data = b'{"name":"kite","msg":"a"}\n{"name":"kite","msg":"b"}'
+    assert [ln.msg for ln in logparse.filter_chunks([data], flt)] == ["a", "b"]
+    assert [ln.msg for ln in logparse.filter_chunks([data], flt, partial=False)] == ["a"]

@@ -267,6 +267,23 @@ def test_overview_table_resolves_aliases_and_prefixes_names() -> None:
     assert "helmrelease/kite" in str(overview)
 
 
+def test_overview_serves_flux_get_and_git_sync_from_one_listing() -> None:
+    """The status runbook lists each kind once (issue 15): `get` and `objects` make no request."""
+    repo = obj("GitRepository", "flux-system")
+    table = StatusTable("GitRepository", (interpret(repo),), None, prefixed=True)
+    overview = Overview((table,), summarize(table.items), listed={"GitRepository": (repo,)})
+    plain = overview.get("gitrepo")
+    assert plain.items == table.items and not plain.prefixed
+    assert "gitrepository/" not in str(plain) and "flux-system" in str(plain)
+    assert overview.objects("GitRepository") == (repo,)
+    assert overview.objects("hr") == ()
+    from runbook_lib.sources import git_sync
+
+    now = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
+    report = git_sync(repositories=overview.objects("GitRepository"), now=now)  # no client needed
+    assert [i.name for i in report.items] == ["flux-system"]
+
+
 def test_notebook_plain_text_is_the_terminal_rendering() -> None:
     pytest.importorskip("IPython")
     from IPython.lib.pretty import pretty

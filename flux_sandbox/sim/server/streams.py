@@ -180,11 +180,24 @@ def _follow_changes(
 
 def rfc3339_nano(ts: float) -> str:
     """Go's ``time.RFC3339Nano`` in UTC (trailing zeros of the fraction dropped)."""
-    micros = round(ts * 1_000_000)
-    seconds, frac = divmod(micros, 1_000_000)
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{frac * 1000:09d}".rstrip("0")
-    return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
+    return _Stamps()(ts)
+
+
+class _Stamps:
+    """:func:`rfc3339_nano` for many times in order: the date and time of day are formatted once per
+    second (a log of a million lines spent seconds in ``strftime``, issue 15)."""
+
+    def __init__(self) -> None:
+        self._second, self._text = -1, ""
+
+    def __call__(self, ts: float) -> str:
+        seconds, frac = divmod(round(ts * 1_000_000), 1_000_000)
+        if seconds != self._second:
+            self._second = seconds
+            self._text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        if not frac:
+            return f"{self._text}Z"
+        return f"{self._text}.{f'{frac * 1000:09d}'.rstrip('0')}Z"
 
 
 def _container(pod: Obj, name: str, wanted: str | None) -> str:
@@ -272,7 +285,8 @@ def _log_options(name: str, query: dict[str, str]) -> tuple[float | None, int | 
 
 def _render(lines: list[tuple[float, str]], timestamps: bool) -> bytes:
     if timestamps:
-        return "".join(f"{rfc3339_nano(ts)} {line}\n" for ts, line in lines).encode()
+        stamp = _Stamps()
+        return "".join(f"{stamp(ts)} {line}\n" for ts, line in lines).encode()
     return "".join(f"{line}\n" for _ts, line in lines).encode()
 
 
