@@ -299,13 +299,17 @@ def _build_failed(store: Store) -> bool:
 def _upgrade_stalled(store: Store) -> bool:
     ready = condition(store, "HelmRelease", "kube-system", "kite")
     stalled = condition(store, "HelmRelease", "kube-system", "kite", "Stalled")
-    return ready.get("reason") == "UpgradeFailed" and stalled.get("reason") == "RetriesExceeded"
+    # real Flux rolls back the last failure too (remediateLastFailure defaults to retries > 0) and
+    # ends Ready=False RollbackSucceeded (docs/flux-facts.md §2, "HelmRelease remediation")
+    return ready.get("status") == "False" and stalled.get("reason") == "RetriesExceeded"
 
 
 def _chart_missing(store: Store) -> bool:
     chart = condition(store, "HelmChart", "flux-system", "kube-system-kite")
     ready = condition(store, "HelmRelease", "kube-system", "kite")
-    return chart.get("reason") == "InvalidChartReference" and MISSING_CHART in ready.get("message", "")
+    # the HelmRelease keeps "latest generation of object has not been reconciled": helm-controller
+    # watches only the chart's artifact revision, which a stalled chart does not change
+    return chart.get("reason") == "InvalidChartReference" and ready.get("status") == "False"
 
 
 def _challenge_failed(store: Store) -> bool:

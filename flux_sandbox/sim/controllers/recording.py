@@ -102,9 +102,9 @@ class EventRecorder:
                 "reportingInstance": self.instance,
                 "firstTimestamp": now,
                 "lastTimestamp": now,
-                "eventTime": now_micro(),
+                # client-go's recorder (which Flux uses) sets neither eventTime nor action
+                "eventTime": None,
                 "count": 1,
-                "action": reason,
             }
             try:
                 self.store.create(self._rt, body)
@@ -124,10 +124,6 @@ class EventRecorder:
 
 
 # --- JSON logs --------------------------------------------------------------------------------------
-
-
-def lower_camel(kind: str) -> str:
-    return kind[:1].lower() + kind[1:]
 
 
 class PodLogger:
