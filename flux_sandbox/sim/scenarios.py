@@ -323,11 +323,12 @@ def _suspended(store: Store) -> bool:
     if not apps or not git or not (apps.get("spec") or {}).get("suspend"):
         return False
     fetched = ((git.get("status") or {}).get("artifact") or {}).get("revision")
-    root = find(store, "Kustomization", "flux-system", "flux-system") or {}
+    # every Kustomization but the suspended one has applied the new commit
+    others = [find(store, "Kustomization", "flux-system", n) or {} for n in ("flux-system", "infrastructure")]
     return (
         bool(fetched)
         and fetched != (apps.get("status") or {}).get("lastAppliedRevision")
-        and (root.get("status") or {}).get("lastAppliedRevision") == fetched
+        and all((k.get("status") or {}).get("lastAppliedRevision") == fetched and is_ready(k) for k in others)
     )
 
 

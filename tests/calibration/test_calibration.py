@@ -18,7 +18,7 @@ import pytest
 from flux_sandbox.calibration import FIXTURES, Allowed, compare, count_fields, take_view
 from flux_sandbox.real.scenarios import REAL_SCENARIOS
 from flux_sandbox.real.versions import FLUX_VERSION
-from flux_sandbox.sim import SCENARIOS, Sandbox, Timing
+from flux_sandbox.sim import SCENARIOS, Sandbox, Timing, settle
 
 SIM_ONLY = {"certificate-challenge-failed": "cert-manager läuft in der echten Engine nicht"}
 CERT = "Certificate|ClusterIssuer|Issuer|CertificateRequest|Order|Challenge"
@@ -127,6 +127,10 @@ def test_simulated_engine_matches_the_real_one(scenario: str, tmp_path: Path) ->
     want = load(scenario)
     want.pop("flux", None)
     with Sandbox(tmp_path / "sandbox", scenario, timing=Timing.fast()) as sandbox:
+        # the real recorder reads a state the controllers have finished with (its scenario waits
+        # 30 s and more); the simulated one reaches it within a second, and another object may still
+        # be working on the same commit: wait until none is
+        settle(sandbox.store, lambda store: False, quiet=0.3, timeout=10)
         got = take_view(sandbox.kubeconfig, scenario)
     lines, unused = compare(scenario, want, got, ALLOWED)
     assert not lines, (

@@ -22,7 +22,6 @@ from flux_sandbox.sim.controllers.base import (
     Reconcile,
     finalize_status,
     format_duration,
-    get_condition,
     is_ready,
     parse_duration,
     set_condition,
@@ -231,23 +230,18 @@ class KustomizeController(Controller):
             msg = f"Source '{what}' not found"
             return self._fail(rc, status, "ArtifactFailed", msg, None, self.timing.dependency_requeue)
         revision = art["revision"]
-        if (
+        working = (
             revision != status.get("lastAppliedRevision")
             or rc.gen != status.get("observedGeneration")
             or not is_ready(rc.obj)
-        ):
-            timeout = max(parse_duration(spec.get("interval")) - 30, 30)
-            self.progress(
-                rc,
-                status,
-                f"Fetching manifests for revision {revision} with a timeout of {format_duration(timeout)}",
-            )
+        )
+        timeout = format_duration(max(parse_duration(spec.get("interval")) - 30, 30))
+        if working:
+            message = f"Fetching manifests for revision {revision} with a timeout of {timeout}"
+            self.progress(rc, status, message)
         self.sleep()
-        if (get_condition(status, "Reconciling") or {}).get("message", "").startswith("Fetching"):
-            timeout = max(parse_duration(spec.get("interval")) - 30, 30)
-            message = (
-                f"Building manifests for revision {revision} with a timeout of {format_duration(timeout)}"
-            )
+        if working:  # kustomize-controller's second step (docs/flux-facts.md §2)
+            message = f"Building manifests for revision {revision} with a timeout of {timeout}"
             self.progress(rc, status, message)
         try:
             objects = build(files, spec.get("path", "./"))
