@@ -24,7 +24,7 @@ from typing import cast
 from runbook_lib import kinds, kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import NotFound, ReconcileFailed, Suspended, WaitTimeout
+from runbook_lib.errors import NotFound, ReconcileFailed, RunbookError, Suspended, WaitTimeout
 from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.reconcile.rules import (
     FORCE_AT,
@@ -32,6 +32,7 @@ from runbook_lib.reconcile.rules import (
     RESET_AT,
     Obj,
     Progress,
+    blocked_by,
     is_static,
     progress,
     revision_of,
@@ -257,13 +258,27 @@ def _watch_until_done(
                         raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
                     obj = event["object"]
                     rv = obj["metadata"].get("resourceVersion", rv)
-                    state = progress(obj, requested_at)
+                    state = _unless_blocked(api, ref, obj, progress(obj, requested_at))
                     if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
                         break
         except kube.WatchExpired:
             obj = api.get(ref)  # history expired: start again from the current object
             rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
     return obj, state
+
+
+def _unless_blocked(api: _Api, ref: ObjectRef, obj: Obj, state: Progress) -> Progress:
+    """A HelmRelease waiting for a stalled HelmChart fails now (:func:`rules.blocked_by`)."""
+    if state.reason != "SourceNotReady" or ref.kind.kind != "HelmRelease":
+        return state
+    link = source_ref(ref.kind, obj)
+    if link is None:
+        return state
+    try:
+        source = api.get(link.ref)
+    except RunbookError:
+        return state
+    return blocked_by(state, source, str(link.ref))
 
 
 def _suspended(ref: ObjectRef) -> Suspended:

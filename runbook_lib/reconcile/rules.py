@@ -84,10 +84,31 @@ def progress(obj: Obj, requested_at: str | None) -> Progress:
     if ready.get("status") == "True":
         return Progress("ready", ready.get("message", ""))
     if ready.get("reason") in WAITING_REASONS:
-        return Progress("progressing", f"wartet auf eine Abhängigkeit: {ready.get('message', '')}")
+        return Progress(
+            "progressing",
+            f"wartet auf eine Abhängigkeit: {ready.get('message', '')}",
+            ready.get("reason", ""),
+        )
     if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
         return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
     return Progress("progressing", ready.get("message", ""))
+
+
+def blocked_by(waiting: Progress, source: Obj | None, source_name: str) -> Progress:
+    """A HelmRelease that waits for its chart (SourceNotReady) while Flux has given up on the chart
+    (Stalled=True, e.g. a chart version the repository lacks) waits for ever: helm-controller watches
+    only the chart's artifact revision, which a stalled chart does not change (docs/flux-facts.md §18).
+    Such a wait fails at once with the chart's error; any other wait stays a wait (pure)."""
+    if waiting.reason != "SourceNotReady" or source is None:
+        return waiting
+    stalled = condition(source, "Stalled")
+    if stalled.get("status") != "True":
+        return waiting
+    return Progress(
+        "failed",
+        f"{source_name} hängt (Stalled): {stalled.get('message', '')}",
+        stalled.get("reason", "Stalled"),
+    )
 
 
 def is_static(kind: FluxKind, obj: Obj) -> bool:
