@@ -1,7 +1,7 @@
 """Calibration of the simulated engine against the real one: one *view* of a cluster, taken the same
 way on both engines, with every volatile part normalised.
 
-The view holds what the runbooks read (docs/flux-facts.md §17):
+The view holds what the runbooks read (docs/flux-facts.md §13):
 
 - per Flux object (``Kind ns/name``): the conditions (type, status, reason, normalised message), the
   observedGeneration behaviour (``current``/``behind``/``absent``), revisions, ``status.history`` of a
@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from runbook_lib.helm import decode_release
 
@@ -55,7 +55,7 @@ VOLATILE_LOG_KEYS = frozenset({"ts", "reconcileID", "caller", "stacktrace"})
 # --- normalisation ----------------------------------------------------------------------------
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Helm's log tail appended to UpgradeFailed/InstallFailed events (docs/flux-facts.md §17)
+    # Helm's log tail appended to UpgradeFailed/InstallFailed events (docs/flux-facts.md §13)
     (re.compile(r"\n\nLast Helm logs:\n\n.*", re.S), "\n\nLast Helm logs:\n\n<helm logs>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?"), "<time>"),
     (re.compile(r"\b(sha1|sha256):[0-9a-f]{7,64}\b"), r"\1:<hash>"),
@@ -142,18 +142,19 @@ def event_view(events: Iterable[Obj]) -> list[Obj]:
             # a Kustomization's change set lists objects in fluxcd/pkg ssa's apply order; the lines are
             # compared as a set (the runbooks show the message, they do not read the order)
             message = "\n".join(sorted(message.splitlines()))
-        row = {
+        annotations: list[str] = sorted((event.get("metadata") or {}).get("annotations") or {})
+        row: Obj = {
             "object": target,
             "type": event.get("type"),
             "reason": event.get("reason"),
             "message": message,
-            "annotations": sorted((event.get("metadata") or {}).get("annotations") or {}),
+            "annotations": annotations,
         }
-        key = (target, str(row["type"]), str(row["reason"]), row["message"])
+        key = (target, str(row["type"]), str(row["reason"]), message)
         count = int(event.get("count") or 1)
         if key in rows:
             count += 2  # two Event objects for one message: repeated
-            row["annotations"] = sorted(set(row["annotations"]) | set(rows[key]["annotations"]))
+            row["annotations"] = sorted(set(annotations) | set(rows[key]["annotations"]))
         row["count"] = "repeated" if count > 1 else "once"
         rows[key] = row
     return sorted(rows.values(), key=lambda r: (r["object"], r["reason"], r["message"]))
@@ -261,7 +262,8 @@ def take_view(kubeconfig: Path, scenario: str) -> Obj:
         apps = client.AppsV1Api(api)
         objects: Obj = {}
         for group, version, plural, kind in FLUX_KINDS:
-            for item in custom.list_cluster_custom_object(group, version, plural)["items"]:
+            listed = cast(Obj, custom.list_cluster_custom_object(group, version, plural))
+            for item in listed["items"]:
                 item["kind"] = kind
                 meta = item["metadata"]
                 objects[f"{kind} {meta['namespace']}/{meta['name']}"] = object_view(item)

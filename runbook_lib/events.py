@@ -140,7 +140,7 @@ def interpret(events: list[dict]) -> tuple[EventRow, ...]:
     # flux sorts by the second-precision timestamps. Events of the same second keep the order in which
     # they happened: by eventTime (microseconds) where a recorder sets it, else by the order the API
     # server stored them (resourceVersion): client-go's recorder, which Flux uses, leaves eventTime
-    # null (docs/flux-facts.md §18)
+    # null (docs/flux-facts.md §14)
     earliest = datetime.min.replace(tzinfo=UTC)
     return tuple(sorted(rows, key=lambda r: (r.sort_time, r.event_time or earliest, r.write_order)))
 

@@ -131,7 +131,7 @@ class ObjectStatus:
     #: metadata.generation is newer than status.observedGeneration
     stale: bool = False
     #: Stalled=True: the controller gave up until the spec changes, whatever Ready says
-    #: (docs/flux-facts.md §18: helm-controller may leave Ready=Unknown on a stalled release)
+    #: (docs/flux-facts.md §14: helm-controller may leave Ready=Unknown on a stalled release)
     stalled: bool = False
 
     @property

@@ -97,7 +97,7 @@ def progress(obj: Obj, requested_at: str | None) -> Progress:
 def blocked_by(waiting: Progress, source: Obj | None, source_name: str) -> Progress:
     """A HelmRelease that waits for its chart (SourceNotReady) while Flux has given up on the chart
     (Stalled=True, e.g. a chart version the repository lacks) waits for ever: helm-controller watches
-    only the chart's artifact revision, which a stalled chart does not change (docs/flux-facts.md §18).
+    only the chart's artifact revision, which a stalled chart does not change (docs/flux-facts.md §14).
     Such a wait fails at once with the chart's error; any other wait stays a wait (pure)."""
     if waiting.reason != "SourceNotReady" or source is None:
         return waiting

@@ -213,7 +213,7 @@ class Reconcile:
             "controller": kind.lower(),
             "controllerGroup": self.ctrl.rtype(kind).group,
             "controllerKind": kind,
-            # controller-runtime keys the object by its Kind (docs/flux-facts.md §6)
+            # controller-runtime keys the object by its Kind (docs/flux-facts.md §13)
             kind: {"name": meta["name"], "namespace": meta.get("namespace", "")},
             "namespace": meta.get("namespace", ""),
             "name": meta["name"],
@@ -269,7 +269,7 @@ class Controller:
 
     def _finalize_suspended(self, obj: Obj) -> None:
         """kustomize-controller's deferred finalizeStatus runs for a suspended object too: it records
-        the generation as observed while Ready is True (docs/flux-facts.md §5)."""
+        the generation as observed while Ready is True (docs/flux-facts.md §13)."""
         status = obj.get("status") or {}
         ready = get_condition(status, "Ready") or {}
         generation = obj["metadata"].get("generation")

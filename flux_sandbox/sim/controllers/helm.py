@@ -280,7 +280,7 @@ class HelmController(Controller):
             self._reset_failures(status)
             self.write_status(rc.obj, finalize_status(rc.obj, status))
             rc.event("Normal", reason, msg, chart.version, token=config, app_version=chart.app_version)
-            # helm-controller logs no line for a finished action (docs/flux-facts.md §6)
+            # helm-controller logs no line for a finished action (docs/flux-facts.md §13)
             return None
         return self._failed(rc, status, target, action, ver, result, chart.app_version)
 
@@ -304,7 +304,7 @@ class HelmController(Controller):
         set_condition(status, "Released", "False", reason, msg, rc.gen)
         set_condition(status, "Ready", "False", reason, msg, rc.gen)
         # the event carries Helm's log tail; helm-controller logs no line for a failed action
-        # (docs/flux-facts.md §6, §7)
+        # (docs/flux-facts.md §13)
         tail = f"\n\nLast Helm logs:\n\n{result.error}"
         rc.event(
             "Warning",
