@@ -151,7 +151,13 @@ def _busy(store: Store, obj: Obj) -> bool:
     if ready.get("status") == "True" and not _current(obj):
         return True
     reconciling = get_condition(status, "Reconciling") or {}
-    if reconciling.get("status") == "True" and reconciling.get("reason") == "Progressing":
+    # a HelmRelease waiting for its chart is woken by the chart's new artifact, not by itself
+    waits_for_chart = obj["kind"] == "HelmRelease" and ready.get("reason") == "SourceNotReady"
+    if (
+        reconciling.get("status") == "True"
+        and reconciling.get("reason") == "Progressing"
+        and not waits_for_chart
+    ):
         return True
     if obj["kind"] == "Certificate" and (get_condition(status, "Issuing") or {}).get("status") == "True":
         return True

@@ -72,8 +72,12 @@ def progress(obj: Obj, requested_at: str | None) -> Progress:
     ready = condition(obj, "Ready")
     if stalled.get("status") == "True":
         message = stalled.get("message", "")
-        if ready.get("status") == "False" and ready.get("message"):
-            message = f"{message}; letzter Fehler: {ready['message']}"
+        # after a remediation Ready says the rollback succeeded; the failure is in Released
+        # (docs/flux-facts.md §13)
+        released = condition(obj, "Released")
+        failed = released if str(released.get("reason", "")).endswith("Failed") else ready
+        if failed.get("status") == "False" and failed.get("message"):
+            message = f"{message}; letzter Fehler: {failed['message']}"
         return Progress("failed", message, stalled.get("reason", "Stalled"))
     if not ready:
         return Progress("progressing", "wartet auf den Controller")
