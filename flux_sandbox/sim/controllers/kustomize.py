@@ -292,7 +292,9 @@ class KustomizeController(Controller):
             revision=revision,
             error=message,
         )
-        return after if after is not None else self.backoff(rc)
+        # kustomize-controller requeues a failure after spec.retryInterval (else spec.interval), with
+        # no back-off of its own (fidelity audit #5; docs/flux-facts.md §13)
+        return after if after is not None else interval * self.timing.interval_scale
 
     def _succeed(
         self, rc: Reconcile, status: Obj, revision: str, changes: list[str], entries: list[Obj]
