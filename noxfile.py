@@ -97,3 +97,16 @@ def bench(session: nox.Session) -> None:
         if script.startswith("bench_") and script.endswith(".py") and (not wanted or name in wanted):
             session.log(f"== {name}")
             session.run("python", os.path.join("bench", script), env=ENV)
+
+
+@nox.session(python=PYTHON, default=False)
+def calibrate(session: nox.Session) -> None:
+    """Record the calibration fixtures on the real engine (`tests/calibration/fixtures/`): every scenario
+    the real engine supports, about 6 minutes. Rerun when the pinned Flux release is bumped; then run
+    `./dev test tests/calibration` and fix the simulated controllers where it differs.
+
+    Arguments after `--` are scenario names (default: all), e.g. `-- healthy suspended`.
+    """
+    _install(session, extras="")
+    session.run("python", "-m", "flux_sandbox.real.build", env=ENV)
+    session.run("python", "-m", "flux_sandbox.calibration", *session.posargs, env=ENV)

@@ -63,6 +63,9 @@ class EventRow:
     last: datetime | None = None
     series_last: datetime | None = None
     series_count: int = 0
+    #: metadata.resourceVersion as a number (0 when it is not one): the order in which the API server
+    #: stored the events' last writes, for events of the same second without eventTime
+    write_order: int = 0
 
     @property
     def sort_time(self) -> datetime:
@@ -122,16 +125,24 @@ def to_row(event: dict) -> EventRow:
         last=parse_time(event.get("lastTimestamp") or ""),
         series_last=parse_time(series.get("lastObservedTime") or ""),
         series_count=int(series.get("count") or 0),
+        write_order=_write_order((event.get("metadata") or {}).get("resourceVersion")),
     )
+
+
+def _write_order(resource_version: object) -> int:
+    text = str(resource_version or "")
+    return int(text) if text.isdigit() else 0
 
 
 def interpret(events: list[dict]) -> tuple[EventRow, ...]:
     """Flux kinds only, sorted by time (pure)."""
     rows = [to_row(e) for e in events if (e.get("involvedObject") or {}).get("kind") in FLUX_EVENT_KINDS]
-    # flux sorts by the second-precision timestamps; eventTime (microseconds) breaks ties so that events
-    # of the same second keep the order in which they happened
+    # flux sorts by the second-precision timestamps. Events of the same second keep the order in which
+    # they happened: by eventTime (microseconds) where a recorder sets it, else by the order the API
+    # server stored them (resourceVersion): client-go's recorder, which Flux uses, leaves eventTime
+    # null (docs/flux-facts.md §14)
     earliest = datetime.min.replace(tzinfo=UTC)
-    return tuple(sorted(rows, key=lambda r: (r.sort_time, r.event_time or earliest)))
+    return tuple(sorted(rows, key=lambda r: (r.sort_time, r.event_time or earliest, r.write_order)))
 
 
 @dataclass(frozen=True)

@@ -130,12 +130,17 @@ class ObjectStatus:
     has_ready: bool = True
     #: metadata.generation is newer than status.observedGeneration
     stale: bool = False
+    #: Stalled=True: the controller gave up until the spec changes, whatever Ready says
+    #: (docs/flux-facts.md §14: helm-controller may leave Ready=Unknown on a stalled release)
+    stalled: bool = False
 
     @property
     def state(self) -> str:
         """``failing``, ``in progress``, ``suspended`` or ``ready``."""
         if self.suspended:
             return SUSPENDED
+        if self.stalled:
+            return FAILING
         if self.ready == "True":
             return IN_PROGRESS if self.stale else READY
         if self.ready == "False" and self.has_ready:
@@ -168,6 +173,11 @@ def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
     else:
         ready = str(cond.get("status") or "Unknown")
         message, reason, has_ready = str(cond.get("message") or ""), str(cond.get("reason") or ""), True
+    stalled = condition(obj, "Stalled")
+    is_stalled = str(stalled.get("status")) == "True"
+    if is_stalled and ready != "False":
+        message = str(stalled.get("message") or message)
+        reason = str(stalled.get("reason") or reason)
     revision = rules.revision(obj)
     observed = status.get("observedGeneration")
     generation = meta.get("generation")
@@ -182,6 +192,7 @@ def interpret(obj: Mapping[str, Any], kind: str | None = None) -> ObjectStatus:
         reason=reason,
         has_ready=has_ready,
         stale=isinstance(observed, int) and isinstance(generation, int) and 0 <= observed < generation,
+        stalled=is_stalled,
     )
 
 

@@ -52,6 +52,7 @@ class Component:
 KUBERNETES_VERSION = "v1.36.3"
 #: the staging modules (k8s.io/api, k8s.io/client-go, ...) of the same release
 KUBERNETES_STAGING = "v0.36.3"
+#: bumping it means recording the calibration fixtures again: `./dev -s calibrate` (docs/development.md)
 FLUX_VERSION = "v2.9.5"
 
 

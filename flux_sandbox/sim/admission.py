@@ -1,7 +1,7 @@
 """Admission of writes in the simulated API server: what a real API server checks before it stores.
 
 Custom resources are pruned, defaulted and validated against their CRD's schema (docs/flux-facts.md
-§14); core/v1 Events are checked like the real Event validation. Every refusal is a
+§15); core/v1 Events are checked like the real Event validation. Every refusal is a
 :class:`~flux_sandbox.sim.errors.StoreError` worded as the real server words it.
 """
 
@@ -33,7 +33,7 @@ _BLOCKING = ("FieldValueTypeInvalid", "FieldValueNotSupported", "FieldValueRequi
 def check_event(event: Obj) -> None:
     """core/v1 Event validation: an Event with ``eventTime`` (the events/v1 shape) needs
     ``reportingController`` (``reportingComponent``) and ``reportingInstance``; client-go's core/v1
-    recorder, which Flux and cert-manager use, writes no eventTime (docs/flux-facts.md §14)."""
+    recorder, which Flux and cert-manager use, writes no eventTime (docs/flux-facts.md §15)."""
     if not event.get("eventTime"):
         return
     causes = [
@@ -62,7 +62,7 @@ def admit(
     verb: str,
 ) -> Obj:
     """Prune, default and validate a custom resource against its CRD's schema (docs/flux-facts.md
-    §14); other types pass unchanged. Raises the real server's 422 ``Invalid`` (or, for unknown
+    §15); other types pass unchanged. Raises the real server's 422 ``Invalid`` (or, for unknown
     fields with ``fieldValidation=Strict``, its strict decoding error)."""
     if rt.kind == "Event":
         check_event(obj)

@@ -3,7 +3,7 @@
 Core and apps types are listed here; every Flux and cert-manager custom resource comes from
 :mod:`runbook_lib.kinds` and, where the claimed release has its CRD (:mod:`flux_sandbox.sim.schema`),
 takes the CRD's served versions, short names, categories and printer columns (docs/flux-facts.md §1,
-§10 and §14). Kinds the release serves that the library does not know (ExternalArtifact) are served
+§10 and §15). Kinds the release serves that the library does not know (ExternalArtifact) are served
 too.
 """
 

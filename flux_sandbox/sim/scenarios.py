@@ -151,7 +151,13 @@ def _busy(store: Store, obj: Obj) -> bool:
     if ready.get("status") == "True" and not _current(obj):
         return True
     reconciling = get_condition(status, "Reconciling") or {}
-    if reconciling.get("status") == "True" and reconciling.get("reason") == "Progressing":
+    # a HelmRelease waiting for its chart is woken by the chart's new artifact, not by itself
+    waits_for_chart = obj["kind"] == "HelmRelease" and ready.get("reason") == "SourceNotReady"
+    if (
+        reconciling.get("status") == "True"
+        and reconciling.get("reason") == "Progressing"
+        and not waits_for_chart
+    ):
         return True
     if obj["kind"] == "Certificate" and (get_condition(status, "Issuing") or {}).get("status") == "True":
         return True
@@ -299,13 +305,17 @@ def _build_failed(store: Store) -> bool:
 def _upgrade_stalled(store: Store) -> bool:
     ready = condition(store, "HelmRelease", "kube-system", "kite")
     stalled = condition(store, "HelmRelease", "kube-system", "kite", "Stalled")
-    return ready.get("reason") == "UpgradeFailed" and stalled.get("reason") == "RetriesExceeded"
+    # real Flux rolls back the last failure too (remediateLastFailure defaults to retries > 0) and
+    # ends Ready=False RollbackSucceeded (docs/flux-facts.md §2, "HelmRelease remediation")
+    return ready.get("status") == "False" and stalled.get("reason") == "RetriesExceeded"
 
 
 def _chart_missing(store: Store) -> bool:
     chart = condition(store, "HelmChart", "flux-system", "kube-system-kite")
     ready = condition(store, "HelmRelease", "kube-system", "kite")
-    return chart.get("reason") == "InvalidChartReference" and MISSING_CHART in ready.get("message", "")
+    # the HelmRelease keeps "latest generation of object has not been reconciled": helm-controller
+    # watches only the chart's artifact revision, which a stalled chart does not change
+    return chart.get("reason") == "InvalidChartReference" and ready.get("status") == "False"
 
 
 def _challenge_failed(store: Store) -> bool:
@@ -319,11 +329,12 @@ def _suspended(store: Store) -> bool:
     if not apps or not git or not (apps.get("spec") or {}).get("suspend"):
         return False
     fetched = ((git.get("status") or {}).get("artifact") or {}).get("revision")
-    root = find(store, "Kustomization", "flux-system", "flux-system") or {}
+    # every Kustomization but the suspended one has applied the new commit
+    others = [find(store, "Kustomization", "flux-system", n) or {} for n in ("flux-system", "infrastructure")]
     return (
         bool(fetched)
         and fetched != (apps.get("status") or {}).get("lastAppliedRevision")
-        and (root.get("status") or {}).get("lastAppliedRevision") == fetched
+        and all((k.get("status") or {}).get("lastAppliedRevision") == fetched and is_ready(k) for k in others)
     )
 
 

@@ -5,7 +5,7 @@ commas, parsed like apimachinery's ``labels.Parse`` (its lexer and its error tex
 are validated). Field selectors: ``path=value``, ``path==value``, ``path!=value``; only the field
 labels the real server supports for the type (``metadata.name``/``metadata.namespace`` for every
 type, custom resources included, plus the few each core type adds); others answer
-``field label not supported: …`` (docs/flux-facts.md §14).
+``field label not supported: …`` (docs/flux-facts.md §15).
 """
 
 from __future__ import annotations

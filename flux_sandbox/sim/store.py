@@ -472,7 +472,7 @@ class Store:
         The real API server serves watches from a per-type watch cache: it starts at the type's
         creation (for a custom resource: when its CRD was created, so ``resourceVersion=1`` is too old
         at once) and drops events once they are older than ``eventFreshDuration`` (75 s) and the
-        buffer is full (docs/flux-facts.md §14). Here: the type's start and the newest change of the
+        buffer is full (docs/flux-facts.md §15). Here: the type's start and the newest change of the
         type older than :attr:`watch_window`."""
         with self._lock:
             floor = self._type_start.get(rt.key, 0)

@@ -119,9 +119,24 @@ def warning_events(events: Iterable[Obj]) -> list[Obj]:
     return sorted(warn, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
 
 
+#: helm-controller appends Helm's log tail to a failed action's event (docs/flux-facts.md §7)
+HELM_LOGS = "\n\nLast Helm logs:\n\n"
+#: how many of Helm's last log lines an event line shows
+HELM_LOG_LINES = 3
+
+
+def event_message(message: str) -> str:
+    """An event message on one line: Helm's log tail as its last lines, after the message."""
+    head, _, tail = message.partition(HELM_LOGS)
+    lines = [line.strip() for line in tail.splitlines() if line.strip() and line.strip() not in head]
+    if not lines:
+        return dedupe(head.strip())
+    return f"{dedupe(head.strip())} (letzte Helm-Logs: {' | '.join(lines[-HELM_LOG_LINES:])})"
+
+
 def event_text(event: Obj) -> str:
     when = whole_seconds(event.get("lastTimestamp") or event.get("eventTime") or "")
-    message = dedupe(str(event.get("message", "")))
+    message = event_message(str(event.get("message", "")))
     return mask(f"{when} {event.get('type', '')} {event.get('reason', '')}: {message}".strip())
 
 

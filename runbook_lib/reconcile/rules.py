@@ -108,8 +108,12 @@ def progress(obj: Obj, requested_at: str | None, previous: str | None = None) ->
     ready = condition(obj, "Ready")
     if stalled.get("status") == "True":
         message = stalled.get("message", "")
-        if ready.get("status") == "False" and ready.get("message"):
-            message = f"{message}; letzter Fehler: {ready['message']}"
+        # after a remediation Ready says the rollback succeeded; the failure is in Released
+        # (docs/flux-facts.md §13)
+        released = condition(obj, "Released")
+        failed = released if str(released.get("reason", "")).endswith("Failed") else ready
+        if failed.get("status") == "False" and failed.get("message"):
+            message = f"{message}; letzter Fehler: {failed['message']}"
         return Progress("failed", message, stalled.get("reason", "Stalled"))
     if not ready:
         return Progress("progressing", "wartet auf den Controller")
@@ -120,10 +124,31 @@ def progress(obj: Obj, requested_at: str | None, previous: str | None = None) ->
     if ready.get("status") == "True":
         return Progress("ready", ready.get("message", ""))
     if ready.get("reason") in WAITING_REASONS:
-        return Progress("progressing", f"wartet auf eine Abhängigkeit: {ready.get('message', '')}")
+        return Progress(
+            "progressing",
+            f"wartet auf eine Abhängigkeit: {ready.get('message', '')}",
+            ready.get("reason", ""),
+        )
     if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
         return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
     return Progress("progressing", ready.get("message", ""))
+
+
+def blocked_by(waiting: Progress, source: Obj | None, source_name: str) -> Progress:
+    """A HelmRelease that waits for its chart (SourceNotReady) while Flux has given up on the chart
+    (Stalled=True, e.g. a chart version the repository lacks) waits for ever: helm-controller watches
+    only the chart's artifact revision, which a stalled chart does not change (docs/flux-facts.md §14).
+    Such a wait fails at once with the chart's error; any other wait stays a wait (pure)."""
+    if waiting.reason != "SourceNotReady" or source is None:
+        return waiting
+    stalled = condition(source, "Stalled")
+    if stalled.get("status") != "True":
+        return waiting
+    return Progress(
+        "failed",
+        f"{source_name} hängt (Stalled): {stalled.get('message', '')}",
+        stalled.get("reason", "Stalled"),
+    )
 
 
 def is_static(kind: FluxKind, obj: Obj) -> bool:

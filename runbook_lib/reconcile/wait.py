@@ -14,10 +14,10 @@ from typing import cast
 
 from runbook_lib import kube
 from runbook_lib.cluster import Cluster
-from runbook_lib.errors import NotFound, ReconcileFailed, WaitTimeout
+from runbook_lib.errors import NotFound, ReconcileFailed, RunbookError, WaitTimeout
 from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.objects import deployment_status
-from runbook_lib.reconcile.rules import Obj, Progress
+from runbook_lib.reconcile.rules import Obj, Progress, blocked_by, source_ref
 from runbook_lib.reconcile.rules import progress as rules_progress
 from runbook_lib.settings import settings
 
@@ -103,6 +103,21 @@ def timeout_error(api: FluxApi, ref: ObjectRef, state: Progress) -> WaitTimeout:
     return WaitTimeout(f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {seen}.", hint)
 
 
+def unless_blocked(api: FluxApi, ref: ObjectRef, obj: Obj, state: Progress) -> Progress:
+    """A HelmRelease waiting for a stalled HelmChart fails now (:func:`rules.blocked_by`): Flux would
+    not get further before the chart changes, so waiting out the timeout helps nobody."""
+    if state.reason != "SourceNotReady" or ref.kind.kind != "HelmRelease":
+        return state
+    link = source_ref(ref.kind, obj)
+    if link is None:
+        return state
+    try:
+        source = api.get(link.ref)
+    except RunbookError:
+        return state
+    return blocked_by(state, source, str(link.ref))
+
+
 def watch_until_done(
     api: FluxApi,
     ref: ObjectRef,
@@ -151,7 +166,7 @@ def watch_until_done(
                         raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
                     obj = event["object"]
                     rv = obj["metadata"].get("resourceVersion", rv)
-                    state = progress(obj, requested_at)
+                    state = unless_blocked(api, ref, obj, progress(obj, requested_at))
                     if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
                         break
         except kube.WatchExpired:

@@ -27,6 +27,10 @@ def test_the_wheel_carries_every_runbook(wheel: Path) -> None:
     assert shipped == CHECKOUT_RUNBOOKS
     assert "runbook_lib/py.typed" in names
     assert any(n.startswith("flux_sandbox/sim/repo_template/clusters/") for n in names)
+    # the real engine's build modules: `python -m flux_sandbox.real.build` needs them from a wheel too
+    go = ROOT / "flux_sandbox" / "real" / "go"
+    committed = sorted(str(p.relative_to(ROOT)) for p in go.rglob("*") if p.is_file())
+    assert committed and sorted(n for n in names if n.startswith("flux_sandbox/real/go/")) == committed
 
 
 def test_list_from_anywhere_shows_every_runbook(installed: Installed, outside: Path) -> None:

@@ -130,6 +130,7 @@ def test_failing_helmrelease_fails_fast_with_the_controllers_message(make_sandbo
     elapsed = time.monotonic() - start
     assert not result.ok
     assert result.target.state == "failed"
+    # Stalled after the rollback of the last failure: the message carries the upgrade's error (Released)
     assert "Helm upgrade failed for release kube-system/kite" in result.target.message
     assert elapsed < 60, "must not run into the 2m timeout"
     with pytest.raises(ReconcileFailed, match="kube-system/kite"):
@@ -230,3 +231,19 @@ def test_rollout_without_waiting_reports_what_it_could_not_ask_instead_of_raisin
     report = roll_out([Ks()], commit="0" * 40, wait=False, client=cluster)
     assert report.check().startswith("◎")
     assert any("ausgesetzt" in note for note in report.warnings)
+
+
+def test_reconcile_hr_without_source_fails_fast_on_a_stalled_chart(make_sandbox):
+    """The HelmRelease waits (SourceNotReady) for a HelmChart Flux has given up on: without
+    ``with_source`` the wait would last the whole timeout (docs/flux-facts.md §14)."""
+    sb = make_sandbox("chart-version-missing")
+    cluster = connect(str(sb.kubeconfig))
+    start = time.monotonic()
+    result = reconcile("hr", "kite", namespace="kube-system", timeout="2m", client=cluster)
+    elapsed = time.monotonic() - start
+    assert not result.ok
+    assert result.target.state == "failed"
+    assert result.target.reason == "InvalidChartReference"
+    assert "HelmChart flux-system/kube-system-kite hängt (Stalled)" in result.target.message
+    assert "0.6.9" in result.target.message
+    assert elapsed < 60, "must not run into the 2m timeout"

@@ -1,5 +1,5 @@
 """The library's watch-410 path against the simulated API server, which now answers a too-old
-resourceVersion as the real one does (docs/flux-facts.md §14)."""
+resourceVersion as the real one does (docs/flux-facts.md §15)."""
 
 from __future__ import annotations
 

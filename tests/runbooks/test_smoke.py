@@ -28,8 +28,9 @@ CAUSES = {
     "kustomization-build-failed": ("troubleshoot-sync", "Kustomization flux-system/apps", "bauen"),
     "helmrelease-upgrade-failed": (
         "troubleshoot-helmrelease",
-        # the cause comes first: the pod whose image cannot be pulled (the failed upgrade is its consequence)
-        "Pod kube-system/kite",
+        # as real Flux ends it, the rollback removed the failing pod: the failed upgrade Flux rolled back,
+        # naming the image its failed revision wanted (docs/flux-facts.md §13)
+        "HelmRelease kube-system/kite",
         scenarios.MISSING_TAG,
     ),
     "chart-version-missing": (

@@ -96,16 +96,16 @@ def test_helmrelease_names_image_tag_upgrade_failure_and_last_good_revision(
     sb = make_sandbox("helmrelease-upgrade-failed")
     nb = run(HELMRELEASE, tmp_path, kubeconfig=str(sb.kubeconfig))
     found = diagnosis(nb)
-    assert "Helm-Upgrade fehlgeschlagen" in found
-    assert "ghcr.io/zxh326/kite:v0.7.0" in found and "'v0.7.0'" in found
+    assert "Helm-Upgrade fehlgeschlagen, Flux hat zurückgerollt" in found
+    assert "Die fehlgeschlagene Revision 6 sollte ghcr.io/zxh326/kite:v0.7.0 ausrollen" in found
     assert "Zuletzt gut: Revision" in found
     assert "Wiederholungen aufgebraucht" in found and "--reset" in found
     assert "runbook run sync -p kind hr -p name kite -p namespace kube-system -p force True" in found
     assert "force=True" not in found
     assert found.count("`helm rollback` würde") == 1
-    # the newest Helm revision failed after Flux's rollback: the cluster does not run the old one
-    assert "im Cluster läuft die alte Revision" not in found
-    assert "Letzte Helm-Revision" in found and "Zuletzt gut: Revision" in found
+    # Flux rolled the last failure back too: the newest revision is the rollback, the old state runs
+    assert "Flux hat die Release zurückgerollt" in found
+    assert "Rollback to 5" in found and "Zuletzt gut: Revision 7" in found
     assert "context deadline exceeded: context deadline exceeded" not in found
     assert re.search(r"\d{2}:\d{2}:\d{2}\.\d", found) is None  # whole seconds in findings
     assert summary(nb).startswith("✗")

@@ -1,4 +1,4 @@
-"""The simulated API server is as strict as a real kube-apiserver (docs/flux-facts.md §14).
+"""The simulated API server is as strict as a real kube-apiserver (docs/flux-facts.md §15).
 
 Each expected answer below was taken from the real engine (kube-apiserver v1.36.3 with the Flux v2.9.5
 CRDs): schema validation with 422 causes, pruning with a Warning header, field and label selector

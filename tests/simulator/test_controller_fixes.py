@@ -36,7 +36,10 @@ def log_lines(sb: Sandbox, ns: str, app: str) -> list[str]:
 
 def test_helmrelease_recovers_when_its_chart_becomes_ready(make_sandbox: SandboxFactory) -> None:
     sb = make_sandbox("chart-version-missing")
-    assert MISSING_CHART in cond(sb, "HelmRelease", "kube-system", "kite")["message"]
+    assert MISSING_CHART in cond(sb, "HelmChart", "flux-system", "kube-system-kite")["message"]
+    # helm-controller watches only the chart's artifact revision: the HelmRelease keeps the message of
+    # the moment it saw the new chart generation (docs/flux-facts.md §13)
+    assert cond(sb, "HelmRelease", "kube-system", "kite")["reason"] == "SourceNotReady"
 
     def back(doc: Any) -> None:
         doc["spec"]["chart"]["spec"]["version"] = "0.6.3"
@@ -46,6 +49,9 @@ def test_helmrelease_recovers_when_its_chart_becomes_ready(make_sandbox: Sandbox
     request_reconcile(sb.store, "GitRepository", "flux-system", "flux-system")
     request_reconcile(sb.store, "Kustomization", "flux-system", "apps")
     wait_for(lambda: cond(sb, "HelmChart", "flux-system", "kube-system-kite").get("status") == "True")
+    # the chart's artifact revision (0.6.3) did not change, so the HelmRelease is not triggered by it;
+    # the rollout (and `flux reconcile hr`) asks for it
+    request_reconcile(sb.store, "HelmRelease", "kube-system", "kite")
     wait_for(lambda: cond(sb, "HelmRelease", "kube-system", "kite").get("status") == "True")
 
     hr = get(sb, "HelmRelease", "kube-system", "kite")

@@ -86,7 +86,11 @@ def test_helm_release_secret_in_helm_format(sandbox: Sandbox) -> None:
     assert "sh.helm.release.v1.kite.v1" in [s["metadata"]["name"] for s in items]
     secret = max(items, key=lambda s: int(s["metadata"]["labels"]["version"]))
     assert secret["type"] == "helm.sh/release.v1"
-    assert set(secret["metadata"]["labels"]) >= {"owner", "name", "status", "version", "createdAt"}
+    # Helm's driver: createdAt on create; an update (status change) writes fresh labels with modifiedAt
+    # and without createdAt (docs/flux-facts.md §9)
+    labels = set(secret["metadata"]["labels"])
+    assert labels >= {"owner", "name", "status", "version"}
+    assert ("createdAt" in labels) != ("modifiedAt" in labels)
     release = helm.decode_release(secret["data"]["release"])
     assert release["info"]["status"] == "deployed"
     assert release["chart"]["metadata"]["appVersion"] == "v0.6.3"
@@ -134,7 +138,8 @@ def test_log_lines_are_zap_json(sandbox: Sandbox) -> None:
     assert list(line)[:3] == ["level", "ts", "msg"]
     assert ZAP_TS.match(line["ts"])
     assert line["controllerKind"] == "HelmRelease" and line["controllerGroup"] == "helm.toolkit.fluxcd.io"
-    assert line["helmRelease"] == {"name": "kite", "namespace": "kube-system"}
+    # controller-runtime keys the object by its Kind (docs/flux-facts.md §13)
+    assert line["HelmRelease"] == {"name": "kite", "namespace": "kube-system"}
     assert re.fullmatch(r"[0-9a-f-]{36}", line["reconcileID"])
 
 
@@ -149,6 +154,7 @@ def test_events_have_kubernetes_shape(sandbox: Sandbox) -> None:
     assert (
         ev["involvedObject"]["uid"] == get(sandbox, "HelmRelease", "kube-system", "kite")["metadata"]["uid"]
     )
+    # client-go's recorder: no eventTime, no action (docs/flux-facts.md §7)
     assert ev["count"] >= 1 and ev["firstTimestamp"] and ev["eventTime"] is None and "action" not in ev
     model = ApiClient()._ApiClient__deserialize(ev, "CoreV1Event")  # type: ignore[attr-defined]
     assert model.involved_object.name == "kite" and model.event_time is None
@@ -183,7 +189,8 @@ def test_new_commit_applied_only_after_requested_at(make_sandbox: Callable[..., 
         == git["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
     )
     # the Deployment becomes ready before helm-controller writes the release's status: wait for it too
-    wait_for(lambda: ready(sb, "HelmRelease", "kube-system", "kite").get("reason") == "UpgradeSucceeded")
+    # the reverted values equal the rolled-back release: in sync without a new upgrade
+    wait_for(lambda: ready(sb, "HelmRelease", "kube-system", "kite").get("status") == "True")
 
 
 def test_suspended_object_is_skipped(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -202,7 +209,10 @@ def test_suspended_object_is_skipped(make_sandbox: Callable[..., Sandbox]) -> No
         )
 
     wait_for(logged)
-    assert get(sb, "Kustomization", "flux-system", "apps")["status"] == before
+    after = get(sb, "Kustomization", "flux-system", "apps")
+    # nothing changes but observedGeneration, which kustomize-controller's deferred finalizeStatus sets
+    # for a suspended Ready object too (docs/flux-facts.md §13)
+    assert after["status"] == {**before, "observedGeneration": after["metadata"]["generation"]}
 
 
 def test_spec_change_bumps_generation_and_observed_generation_follows(
@@ -219,25 +229,25 @@ def test_bad_image_fails_stalls_then_good_commit_recovers(make_sandbox: Callable
     sb = make_sandbox("helmrelease-upgrade-failed")
     hr = get(sb, "HelmRelease", "kube-system", "kite")
     cond = ready(sb, "HelmRelease", "kube-system", "kite")
-    assert cond["reason"] == "UpgradeFailed"
-    assert cond["message"] == (
-        "Helm upgrade failed for release kube-system/kite with chart kite@0.6.3: context deadline exceeded"
+    # as real Flux ends it (docs/flux-facts.md §2, §13): the last failure is rolled back too
+    assert cond["reason"] == "RollbackSucceeded"
+    assert (
+        cond["message"]
+        == "Helm rollback to previous release kube-system/kite.v5 with chart kite@0.6.3 succeeded"
     )
+    released = get_condition(hr["status"], "Released")
+    assert released["reason"] == "UpgradeFailed"
+    assert "timeout waiting for: [Deployment/kube-system/kite status: 'InProgress']" in released["message"]
     assert get_condition(hr["status"], "Stalled")["message"] == "Failed to upgrade after 3 attempt(s)"
-    assert hr["status"]["history"][0]["status"] == "failed"
+    assert hr["status"]["history"][0]["status"] == "deployed"
     records = helm.records_from_secrets(
         sb.store.list(by_kind("Secret"), "kube-system", label_selector="owner=helm")[0]
     )
-    assert helm.release_history(records, "kite", "kube-system").revisions[-1].status == "failed"
+    revisions = helm.release_history(records, "kite", "kube-system").revisions
+    assert revisions[-1].status == "deployed" and [r.status for r in revisions].count("deployed") == 1
     pods, _ = sb.store.list(by_kind("Pod"), "kube-system", label_selector="app.kubernetes.io/name=kite")
-    waiting = [
-        s["state"]["waiting"]["reason"]
-        for p in pods
-        for s in p["status"]["containerStatuses"]
-        if "waiting" in s["state"]
-    ]
-    assert waiting == ["ImagePullBackOff"]
-    assert f"ghcr.io/zxh326/kite:{MISSING_TAG}" in json.dumps(pods)
+    assert [p["spec"]["containers"][0]["image"] for p in pods] == ["ghcr.io/zxh326/kite:v0.6.3"]
+    assert f"ghcr.io/zxh326/kite:{MISSING_TAG}" not in json.dumps(pods)
 
     set_values(
         sb,
@@ -245,7 +255,8 @@ def test_bad_image_fails_stalls_then_good_commit_recovers(make_sandbox: Callable
         lambda doc: doc["spec"]["values"]["image"].__setitem__("tag", "v0.6.3"),
     )
     request_reconcile(sb.store, "GitRepository", "flux-system", "flux-system")
-    wait_for(lambda: ready(sb, "HelmRelease", "kube-system", "kite").get("reason") == "UpgradeSucceeded")
+    # the reverted values equal the rolled-back release: in sync without a new upgrade
+    wait_for(lambda: ready(sb, "HelmRelease", "kube-system", "kite").get("status") == "True")
     hr = get(sb, "HelmRelease", "kube-system", "kite")
     assert get_condition(hr["status"], "Stalled") is None
     assert hr["status"]["observedGeneration"] == hr["metadata"]["generation"]

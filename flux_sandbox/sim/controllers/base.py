@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flux_sandbox.sim.controllers.recording import EventRecorder, PodLogger, lower_camel, now_iso, redact
+from flux_sandbox.sim.controllers.recording import EventRecorder, PodLogger, now_iso, redact
 from flux_sandbox.sim.resources import ResourceType, by_kind
 from flux_sandbox.sim.store import Change, Store, StoreError
 
@@ -147,7 +147,11 @@ def finalize_status(obj: Obj, status: Obj) -> Obj:
     else:
         rec = get_condition(status, "Reconciling")
         message = rec["message"] if rec else "Reconciliation in progress"
-        set_condition(status, "Reconciling", "True", "ProgressingWithRetry", message, gen)
+        ready = get_condition(status, "Ready") or {}
+        # helm-controller waiting for its chart keeps Progressing "Fulfilling prerequisites"
+        waiting = ready.get("reason") == "SourceNotReady" and rec and rec.get("reason") == "Progressing"
+        reason = "Progressing" if waiting else "ProgressingWithRetry"
+        set_condition(status, "Reconciling", "True", reason, message, gen)
     if not stalled or stalled["status"] != "True":
         delete_condition(status, "Stalled")
     requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
@@ -209,7 +213,8 @@ class Reconcile:
             "controller": kind.lower(),
             "controllerGroup": self.ctrl.rtype(kind).group,
             "controllerKind": kind,
-            lower_camel(kind): {"name": meta["name"], "namespace": meta.get("namespace", "")},
+            # controller-runtime keys the object by its Kind (docs/flux-facts.md §13)
+            kind: {"name": meta["name"], "namespace": meta.get("namespace", "")},
             "namespace": meta.get("namespace", ""),
             "name": meta["name"],
             "reconcileID": self.id,
@@ -217,10 +222,19 @@ class Reconcile:
         fields.update({k: v for k, v in extra.items() if v is not None})
         self.ctrl.logger.write(level, msg, fields)
 
-    def event(self, type_: str, reason: str, message: str, revision: str | None = None) -> None:
+    def event(
+        self, type_: str, reason: str, message: str, revision: str | None = None, **extra: str | None
+    ) -> None:
+        """An Event with the annotations Flux's recorder adds: ``<group>/revision`` and the kind's own
+        (``digest`` of a source artifact, ``token``/``app-version`` of a Helm release,
+        ``commit_status`` of a successful Kustomization; docs/flux-facts.md §7)."""
         group = self.ctrl.rtype(self.obj["kind"]).group
-        ann = {f"{group}/revision": revision} if revision else None
-        self.ctrl.recorder.event(self.obj, type_, reason, message, ann)
+        ann = {f"{group}/revision": revision} if revision else {}
+        if revision:
+            ann.update({f"{group}/{key.replace('_', '-')}": v for key, v in extra.items() if v})
+        if self.obj["kind"] == "Kustomization" and reason == "ReconciliationSucceeded":
+            ann[f"{group}/commit_status"] = "update"
+        self.ctrl.recorder.event(self.obj, type_, reason, message, ann or None)
 
 
 class Controller:
@@ -255,15 +269,31 @@ class Controller:
         """Objects of this controller to reconcile because another object changed (source watches)."""
         return ()
 
-    def source_changed(self, change: Change, kinds: tuple[str, ...]) -> bool:
-        """True when a source's artifact revision or Ready status changed (Flux's source watches)."""
+    def _finalize_suspended(self, obj: Obj) -> None:
+        """kustomize-controller's deferred finalizeStatus runs for a suspended object too: it records
+        the generation as observed while Ready is True (docs/flux-facts.md §13)."""
+        status = obj.get("status") or {}
+        ready = get_condition(status, "Ready") or {}
+        generation = obj["metadata"].get("generation")
+        if obj.get("kind") != "Kustomization" or ready.get("status") != "True":
+            return
+        if status.get("observedGeneration") != generation:
+            self.write_status(obj, {**status, "observedGeneration": generation})
+
+    def source_changed(self, change: Change, kinds: tuple[str, ...], *, ready_too: bool = True) -> bool:
+        """True when a source's artifact revision or Ready status changed (Flux's source watches);
+        ``ready_too=False``: the revision only (helm-controller's HelmChart watch,
+        SourceRevisionChangePredicate; docs/flux-facts.md §2)."""
         if change.rtype.kind not in kinds:
             return False
         meta = change.obj["metadata"]
         key = (change.rtype.kind, meta.get("namespace", ""), meta["name"])
         status = change.obj.get("status") or {}
         ready = get_condition(status, "Ready") or {}
-        mark = ((status.get("artifact") or {}).get("revision", ""), str(ready.get("status", "")))
+        mark = (
+            (status.get("artifact") or {}).get("revision", ""),
+            str(ready.get("status", "")) if ready_too else "",
+        )
         before = self._source_marks.get(key)
         self._source_marks[key] = mark
         return (before is not None and before != mark) or (before is None and bool(mark[0]))
@@ -414,6 +444,7 @@ class Controller:
         rc = Reconcile(self, obj)
         if (obj.get("spec") or {}).get("suspend"):
             rc.log("Reconciliation is suspended for this object")
+            self._finalize_suspended(obj)
             return
         try:
             after = self.reconcile(rc)

@@ -62,7 +62,7 @@ REGISTRY: MappingProxyType[str, frozenset[str]] = MappingProxyType(
             f"quay.io/jetstack/cert-manager-{c}": frozenset({"v1.19.1", "v1.20.0", "v1.21.1"})
             for c in ("controller", "webhook", "cainjector")
         },
-        # the controller images of the Flux release the simulator claims (docs/flux-facts.md §14)
+        # the controller images of the Flux release the simulator claims (docs/flux-facts.md §15)
         **{
             f"ghcr.io/fluxcd/{c}": frozenset({v})
             for c, v in schema.data()["components"].items()

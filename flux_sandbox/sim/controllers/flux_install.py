@@ -25,7 +25,7 @@ from flux_sandbox.sim.store import Store, StoreError
 from runbook_lib.kinds import ALL_KINDS
 
 Obj = dict[str, Any]
-#: the Flux release the simulator claims: the real engine's (docs/flux-facts.md §1 and §14)
+#: the Flux release the simulator claims: the real engine's (docs/flux-facts.md §1 and §15)
 FLUX_VERSION = schema.flux_version()
 #: controller -> image tag (the flux2 module's pins of that release, docs/flux-facts.md §1)
 CONTROLLERS = {

@@ -65,7 +65,7 @@ class HelmController(Controller):
         self.kubelet = EventRecorder(self.store, "kubelet", "orbstack")
 
     def related(self, change: Change) -> Iterable[Key]:
-        if not self.source_changed(change, ("HelmChart",)):
+        if not self.source_changed(change, ("HelmChart",), ready_too=False):
             return []
         ref = f"{change.obj['metadata']['namespace']}/{change.obj['metadata']['name']}"
         items, _ = self.store.list(by_kind("HelmRelease"))
@@ -151,6 +151,12 @@ class HelmController(Controller):
             live["spec"] = want
             live["metadata"].pop("resourceVersion", None)
             live = self.store.replace(HELMCHART, live)
+            rc.event(
+                "Normal",
+                "HelmChartConfigured",
+                f"Configured HelmChart/{ns}/{name} with SourceRef "
+                f"'{want['sourceRef']['kind']}/{ns}/{want['sourceRef']['name']}'",
+            )
         return live
 
     def _chart_not_ready(self, rc: Reconcile, status: Obj, chart: Obj) -> float | None:
@@ -193,9 +199,7 @@ class HelmController(Controller):
         drop Reconciling and summarize Ready from the release conditions, so a HelmRelease that was
         not ready only because of its chart (SourceNotReady) or an earlier generation recovers."""
         stalled = get_condition(status, "Stalled")
-        if stalled and stalled["status"] == "True":
-            rc.log(f"reconciliation stalled: {stalled['message']}", level="error")
-        else:
+        if not (stalled and stalled["status"] == "True"):
             rc.log("release in-sync with desired state")
             self._reset_failures(status)
             delete_condition(status, "Reconciling")
@@ -244,7 +248,6 @@ class HelmController(Controller):
         rc.log(running.replace("Running", "running", 1))
         status.update(
             lastAttemptedRevision=chart.version,
-            lastAttemptedRevisionDigest=art.get("digest", ""),
             lastAttemptedValuesChecksum=actions.values_checksum(values),
             lastAttemptedConfigDigest=config,
             lastAttemptedGeneration=rc.gen,
@@ -276,10 +279,10 @@ class HelmController(Controller):
             set_condition(status, "Ready", "True", reason, msg, rc.gen)
             self._reset_failures(status)
             self.write_status(rc.obj, finalize_status(rc.obj, status))
-            rc.event("Normal", reason, msg, chart.version)
-            rc.log(msg, revision=chart.version)
+            rc.event("Normal", reason, msg, chart.version, token=config, app_version=chart.app_version)
+            # helm-controller logs no line for a finished action (docs/flux-facts.md §13)
             return None
-        return self._failed(rc, status, target, action, ver, result)
+        return self._failed(rc, status, target, action, ver, result, chart.app_version)
 
     def _failed(
         self,
@@ -289,6 +292,7 @@ class HelmController(Controller):
         action: str,
         ver: str,
         result: actions.ActionResult,
+        app_version: str,
     ) -> float | None:
         verb = "install" if action == "install" else "upgrade"
         release = f"{target.namespace}/{target.release}"
@@ -299,11 +303,28 @@ class HelmController(Controller):
         status[count_key] = int(status.get(count_key, 0)) + 1
         set_condition(status, "Released", "False", reason, msg, rc.gen)
         set_condition(status, "Ready", "False", reason, msg, rc.gen)
-        rc.event("Warning", reason, msg, ver.rpartition("@")[2])
-        rc.log(msg, level="error", error=result.error)
+        # the event carries Helm's log tail; helm-controller logs no line for a failed action
+        # (docs/flux-facts.md §13)
+        tail = f"\n\nLast Helm logs:\n\n{result.error}"
+        rc.event(
+            "Warning",
+            reason,
+            msg + tail,
+            ver.rpartition("@")[2],
+            **self._event_annotations(status, app_version),
+        )
         remediation = (rc.obj["spec"].get(action) or {}).get("remediation") or {}
         retries = int(remediation.get("retries", 0))
-        if status[count_key] > retries:
+        exhausted = status[count_key] > retries
+        # remediateLastFailure defaults to retries > 0 (docs/flux-facts.md §2, "HelmRelease remediation")
+        last = remediation.get("remediateLastFailure", retries > 0)
+        if (
+            action == "upgrade"
+            and remediation.get("strategy", "rollback") == "rollback"
+            and (not exhausted or last)
+        ):
+            self._rollback(rc, status, target, ver)
+        if exhausted:
             attempts = status[count_key]
             set_condition(
                 status,
@@ -313,10 +334,9 @@ class HelmController(Controller):
                 f"Failed to {verb} after {attempts} attempt(s)",
                 rc.gen,
             )
+            delete_condition(status, "Reconciling")
             self.write_status(rc.obj, finalize_status(rc.obj, status))
             return None
-        if action == "upgrade" and remediation.get("strategy", "rollback") == "rollback":
-            self._rollback(rc, status, target, ver)
         set_condition(
             status,
             "Reconciling",
@@ -329,6 +349,7 @@ class HelmController(Controller):
         return self.backoff(rc)
 
     def _rollback(self, rc: Reconcile, status: Obj, target: actions.Target, ver: str) -> None:
+        rc.log(f"running 'rollback' action with timeout of {TIMEOUT}")
         done = actions.rollback(
             self.store, target, wait=lambda: self._stop.wait(self.timing.helm_wait), kubelet=self.kubelet
         )
@@ -351,5 +372,15 @@ class HelmController(Controller):
         status["history"] = actions.history(self.store, target)
         set_condition(status, "Remediated", "True", "RollbackSucceeded", msg, rc.gen)
         set_condition(status, "Ready", "False", "RollbackSucceeded", msg, rc.gen)
-        rc.event("Normal", "RollbackSucceeded", msg, meta["version"])
-        rc.log(msg)
+        rc.event(
+            "Normal",
+            "RollbackSucceeded",
+            msg,
+            meta["version"],
+            **self._event_annotations(status, meta.get("appVersion")),
+        )
+
+    @staticmethod
+    def _event_annotations(status: Obj, app_version: str | None) -> dict[str, str | None]:
+        """The token (config digest) and app version helm-controller adds to its events."""
+        return {"token": status.get("lastAttemptedConfigDigest"), "app_version": app_version}

@@ -91,7 +91,8 @@ def _create(store: Store, storage: str, release: Obj) -> None:
 def _set_status(
     store: Store, storage: str, release: Obj, status: str, description: str | None = None
 ) -> None:
-    """Update a stored release's status (Helm's driver ``Update``: modifiedAt label, same createdAt)."""
+    """Update a stored release's status (Helm's driver ``Update``: fresh labels with modifiedAt, no
+    createdAt; docs/flux-facts.md §9)."""
     release["info"]["status"] = status
     if description is not None:
         release["info"]["description"] = description
@@ -99,9 +100,6 @@ def _set_status(
     if live is None:
         return
     fresh = helmlib.release_secret(release, modified_at=int(time.time()))
-    created = live["metadata"].get("labels", {}).get("createdAt")
-    if created:
-        fresh["metadata"]["labels"]["createdAt"] = created
     live["metadata"]["labels"] = fresh["metadata"]["labels"]
     live["data"] = fresh["data"]
     live["metadata"].pop("resourceVersion", None)
@@ -226,7 +224,13 @@ def run(
         _set_status(store, target.storage, release, "deployed", f"{verb} complete")
         _prune_history(store, target)
         return ActionResult(True, revision)
-    error = "context deadline exceeded"
+    # Helm 4's kstatus waiter, as helm-controller v1.6 reports it (docs/flux-facts.md §9)
+    waiting = ", ".join(
+        f"Deployment/{d['metadata'].get('namespace', target.namespace)}/{d['metadata']['name']} "
+        "status: 'InProgress'"
+        for d in deploys
+    )
+    error = f"timeout waiting for: [{waiting}]"
     label = f'Upgrade "{target.release}"' if action == "upgrade" else f'Release "{target.release}"'
     _set_status(store, target.storage, release, "failed", f"{label} failed: {error}")
     _prune_history(store, target)
@@ -270,7 +274,10 @@ def rollback(
         last_deployed=now, status="pending-rollback", description=f"Rollback to {previous['version']}"
     )
     _create(store, target.storage, new)
-    _set_status(store, target.storage, current, "superseded")
+    # Helm's rollback supersedes every deployed release; a failed one stays failed (docs/flux-facts.md §9)
+    for release in releases:
+        if release["info"]["status"] == "deployed":
+            _set_status(store, target.storage, release, "superseded")
     objects = list(yaml.safe_load_all(new["manifest"]))
     deploys = _apply(store, [o for o in objects if o])
     _wait_rollout(store, deploys, wait, kubelet)

@@ -211,7 +211,9 @@ class KustomizeController(Controller):
             msg = f"dependency '{blocked}' is not ready"
             set_condition(status, "Ready", "False", "DependencyNotReady", msg, rc.gen)
             self.write_status(rc.obj, finalize_status(rc.obj, status))
-            rc.log(f"Dependencies do not meet ready condition, retrying in {format_duration(30)}")
+            retry = f"Dependencies do not meet ready condition, retrying in {format_duration(30)}"
+            rc.event("Normal", "DependencyNotReady", retry, self._source_revision(spec, ns))
+            rc.log(retry)
             return self.timing.dependency_requeue
         ref = spec.get("sourceRef") or {}
         src_ns = ref.get("namespace") or ns
@@ -220,32 +222,41 @@ class KustomizeController(Controller):
         files = self.env.artifacts.get(art["path"]) if art else None
         if files is None or art is None:
             what = f"{ref.get('kind')}/{src_ns}/{ref.get('name')}"
-            msg = (
-                f"Source '{what}' not found"
-                if source is None
-                else "Source artifact not found, retrying in 30s"
-            )
+            if source is not None:
+                # kustomize-controller only logs this (info), no event, no condition change
+                # (docs/flux-facts.md §2)
+                rc.log("Source artifact not found, retrying in 30s")
+                return self.timing.dependency_requeue
+            msg = f"Source '{what}' not found"
             return self._fail(rc, status, "ArtifactFailed", msg, None, self.timing.dependency_requeue)
         revision = art["revision"]
-        if (
+        working = (
             revision != status.get("lastAppliedRevision")
             or rc.gen != status.get("observedGeneration")
             or not is_ready(rc.obj)
-        ):
-            timeout = max(parse_duration(spec.get("interval")) - 30, 30)
-            self.progress(
-                rc,
-                status,
-                f"Fetching manifests for revision {revision} with a timeout of {format_duration(timeout)}",
-            )
+        )
+        timeout = format_duration(max(parse_duration(spec.get("interval")) - 30, 30))
+        if working:
+            message = f"Fetching manifests for revision {revision} with a timeout of {timeout}"
+            self.progress(rc, status, message)
         self.sleep()
+        if working:  # kustomize-controller's second step (docs/flux-facts.md §2)
+            message = f"Building manifests for revision {revision} with a timeout of {timeout}"
+            self.progress(rc, status, message)
         try:
             objects = build(files, spec.get("path", "./"))
-            changes, entries = self._apply_all(rc, objects, spec.get("targetNamespace"))
+            changes, entries = self._apply_all(rc, objects, spec.get("targetNamespace"), revision)
             changes += self._prune(rc, status, entries) if spec.get("prune") else []
         except BuildError as exc:
             return self._fail(rc, status, exc.reason, exc.message, revision)
         return self._succeed(rc, status, revision, changes, entries)
+
+    def _source_revision(self, spec: Obj, ns: str) -> str | None:
+        ref = spec.get("sourceRef") or {}
+        source = self.store.find(
+            by_kind(ref.get("kind", "GitRepository")), ref.get("namespace") or ns, ref.get("name", "")
+        )
+        return ((source or {}).get("status") or {}).get("artifact", {}).get("revision")
 
     def _dependencies(self, spec: Obj, ns: str) -> str | None:
         for dep in spec.get("dependsOn") or []:
@@ -281,7 +292,9 @@ class KustomizeController(Controller):
             revision=revision,
             error=message,
         )
-        return after if after is not None else self.backoff(rc)
+        # kustomize-controller requeues a failure after spec.retryInterval (else spec.interval), with
+        # no back-off of its own (fidelity audit #5; docs/flux-facts.md §13)
+        return after if after is not None else interval * self.timing.interval_scale
 
     def _succeed(
         self, rc: Reconcile, status: Obj, revision: str, changes: list[str], entries: list[Obj]
@@ -303,7 +316,7 @@ class KustomizeController(Controller):
     # -- apply and prune ----------------------------------------------------------------------------------
 
     def _apply_all(
-        self, rc: Reconcile, objects: list[Obj], target_ns: str | None
+        self, rc: Reconcile, objects: list[Obj], target_ns: str | None, revision: str | None = None
     ) -> tuple[list[str], list[Obj]]:
         meta = rc.obj["metadata"]
         owner = {f"{KS}/name": meta["name"], f"{KS}/namespace": meta["namespace"]}
@@ -334,7 +347,7 @@ class KustomizeController(Controller):
             if action != "unchanged":
                 changes.append(f"{ident} {action}")
             entries.append({"id": inventory_id(desired, rt.namespaced), "v": rt.version})
-        rc.log("server-side apply completed", output=output, revision=None)
+        rc.log("server-side apply completed", output=output, revision=revision)
         return changes, sorted(entries, key=lambda e: e["id"])
 
     def _apply(self, rt: Any, desired: Obj) -> str:
@@ -347,6 +360,11 @@ class KustomizeController(Controller):
                 self._last_applied[key] = desired
                 return "created"
             merged = three_way(live, self._last_applied.get(key, {}), desired)
+            if _same(merged, live):
+                # server-side apply of an unchanged object writes nothing: "unchanged", and no event
+                # lists it (docs/flux-facts.md §2)
+                self._last_applied[key] = desired
+                return "unchanged"
             merged["metadata"].pop("resourceVersion", None)
             result = self.store.replace(rt, merged)
         except StoreError as exc:
@@ -380,3 +398,16 @@ class KustomizeController(Controller):
             self._last_applied.pop((kind, ns, name), None)
             changes.append(f"{kind}/{ns + '/' if ns else ''}{name} deleted")
         return changes
+
+
+#: metadata the API server owns; an apply does not change them
+_SERVER_FIELDS = ("resourceVersion", "generation", "managedFields", "uid", "creationTimestamp")
+
+
+def _same(merged: Obj, live: Obj) -> bool:
+    def strip(obj: Obj) -> Obj:
+        body = {k: v for k, v in obj.items() if k != "status"}
+        body["metadata"] = {k: v for k, v in obj["metadata"].items() if k not in _SERVER_FIELDS}
+        return body
+
+    return strip(merged) == strip(live)

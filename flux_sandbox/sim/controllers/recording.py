@@ -125,10 +125,6 @@ class EventRecorder:
 # --- JSON logs --------------------------------------------------------------------------------------
 
 
-def lower_camel(kind: str) -> str:
-    return kind[:1].lower() + kind[1:]
-
-
 class PodLogger:
     """Appends zap JSON lines to the ``manager`` container of the controller's current pod."""
 

@@ -86,14 +86,17 @@ class SourceController(Controller):
         new = (status.get("artifact") or {}).get("revision") != revision
         if new:
             status["artifact"] = art
-            rc.event("Normal", event_reason, event_msg, revision)
-            rc.log(event_msg, revision=revision)
-        else:
+            rc.event("Normal", event_reason, event_msg, revision, digest=art.get("digest"))
+            rc.log(event_msg)
+        elif rc.obj["kind"] == "GitRepository":
             rc.log(f"no changes since last reconcilation: observed revision '{revision}'")
         for cond in ("FetchFailed", "BuildFailed", "StorageOperationFailed", "Stalled"):
             delete_condition(status, cond)
-        set_condition(status, "ArtifactInStorage", "True", "Succeeded", message, rc.gen)
-        set_condition(status, "Ready", "True", "Succeeded", message, rc.gen)
+        # source-controller's success reason: Succeeded, for a HelmChart ChartPullSucceeded
+        # (docs/flux-facts.md §2)
+        ok = "ChartPullSucceeded" if rc.obj["kind"] == "HelmChart" else "Succeeded"
+        set_condition(status, "ArtifactInStorage", "True", ok, message, rc.gen)
+        set_condition(status, "Ready", "True", ok, message, rc.gen)
         if rc.obj["kind"] == "HelmChart":
             status["observedChartName"] = rc.obj["spec"].get("chart")
             status["observedSourceArtifactRevision"] = self._source_revision(rc.obj)
@@ -111,7 +114,10 @@ class SourceController(Controller):
                 status, "Reconciling", "True", "ProgressingWithRetry", "reconciliation in progress", rc.gen
             )
         rc.event("Warning", exc.reason, exc.message)
-        rc.log("Reconciler error", level="error", error=exc.message)
+        # a terminal error is logged as "reconciliation stalled", a retried one by controller-runtime
+        rc.log(
+            "reconciliation stalled" if exc.stalling else "Reconciler error", level="error", error=exc.message
+        )
         self.write_status(rc.obj, finalize_status(rc.obj, status))
         return None if exc.stalling else self.backoff(rc)
 
@@ -136,8 +142,9 @@ class SourceController(Controller):
         if self.env.git_token and password != self.env.git_token:
             raise SourceError(
                 "GitOperationFailed",
-                f"failed to checkout and determine revision: unable to clone "
-                f"'{url}': authentication required: Invalid username or token",
+                # go-git lists the remote first; the sandbox's Git server names its realm (German)
+                f"failed to checkout and determine revision: unable to list remote for "
+                f"'{url}': authentication required: Authentifizierung erforderlich",
             )
 
     def _git(self, rc: Reconcile, status: Obj) -> tuple[str, str, str, str, Obj]:
@@ -244,7 +251,8 @@ class SourceController(Controller):
                 "InvalidChartReference",
                 f"invalid chart reference: failed to get chart version for "
                 f"remote reference: no '{name}' chart with version matching '{want}' found",
-                "BuildFailed",
+                # ErrChartReference falls into FetchFailed (docs/flux-facts.md §2)
+                "FetchFailed",
                 stalling=True,
             )
         meta = rc.obj["metadata"]

@@ -1,7 +1,7 @@
 """The CRDs of the Flux and cert-manager releases the simulator claims, as the project's own data.
 
 ``crds.json`` is derived by :mod:`flux_sandbox.real.crd_data` from the real CRDs of the pinned
-releases (Flux v2.9.5, cert-manager v1.21.1; docs/flux-facts.md §14): names, served versions, printer
+releases (Flux v2.9.5, cert-manager v1.21.1; docs/flux-facts.md §15): names, served versions, printer
 columns and the structural schemas the simulated API server validates custom resources against
 (:mod:`.validate`).
 """

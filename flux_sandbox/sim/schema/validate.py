@@ -1,7 +1,7 @@
 """Validation, defaulting and pruning of custom resources against their CRD's structural schema.
 
 What the real kube-apiserver's apiextensions registry does with a custom resource on every write
-(docs/flux-facts.md §14): unknown fields are pruned (reported as warnings ``unknown field "spec.x"``,
+(docs/flux-facts.md §15): unknown fields are pruned (reported as warnings ``unknown field "spec.x"``,
 or refused with ``fieldValidation=Strict``), defaults are applied, and the object is validated against
 types, required fields, patterns, enums, formats and bounds. Violations are collected as
 :class:`Cause` records; the server answers them as one 422 ``Invalid`` Status with ``details.causes``,

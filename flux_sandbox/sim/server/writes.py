@@ -1,6 +1,6 @@
 """What the write verbs of the simulated API server check before the store acts: ``dryRun`` and
 ``fieldValidation``, the applied configuration of a server-side apply, a Pod's grace period.
-Pure functions over the request (docs/flux-facts.md §14)."""
+Pure functions over the request (docs/flux-facts.md §15)."""
 
 from __future__ import annotations
 

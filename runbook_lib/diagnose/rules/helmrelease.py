@@ -281,6 +281,10 @@ def info_findings(hr: Obj, events: Sequence[Obj], log_lines: Sequence[LogLine]) 
     ]
 
 
+def _undeleted(pod: Obj) -> Obj:
+    return {**pod, "metadata": {k: v for k, v in meta(pod).items() if k != "deletionTimestamp"}}
+
+
 def helmrelease_findings(
     hr: Obj,
     *,
@@ -303,9 +307,18 @@ def helmrelease_findings(
     """
     retry = retry_state(hr, records)
     workload = pod_findings(pods)
-    image_problem = next((f"{f.title} ({f.evidence})" for f in workload if f.title.startswith("Image")), "")
+    # the failed revision's pods that a rollback is removing (Terminating) are no current failure,
+    # but they show why the upgrade failed
+    leaving = pod_findings([_undeleted(p) for p in pods if meta(p).get("deletionTimestamp")])
+    image_problem = next(
+        (f"{f.title} ({f.evidence})" for f in (*workload, *leaving) if f.title.startswith("Image")), ""
+    )
+    leaving_lines = [f"{f.evidence} (Pod wird gerade entfernt)" for f in leaving]
     ready = ready_findings(
-        hr, records=records, image_problem=image_problem, extra_evidence=signal_lines(events, log_lines)
+        hr,
+        records=records,
+        image_problem=image_problem,
+        extra_evidence=[*signal_lines(events, log_lines), *leaving_lines],
     )
     effects = [
         *ready,

@@ -96,6 +96,8 @@ def pod_findings(pods: Iterable[Obj]) -> list[Finding]:
     """Pods that cannot pull their image, crash-loop or lack config; one finding per image/problem (pure)."""
     out: dict[tuple[str, str], Finding] = {}
     for pod in pods:
+        if meta(pod).get("deletionTimestamp"):
+            continue  # Terminating: on its way out (after a rollback), not the current failure
         pname, ns = meta(pod).get("name", ""), meta(pod).get("namespace", "")
         for image, waiting in _waiting(pod):
             reason = str(waiting.get("reason", ""))
