@@ -25,6 +25,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "cluster_info": ("runbook_lib.check", "cluster_info"),
     "flux_check": ("runbook_lib.check", "check"),
     "confirm_target": ("runbook_lib.guard", "confirm_target"),
+    "check_rights": ("runbook_lib.access", "check_rights"),
     # status (flux get)
     "flux_get": ("runbook_lib.status", "get"),
     "overview": ("runbook_lib.status", "overview"),
@@ -97,6 +98,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.cluster import Cluster as Cluster
     from runbook_lib.cluster import connect as connect
     from runbook_lib.diagnose import diagnose_certificates as diagnose_certificates
+    from runbook_lib.access import check_rights as check_rights
     from runbook_lib.diagnose import diagnose_helmrelease as diagnose_helmrelease
     from runbook_lib.diagnose import diagnose_sync as diagnose_sync
     from runbook_lib.diagnose import gather_helmrelease as gather_helmrelease

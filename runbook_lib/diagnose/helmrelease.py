@@ -302,9 +302,13 @@ def _workload(cluster: Cluster, hr: Obj) -> list[Obj]:
     return labelled or gather.deployments(cluster, ns, f"app.kubernetes.io/instance={release_name(hr)}")
 
 
-def _pods(cluster: Cluster, deployments: list[Obj]) -> list[Obj]:
+def _pods(cluster: Cluster, hr: Obj, deployments: Slot) -> list[Obj]:
+    """The pods of the release's Deployments; when the Deployments cannot be read, the pods with the
+    release's Helm instance label (an unreadable list of Deployments must not read as "no pods")."""
+    if not deployments.ok:
+        return gather.pods(cluster, release_namespace(hr), f"app.kubernetes.io/instance={release_name(hr)}")
     out: list[Obj] = []
-    for dep in deployments:
+    for dep in deployments.value or []:
         labels = (spec(dep).get("selector") or {}).get("matchLabels") or {}
         if labels:
             selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
@@ -336,7 +340,7 @@ def gather_helmrelease(
         source=attempt(lambda: _source(cluster, hr, chart.value)),
         releases=attempt(lambda: _releases(cluster, hr)),
         deployments=deployments,
-        pods=attempt(lambda: _pods(cluster, deployments.value or [])),
+        pods=attempt(lambda: _pods(cluster, hr, deployments)),
         events=attempt(lambda: _events(cluster, hr, chart.value)),
         log_lines=attempt(
             lambda: gather.log_lines(
