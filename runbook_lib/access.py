@@ -20,7 +20,7 @@ from runbook_lib.errors import Forbidden, UsageError
 from runbook_lib.folders import located, search_path
 from runbook_lib.kube import can_i
 from runbook_lib.report import Rendered, color_style, html_table, text_table
-from runbook_lib.rights import Check, Right, rights_of
+from runbook_lib.rights import Check, Right, rights_of, rules_to_add, summarize
 from runbook_lib.settings import settings
 
 
@@ -96,8 +96,8 @@ def declared_rights(runbook: str) -> tuple[Right, ...]:
 
 
 def _missing_error(runbook: str, missing: Sequence[Check]) -> MissingRights:
-    names = "; ".join(str(c) for c in missing)
-    rules = "\n".join(c.rule() for c in missing)
+    names = summarize(missing)
+    rules = rules_to_add(missing)
     roles = sorted({c.role for c in missing if c.role})
     apply = " ".join(f"rbac/{r}.yaml" for r in roles)
     error = MissingRights(

@@ -115,17 +115,47 @@ class Check:
         scope = f"in {self.namespace}" if self.namespace else "(clusterweit)"
         return f"{self.verb} {name} {scope}"
 
-    def rule(self) -> str:
-        """The RBAC rule that grants it, as YAML, and where it goes."""
-        where = (
-            f"in einer Role im Namespace {self.namespace} (mit RoleBinding) oder einer ClusterRole"
-            if self.namespace
-            else "in einer ClusterRole (mit ClusterRoleBinding)"
-        )
-        return (
-            f'- apiGroups: ["{self.group}"]\n  resources: ["{self.resource}"]\n  verbs: ["{self.verb}"]'
-            f"\n  ({where}; enthalten in rbac/{self.role}.yaml)"
-        )
+    def scope(self) -> str:
+        """Where a rule for it goes, in German."""
+        if self.namespace:
+            return f"Role im Namespace {self.namespace} (mit RoleBinding) oder ClusterRole"
+        return "ClusterRole (mit ClusterRoleBinding)"
+
+
+def summarize(checks: Iterable[Check]) -> str:
+    """``patch/watch helmreleases, kustomizations in kube-system; …``: missing rights in few words."""
+    verbs: dict[tuple[str | None, str], set[str]] = {}
+    for c in checks:
+        verbs.setdefault((c.namespace, c.base + (f"/{c.subresource}" if c.subresource else "")), set()).add(c.verb)
+    merged: dict[tuple[str | None, tuple[str, ...]], list[str]] = {}
+    for (namespace, resource), vs in verbs.items():
+        merged.setdefault((namespace, tuple(sorted(vs))), []).append(resource)
+    return "; ".join(
+        f"{'/'.join(vs)} {', '.join(resources)} " + (f"in {ns}" if ns else "(clusterweit)")
+        for (ns, vs), resources in merged.items()
+    )
+
+
+def rules_to_add(checks: Iterable[Check]) -> str:
+    """The RBAC rules that grant ``checks``, as YAML, one rule per API group, namespace and set of
+    verbs (resources with the same missing verbs together), each with where it goes."""
+    verbs: dict[tuple[str, str | None, str], dict[str, set[str]]] = {}
+    for c in checks:
+        verbs.setdefault((c.group, c.namespace, c.role), {}).setdefault(c.resource, set()).add(c.verb)
+    out = []
+    for (group, namespace, role), by_resource in verbs.items():
+        merged: dict[tuple[str, ...], list[str]] = {}
+        for resource, vs in by_resource.items():
+            merged.setdefault(tuple(sorted(vs)), []).append(resource)
+        where = Check("", "", group, namespace).scope() + (f"; enthalten in rbac/{role}.yaml" if role else "")
+        for vs, resources in merged.items():
+            out.append(
+                f"# {where}\n"
+                f'- apiGroups: ["{group}"]\n'
+                f"  resources: [{', '.join(f'{chr(34)}{r}{chr(34)}' for r in resources)}]\n"
+                f"  verbs: [{', '.join(f'{chr(34)}{v}{chr(34)}' for v in vs)}]"
+            )
+    return "\n".join(out)
 
 
 def _flux(verbs: tuple[str, ...], namespace: str | None, purpose: str, **kw: Any) -> tuple[Right, ...]:

@@ -234,6 +234,7 @@ def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
         log_lines=state.log_lines.value or [],
         known_versions=known_versions(state.hr, records),
         images=_images(state.deployments.value or []),
+        storage_read=state.releases.ok,
     )
     for what, slot, cmd in (
         ("HelmChart", state.helm_chart, "flux get sources chart -A"),
