@@ -93,12 +93,12 @@ sys.modules[__name__].__class__ = _Facade
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily
+    from runbook_lib.access import check_rights as check_rights
     from runbook_lib.check import check as flux_check  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.check import cluster_info as cluster_info
     from runbook_lib.cluster import Cluster as Cluster
     from runbook_lib.cluster import connect as connect
     from runbook_lib.diagnose import diagnose_certificates as diagnose_certificates
-    from runbook_lib.access import check_rights as check_rights
     from runbook_lib.diagnose import diagnose_helmrelease as diagnose_helmrelease
     from runbook_lib.diagnose import diagnose_sync as diagnose_sync
     from runbook_lib.diagnose import gather_helmrelease as gather_helmrelease

@@ -106,7 +106,9 @@ def readme_section() -> str:
         "die Helm-Historie in `troubleshoot-helmrelease` „nicht lesbar“, der Rest der Diagnose bleibt.",
     ]
     wrapped = [
-        textwrap.fill(p, width=105, subsequent_indent="  " if p.startswith("- ") else "", break_on_hyphens=False)
+        textwrap.fill(
+            p, width=105, subsequent_indent="  " if p.startswith("- ") else "", break_on_hyphens=False
+        )
         for p in paragraphs
     ]
     return wrapped[0] + "\n\n" + "\n".join(wrapped[1:]) + "\n"

@@ -17,6 +17,7 @@ docs/flux-facts.md §11 says which API calls each Flux operation makes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +127,9 @@ def summarize(checks: Iterable[Check]) -> str:
     """``patch/watch helmreleases, kustomizations in kube-system; …``: missing rights in few words."""
     verbs: dict[tuple[str | None, str], set[str]] = {}
     for c in checks:
-        verbs.setdefault((c.namespace, c.base + (f"/{c.subresource}" if c.subresource else "")), set()).add(c.verb)
+        verbs.setdefault((c.namespace, c.base + (f"/{c.subresource}" if c.subresource else "")), set()).add(
+            c.verb
+        )
     merged: dict[tuple[str | None, tuple[str, ...]], list[str]] = {}
     for (namespace, resource), vs in verbs.items():
         merged.setdefault((namespace, tuple(sorted(vs))), []).append(resource)
@@ -145,15 +148,15 @@ def rules_to_add(checks: Iterable[Check]) -> str:
     out = []
     for (group, namespace, role), by_resource in verbs.items():
         merged: dict[tuple[str, ...], list[str]] = {}
-        for resource, vs in by_resource.items():
-            merged.setdefault(tuple(sorted(vs)), []).append(resource)
+        for resource, missing in by_resource.items():
+            merged.setdefault(tuple(sorted(missing)), []).append(resource)
         where = Check("", "", group, namespace).scope() + (f"; enthalten in rbac/{role}.yaml" if role else "")
-        for vs, resources in merged.items():
+        for granted, resources in merged.items():
             out.append(
                 f"# {where}\n"
-                f'- apiGroups: ["{group}"]\n'
-                f"  resources: [{', '.join(f'{chr(34)}{r}{chr(34)}' for r in resources)}]\n"
-                f"  verbs: [{', '.join(f'{chr(34)}{v}{chr(34)}' for v in vs)}]"
+                f"- apiGroups: {json.dumps([group])}\n"
+                f"  resources: {json.dumps(resources)}\n"
+                f"  verbs: {json.dumps(list(granted))}"
             )
     return "\n".join(out)
 
@@ -169,7 +172,9 @@ def _flux(verbs: tuple[str, ...], namespace: str | None, purpose: str, **kw: Any
 
 _LIST_FLUX = (
     *_flux(("list",), NS, "Flux-Objekte auflisten (flux get)"),
-    Right(("list",), ("receivers", "alerts", "providers"), _NOTIFICATION, NS, purpose="Flux-Objekte auflisten"),
+    Right(
+        ("list",), ("receivers", "alerts", "providers"), _NOTIFICATION, NS, purpose="Flux-Objekte auflisten"
+    ),
 )
 _CRDS = Right(
     ("get", "list"),
@@ -196,9 +201,14 @@ _ROLLOUT = (
     *_flux(("get", "list"), ALL, "betroffene Flux-Objekte lesen", when="acting"),
     *_flux(("patch", "watch"), ALL, "Abgleich anstoßen und abwarten", role=OPERATE, when="acting"),
     Right(
-        ("get",), ("deployments",), "apps", FLUX_NS, optional=True,
-        purpose="bei Zeitüberschreitung: läuft der Controller?", when="acting",
-    ),  # fmt: skip
+        ("get",),
+        ("deployments",),
+        "apps",
+        FLUX_NS,
+        optional=True,
+        purpose="bei Zeitüberschreitung: läuft der Controller?",
+        when="acting",
+    ),
 )
 
 #: the rights of the shipped runbooks, by runbook name
@@ -235,27 +245,46 @@ RUNBOOK_RIGHTS: dict[str, tuple[Right, ...]] = {
         Right(("get",), _SOURCES, _SOURCE, ALL, optional=True, purpose="HelmChart und Chart-Quelle"),
         Right(("list",), ("deployments",), "apps", NS, optional=True, purpose="Deployments der Release"),
         Right(("list",), ("pods",), "", NS, optional=True, purpose="Pods der Release"),
-        Right(("list",), ("events",), "", ALL, optional=True, purpose="Events der HelmRelease und des Charts"),
+        Right(
+            ("list",), ("events",), "", ALL, optional=True, purpose="Events der HelmRelease und des Charts"
+        ),
         *(
             Right(r.verbs, r.resources, r.group, r.namespace, optional=True, purpose=r.purpose)
             for r in _CONTROLLER_LOGS
         ),
         Right(
-            ("list",), ("secrets",), "", NS, optional=True, role=HELM_HISTORY,
+            ("list",),
+            ("secrets",),
+            "",
+            NS,
+            optional=True,
+            role=HELM_HISTORY,
             purpose="Helm-Historie (Release-Secrets)",
-        ),  # fmt: skip
+        ),
     ),
     "troubleshoot-certificates": (
         Right(("list",), ("certificates",), _CM, NS, purpose="die Certificates"),
         Right(("list",), ("certificaterequests",), _CM, NS, optional=True, purpose="CertificateRequests"),
-        Right(("list",), ("orders", "challenges"), _ACME, NS, optional=True, purpose="ACME-Orders und -Challenges"),
+        Right(
+            ("list",),
+            ("orders", "challenges"),
+            _ACME,
+            NS,
+            optional=True,
+            purpose="ACME-Orders und -Challenges",
+        ),
         Right(("get",), ("issuers",), _CM, ALL, optional=True, purpose="Issuer"),
         Right(("get",), ("clusterissuers",), _CM, ALL, optional=True, purpose="ClusterIssuer"),
         Right(("list",), ("events",), "", ALL, optional=True, purpose="Events der Certificates"),
         Right(
-            ("get",), ("secrets",), "", NS, optional=True, role=HELM_HISTORY,
+            ("get",),
+            ("secrets",),
+            "",
+            NS,
+            optional=True,
+            role=HELM_HISTORY,
             purpose="gibt es das Secret des Zertifikats?",
-        ),  # fmt: skip
+        ),
     ),
 }
 
@@ -307,7 +336,9 @@ def describe(rights: Iterable[Right]) -> list[list[str]]:
     """Rows for ``runbook show``: VERBEN, RESSOURCEN, API-GRUPPE, NAMESPACE, PFLICHT, WOFÜR."""
     rows = []
     for r in rights:
-        ns = {NS: "Parameter namespace", FLUX_NS: "Flux-Namespace", ALL: "alle"}.get(r.namespace, r.namespace or "")
+        ns = {NS: "Parameter namespace", FLUX_NS: "Flux-Namespace", ALL: "alle"}.get(
+            r.namespace, r.namespace or ""
+        )
         need = "optional" if r.optional else ("beim Ändern" if r.when == "acting" else "ja")
         rows.append([", ".join(r.verbs), ", ".join(r.resources), r.group or "(core)", ns, need, r.purpose])
     return rows

@@ -749,7 +749,9 @@ def serve(state_dir: str | os.PathLike[str], scenario: str = "healthy", port: in
         for note in engine.notes:
             print(f"⚠ {note}", file=sys.stderr, flush=True)
         users = ", ".join(str(roles.kubeconfig_path(engine, r)) for r in roles.ROLES)
-        print(f"Kubeconfigs je Rolle aus rbac/ (ein Benutzer mit genau dieser Rolle): {users}", file=sys.stderr)
+        print(
+            f"Kubeconfigs je Rolle aus rbac/ (ein Benutzer mit genau dieser Rolle): {users}", file=sys.stderr
+        )
         print(
             f"ready: Sandbox (echte Engine: kube-apiserver und Flux) läuft auf {engine.url} (Szenario "
             f"{scenario}, bereit nach {_human(engine.ready_seconds)}), Kubeconfig {engine.kubeconfig}, "

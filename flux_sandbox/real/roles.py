@@ -10,15 +10,27 @@ without ``list pods``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import yaml
 
 from runbook_lib.rbac import manifest
 from runbook_lib.rights import ROLES
 
-if TYPE_CHECKING:
-    from .engine import Engine
+from .pki import Pki
+
+
+class Engine(Protocol):
+    """What this module uses of :class:`flux_sandbox.real.engine.Engine` (which imports this module)."""
+
+    state_dir: Path
+    pki: Pki
+
+    def write_kubeconfig(
+        self, path: Path, *, cert: str | None = None, token: str | None = None, user: str = "admin"
+    ) -> None: ...
+
+    def apply(self, objs: list[dict[str, Any]], manager: str = "flux", timeout: float = 60) -> None: ...
 
 
 def kubeconfig_path(engine: Engine, role: str) -> Path:

@@ -235,7 +235,9 @@ def _revisions(cluster: Cluster, refs: list[ObjectRef]) -> dict[str, str]:
         try:
             found = get_object(cluster, ref.kind, ref.namespace, ref.name)
         except Forbidden as exc:  # never shown as "no revision"
-            out[str(ref)] = f"nicht lesbar (fehlendes Recht: {exc.missing})" if exc.missing else "nicht lesbar"
+            out[str(ref)] = (
+                f"nicht lesbar (fehlendes Recht: {exc.missing})" if exc.missing else "nicht lesbar"
+            )
             continue
         except RunbookError:
             found = None

@@ -66,7 +66,9 @@ def _storage(names: set[tuple[str, str]]) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_read_only_role_gives_the_admins_verdict(make_engine: EngineFactory, scenario: str, tmp_path: Path) -> None:
+def test_read_only_role_gives_the_admins_verdict(
+    make_engine: EngineFactory, scenario: str, tmp_path: Path
+) -> None:
     engine = make_engine(scenario)
     admin, reader = engine.kubeconfig, roles.kubeconfig_path(engine, READ)
     assert reader.exists() and roles.kubeconfig_path(engine, OPERATE).exists()
@@ -96,7 +98,9 @@ def _operator_syncs_outside_flux_system(engine: Engine, tmp: Path) -> None:
     assert done["rc"] == 0 and done["status"] == "ok", done["output"]
     assert done["summary"].startswith("✔ HelmRelease kube-system/kite"), done["summary"]
     # the read-only role may not: refused before anything changed, with the rule to add
-    refused = run("sync", roles.kubeconfig_path(engine, READ), tmp, "kind=hr", "name=kite", "namespace=kube-system")
+    refused = run(
+        "sync", roles.kubeconfig_path(engine, READ), tmp, "kind=hr", "name=kite", "namespace=kube-system"
+    )
     assert refused["status"] != "ok"
     assert "patch/watch" in refused["output"] and "helmreleases in kube-system" in refused["output"]
     assert 'verbs: ["patch", "watch"]' in refused["output"] and "Es hat nichts geändert" in refused["output"]
@@ -126,7 +130,9 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: Group, name: {name}}}]
 """
     )
     engine.apply([d for d in docs if d], manager="kubectl")
-    kubeconfig = roles.user_kubeconfig(engine, "runbook-no-pods", name, engine.state_dir / "kubeconfig-no-pods")
+    kubeconfig = roles.user_kubeconfig(
+        engine, "runbook-no-pods", name, engine.state_dir / "kubeconfig-no-pods"
+    )
     report = run("troubleshoot-helmrelease", kubeconfig, tmp)
     assert report["rc"] == 0 and report["status"] == "ok", report["output"]
     text = Path(report["notebook"]).read_text(encoding="utf-8")
