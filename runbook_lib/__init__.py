@@ -25,6 +25,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "cluster_info": ("runbook_lib.check", "cluster_info"),
     "flux_check": ("runbook_lib.check", "check"),
     "confirm_target": ("runbook_lib.guard", "confirm_target"),
+    "check_rights": ("runbook_lib.access", "check_rights"),
     # status (flux get)
     "flux_get": ("runbook_lib.status", "get"),
     "overview": ("runbook_lib.status", "overview"),
@@ -142,6 +143,7 @@ _kubernetes_lazily()
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily
+    from runbook_lib.access import check_rights as check_rights
     from runbook_lib.check import check as flux_check  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.check import cluster_info as cluster_info
     from runbook_lib.cluster import Cluster as Cluster

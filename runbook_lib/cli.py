@@ -229,11 +229,31 @@ def _show(args: argparse.Namespace) -> int:
     print(f"{book.name}: {book.title}\nDatei: {book.path}\n")
     if not book.parameters:
         print("Keine Parameter.")
-        return 0
-    rows = [[p.name, p.type or "?", p.default, p.help] for p in book.parameters]
-    print(text_table(["PARAMETER", "TYP", "STANDARD", "BESCHREIBUNG"], rows))
-    print(f"\nBeispiel: {example(book)}")
+    else:
+        rows = [[p.name, p.type or "?", p.default, p.help] for p in book.parameters]
+        print(text_table(["PARAMETER", "TYP", "STANDARD", "BESCHREIBUNG"], rows))
+        print(f"\nBeispiel: {example(book)}")
+    _show_rights(book)
     return 0
+
+
+def _show_rights(book: Any) -> None:
+    """The rights the runbook needs (its notebook's declaration, else the shipped table)."""
+    from runbook_lib.report import text_table
+    from runbook_lib.rights import DESCRIBE_HEADERS, OPERATE, ROLES, describe, rights_of
+
+    rights = rights_of(book.name, book.settings)
+    if rights is None:
+        print("\nBenötigte Rechte: nicht deklariert (metadata.runbook.rights im Notebook).")
+        return
+    print("\nBenötigte Rechte (Rollen in rbac/; das Runbook prüft sie vor dem ersten Schritt):")
+    print(text_table(DESCRIBE_HEADERS, describe(rights)))
+    roles = [r for r in ROLES if any(x.role == r and not x.optional for x in rights)]
+    extra = [r for r in ROLES if r not in roles and any(x.role == r for x in rights)]
+    if roles:
+        need = OPERATE if OPERATE in roles else roles[0]
+        more = f" (optional dazu: {', '.join(extra)})" if extra else ""
+        print(f"\nKleinste mitgelieferte Rolle: {need}{more}.")
 
 
 def example(book: Any) -> str:

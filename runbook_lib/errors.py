@@ -10,6 +10,7 @@ codes through ``exit_code``: 2 for usage and parameter errors, 1 for everything 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
@@ -67,7 +68,34 @@ class NotFound(RunbookError):
 
 
 class Forbidden(RunbookError):
-    """The credentials lack a permission."""
+    """The credentials lack a permission; ``missing`` names it when the API server said which
+    (``list pods in kube-system``, see :func:`missing_right`)."""
+
+    missing: str = ""
+
+
+#: the API server's 403 message: ``pods is forbidden: User "u" cannot list resource "pods" in API group
+#: "" in the namespace "kube-system"`` (or ``at the cluster scope``; k8s.io/apiserver's authorization
+#: filter, ``forbiddenMessage``)
+_FORBIDDEN = re.compile(
+    r'cannot (?P<verb>[\w-]+) resource "(?P<resource>[^"]+)"'
+    r'(?: in API group "(?P<group>[^"]*)")?'
+    r'(?: in the namespace "(?P<namespace>[^"]+)"| at the cluster scope)?'
+)
+
+
+def missing_right(detail: str) -> str:
+    """The right a 403 message names, as the runbooks write it: ``list pods in kube-system``,
+    ``get customresourcedefinitions.apiextensions.k8s.io (clusterweit)``; "" when it names none."""
+    found = _FORBIDDEN.search(detail)
+    if not found:
+        return ""
+    resource, group = found["resource"], found["group"] or ""
+    if group:
+        base, _, sub = resource.partition("/")
+        resource = f"{base}.{group}" + (f"/{sub}" if sub else "")
+    scope = f"in {found['namespace']}" if found["namespace"] else "(clusterweit)"
+    return f"{found['verb']} {resource} {scope}"
 
 
 class Conflict(RunbookError):
@@ -168,11 +196,16 @@ def from_api_exception(exc: Exception, what: str, *, where: str = "") -> Runbook
             "erneuern (z. B. `kubectl config view --minify` prüfen) und erneut ausführen.",
         )
     if status == 403:
-        return Forbidden(
-            f"Keine Berechtigung für {what}: {detail}",
+        missing = missing_right(detail)
+        error = Forbidden(
+            f"Keine Berechtigung für {what}"
+            + (f" (fehlendes Recht: {missing})." if missing else f": {detail}"),
             f"Dem Benutzer fehlt ein RBAC-Recht für {what}; prüfen mit "
-            "`kubectl auth can-i --list` (benötigte Rechte: siehe „Erste Schritte“).",
+            "`kubectl auth can-i --list`. Die Rollen mit allen Rechten der Runbooks liegen in `rbac/` "
+            "(siehe README, „Benötigte Rechte“).",
         )
+        error.missing = missing
+        return error
     if status == 409:
         return Conflict(f"Konflikt bei {what}: {detail}", "Den Vorgang erneut ausführen.")
     if status is None or status == 0:

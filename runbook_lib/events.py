@@ -16,6 +16,7 @@ from types import EllipsisType
 
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import human_duration, parse_time
+from runbook_lib.errors import Forbidden
 from runbook_lib.kinds import ALL_KINDS, ObjectRef, resolve
 from runbook_lib.kube import api_get, require_object
 from runbook_lib.masking import mask
@@ -261,9 +262,19 @@ def events_for(
     check_namespace(namespace)
     check_name(name)
     cluster = default_cluster(client)
-    obj = require_object(cluster, fk, namespace, name)
-    refs = [ObjectRef(fk, name, namespace), *related_refs(fk.kind, obj, namespace)]
-    events = [e for ref in dict.fromkeys(refs) for e in list_events(cluster, ref)]
+    try:
+        obj = require_object(cluster, fk, namespace, name)
+        refs = [ObjectRef(fk, name, namespace), *related_refs(fk.kind, obj, namespace)]
+        events = [e for ref in dict.fromkeys(refs) for e in list_events(cluster, ref)]
+    except Forbidden as exc:  # a refused read is never "no events"; what ran before it still stands
+        return EventResult(
+            subject=f"{fk.kind} {namespace}/{name}",
+            namespace=namespace,
+            rows=(),
+            now=datetime.now(UTC),
+            note=f"Events zu {fk.kind} {namespace}/{name} nicht lesbar (fehlendes Recht: "
+            f"{exc.missing or 'siehe kubectl auth can-i --list'}).",
+        )
     rows = interpret(events)
     if since is not None:
         cutoff = since.astimezone(UTC).replace(microsecond=0)

@@ -199,12 +199,13 @@ def _decode(cluster: Cluster, what: str, data: bytes) -> Any:
 def request_json(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """:func:`request` with ``_preload_content=False``, the body read and JSON-decoded inside the
     boundary: a connection cut off in the middle of the body is retried and converted too."""
+    idempotent = bool(kwargs.pop("idempotent", False))
     kwargs.setdefault("_request_timeout", settings().request_timeout)
 
     def call() -> bytes:
         return bytes(fn(*args, _preload_content=False, **kwargs).data)
 
-    return _decode(cluster, what, _attempts(cluster, what, call, read=_is_read(fn)))
+    return _decode(cluster, what, _attempts(cluster, what, call, read=idempotent or _is_read(fn)))
 
 
 def watch(
@@ -446,3 +447,31 @@ def object_not_found(
         objs = []
     existing = [f"{o['metadata'].get('namespace')}/{o['metadata']['name']}" for o in objs]
     return not_found(kind.kind, name, namespace, existing, command or list_command(kind))
+
+
+def can_i(cluster: Cluster, verb: str, resource: str, group: str, namespace: str | None) -> bool:
+    """Ask the API server whether the current user may ``verb`` ``resource`` (``pods/log`` for a
+    subresource) of ``group`` in ``namespace`` (None: cluster-wide): a SelfSubjectAccessReview, as
+    ``kubectl auth can-i`` asks. Every authenticated user may create one (``system:basic-user``)."""
+    from kubernetes.client import AuthorizationV1Api
+
+    base, _, sub = resource.partition("/")
+    attributes = {"verb": verb, "resource": base, "group": group}
+    if sub:
+        attributes["subresource"] = sub
+    if namespace:
+        attributes["namespace"] = namespace
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    api = AuthorizationV1Api(cluster.api_client)
+    review = request_json(
+        cluster,
+        f"die Rechteprüfung ({verb} {resource})",
+        api.create_self_subject_access_review,
+        body,
+        idempotent=True,  # a question, not a change: safe to ask again
+    )
+    return bool((review.get("status") or {}).get("allowed"))

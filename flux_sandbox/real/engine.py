@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import yaml
 
-from . import build, install
+from . import build, install, roles
 from ._shared import SCENARIOS, UsageError
 from .charts import MISSING_IMAGES, cert_manager_chart, kite_charts, write_repository
 from .errors import EngineError
@@ -211,6 +211,7 @@ class Engine:
         self._step("starte kube-apiserver", self._start_apiserver)
         self._step("starte kube-controller-manager, kube-scheduler und kwok", self._start_node_side)
         self._step("installiere Flux (flux install)", self._install_flux)
+        self._step("Rollen der Runbooks (rbac/) und eine Kubeconfig je Rolle", lambda: roles.install(self))
         self._step("starte Git-Server und Helm-Repositories", self._start_sources)
         self._step("starte die Flux-Controller", self._start_controllers)
         fresh = self._step("bootstrap (Secret und gotk-sync.yaml)", self._bootstrap)
@@ -349,13 +350,13 @@ class Engine:
             time.sleep(0.2)
         else:
             raise self._failed(proc, "kube-apiserver (nach 90 s nicht bereit)")
-        self._write_kubeconfig(self.kubeconfig, cert="admin", user="kubernetes-admin")
+        self.write_kubeconfig(self.kubeconfig, cert="admin", user="kubernetes-admin")
         from kubernetes import config as kconfig
 
         self.api = kconfig.new_client_from_config(config_file=str(self.kubeconfig), context=CONTEXT)
 
-    def _write_kubeconfig(self, path: Path, *, cert: str | None = None, token: str | None = None,
-                          user: str = "admin") -> None:  # fmt: skip
+    def write_kubeconfig(self, path: Path, *, cert: str | None = None, token: str | None = None,
+                         user: str = "admin") -> None:  # fmt: skip
         user_entry: Obj = {}
         if cert is not None:
             user_entry = {
@@ -416,7 +417,7 @@ class Engine:
             ("kube-controller-manager", "kube-controller-manager"),
             ("kube-scheduler", "kube-scheduler"),
         ):
-            self._write_kubeconfig(kubeconfigs / f"{comp}.kubeconfig", cert=cert, user=f"system:{comp}")
+            self.write_kubeconfig(kubeconfigs / f"{comp}.kubeconfig", cert=cert, user=f"system:{comp}")
         kcm_cfg = kubeconfigs / "kube-controller-manager.kubeconfig"
         self._spawn("kube-controller-manager", [
             self.bin("kube-controller-manager"),
@@ -566,7 +567,7 @@ class Engine:
                    "Die ServiceAccounts der Flux-Controller fehlen.")  # fmt: skip
         for name in FLUX_CONTROLLERS:
             kubeconfig = self.work / "kubeconfigs" / f"{name}.kubeconfig"
-            self._write_kubeconfig(
+            self.write_kubeconfig(
                 kubeconfig, token=self._token_for(name), user=f"system:serviceaccount:{FLUX_NS}:{name}"
             )
             home = self.work / "controllers" / name
@@ -747,6 +748,10 @@ def serve(state_dir: str | os.PathLike[str], scenario: str = "healthy", port: in
         starting = False
         for note in engine.notes:
             print(f"⚠ {note}", file=sys.stderr, flush=True)
+        users = ", ".join(str(roles.kubeconfig_path(engine, r)) for r in roles.ROLES)
+        print(
+            f"Kubeconfigs je Rolle aus rbac/ (ein Benutzer mit genau dieser Rolle): {users}", file=sys.stderr
+        )
         print(
             f"ready: Sandbox (echte Engine: kube-apiserver und Flux) läuft auf {engine.url} (Szenario "
             f"{scenario}, bereit nach {_human(engine.ready_seconds)}), Kubeconfig {engine.kubeconfig}, "

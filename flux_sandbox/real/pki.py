@@ -6,6 +6,7 @@
 - ``kube-controller-manager.crt``, ``kube-scheduler.crt``: the components' own identities
 - ``kwok.crt``: serving certificate of kwok's kubelet-like server (logs)
 - ``sa.key``/``sa.pub``: the service account token signing key
+- ``runbook-<role>.crt``: the users of the shipped RBAC roles (:mod:`.roles`)
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class Pki:
         self._signed("kube-scheduler", "/CN=system:kube-scheduler")
         self._signed("kwok", "/CN=kwok", server=["DNS:localhost", "IP:127.0.0.1"])
         return self
+
+    def client(self, name: str, subject: str) -> str:
+        """A client certificate ``name`` with ``subject`` (``/O=group/CN=user``), made once; its name."""
+        self._signed(name, subject)
+        return name
 
     def _key(self, name: str) -> None:
         _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",

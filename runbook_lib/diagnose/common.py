@@ -9,7 +9,7 @@ from typing import Any
 
 from runbook_lib.diagnose.model import INFO, Finding
 from runbook_lib.durations import parse_duration, whole_seconds
-from runbook_lib.errors import ClusterUnreachable, RunbookError, UsageError
+from runbook_lib.errors import ClusterUnreachable, Forbidden, RunbookError, UsageError
 from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.logs.parse import LogLine
 from runbook_lib.masking import mask
@@ -34,11 +34,15 @@ def attempt(read: Callable[[], Any]) -> Slot:
     """Run one read; an expected failure fills the error slot instead of hiding the other links.
 
     An unreachable cluster and bad input still raise: then nothing else can be read either.
+    A refused read (403) is never an empty result: its slot says ``nicht lesbar (fehlendes Recht: list
+    pods in kube-system)``.
     """
     try:
         return Slot(read())
     except (ClusterUnreachable, UsageError):
         raise
+    except Forbidden as exc:
+        return Slot(error=f"nicht lesbar (fehlendes Recht: {exc.missing})" if exc.missing else exc.message)
     except RunbookError as exc:
         return Slot(error=exc.message)
 
@@ -150,7 +154,11 @@ def slot_finding(what: str, slot: Slot, command: str = "", subject: str = "") ->
             title=f"{what} nicht lesbar",
             cause="Dieser Teil konnte nicht gelesen werden; die Diagnose ist an dieser Stelle unvollständig.",
             evidence=slot.error,
-            next_step="Berechtigungen bzw. Installation prüfen und den Befehl von Hand ausführen.",
+            next_step=(
+                "Das fehlende Recht ergänzen (die Rollen in `rbac/` enthalten es) und erneut ausführen."
+                if "fehlendes Recht" in slot.error
+                else "Berechtigungen bzw. Installation prüfen und den Befehl von Hand ausführen."
+            ),
             command=command,
             subject=subject,
         )

@@ -234,6 +234,7 @@ def diagnose_helmrelease(state: HelmReleaseState) -> Diagnosis:
         log_lines=state.log_lines.value or [],
         known_versions=known_versions(state.hr, records),
         images=_images(state.deployments.value or []),
+        storage_read=state.releases.ok,
     )
     for what, slot, cmd in (
         ("HelmChart", state.helm_chart, "flux get sources chart -A"),
@@ -302,9 +303,13 @@ def _workload(cluster: Cluster, hr: Obj) -> list[Obj]:
     return labelled or gather.deployments(cluster, ns, f"app.kubernetes.io/instance={release_name(hr)}")
 
 
-def _pods(cluster: Cluster, deployments: list[Obj]) -> list[Obj]:
+def _pods(cluster: Cluster, hr: Obj, deployments: Slot) -> list[Obj]:
+    """The pods of the release's Deployments; when the Deployments cannot be read, the pods with the
+    release's Helm instance label (an unreadable list of Deployments must not read as "no pods")."""
+    if not deployments.ok:
+        return gather.pods(cluster, release_namespace(hr), f"app.kubernetes.io/instance={release_name(hr)}")
     out: list[Obj] = []
-    for dep in deployments:
+    for dep in deployments.value or []:
         labels = (spec(dep).get("selector") or {}).get("matchLabels") or {}
         if labels:
             selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
@@ -336,7 +341,7 @@ def gather_helmrelease(
         source=attempt(lambda: _source(cluster, hr, chart.value)),
         releases=attempt(lambda: _releases(cluster, hr)),
         deployments=deployments,
-        pods=attempt(lambda: _pods(cluster, deployments.value or [])),
+        pods=attempt(lambda: _pods(cluster, hr, deployments)),
         events=attempt(lambda: _events(cluster, hr, chart.value)),
         log_lines=attempt(
             lambda: gather.log_lines(

@@ -182,7 +182,9 @@ def diagnose_sync(state: SyncState) -> Diagnosis:
             sum(uses_source(k, state.repo) for k in state.kustomizations_list()),
             "Kustomization",
             "Kustomizations",
-        ),
+        )
+        if state.kustomization_items.ok
+        else "Kustomizations (nicht lesbar)",
         ", ".join(CONTROLLERS),
         "source-controller-Log",
     )

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import Interrupted, ReconcileFailed, RunbookError
+from runbook_lib.errors import Forbidden, Interrupted, ReconcileFailed, RunbookError
 from runbook_lib.kinds import HELM_RELEASE, KUSTOMIZATION, ObjectRef, by_kind
 from runbook_lib.kube import get_object
 from runbook_lib.reconcile.actions import ReconcileResult, Step, reconcile, request_reconcile
@@ -234,6 +234,11 @@ def _revisions(cluster: Cluster, refs: list[ObjectRef]) -> dict[str, str]:
     for ref in refs:
         try:
             found = get_object(cluster, ref.kind, ref.namespace, ref.name)
+        except Forbidden as exc:  # never shown as "no revision"
+            out[str(ref)] = (
+                f"nicht lesbar (fehlendes Recht: {exc.missing})" if exc.missing else "nicht lesbar"
+            )
+            continue
         except RunbookError:
             found = None
         out[str(ref)] = revision_of(ref.kind, found) if found else ""

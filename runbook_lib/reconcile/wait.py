@@ -14,7 +14,7 @@ from typing import cast
 
 from runbook_lib import kube
 from runbook_lib.cluster import Cluster
-from runbook_lib.errors import NotFound, ReconcileFailed, RunbookError, WaitTimeout
+from runbook_lib.errors import Forbidden, NotFound, ReconcileFailed, RunbookError, WaitTimeout
 from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.objects import deployment_status
 from runbook_lib.reconcile.rules import Obj, Progress, blocked_by, source_ref
@@ -82,11 +82,18 @@ def timeout_error(api: FluxApi, ref: ObjectRef, state: Progress) -> WaitTimeout:
     controller, namespace = ref.kind.controller, settings().flux_namespace
     hint = "Controller-Logs prüfen (Runbook `logs`) oder mit längerem `timeout` erneut abgleichen."
     if state.state == "pending" and controller and ref.kind.is_flux:
-        dep = kube.api_get(
-            api.cluster,
-            f"/apis/apps/v1/namespaces/{namespace}/deployments/{controller}",
-            f"Deployment {namespace}/{controller}",
-        )
+        try:
+            dep = kube.api_get(
+                api.cluster,
+                f"/apis/apps/v1/namespaces/{namespace}/deployments/{controller}",
+                f"Deployment {namespace}/{controller}",
+            )
+        except Forbidden as exc:  # the timeout stays the finding; the unreadable part is named
+            return WaitTimeout(
+                f"Zeitüberschreitung beim Warten auf {ref}. Zuletzt gesehen: {seen}. Ob der {controller} "
+                f"läuft, ist nicht lesbar (fehlendes Recht: {exc.missing or 'Deployments lesen'}).",
+                hint,
+            )
         ready, reason = deployment_status(dep) if dep else (False, "Deployment fehlt")
         if dep and not int((dep.get("status") or {}).get("readyReplicas") or 0):
             scaled = (dep.get("spec") or {}).get("replicas") == 0

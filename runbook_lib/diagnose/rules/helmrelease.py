@@ -297,8 +297,12 @@ def helmrelease_findings(
     log_lines: Sequence[LogLine] = (),
     known_versions: Sequence[str] = (),
     images: Sequence[str] = (),
+    storage_read: bool = True,
 ) -> list[Finding]:
     """Every rule over a gathered HelmRelease, cause first (pure).
+
+    ``storage_read=False``: the Helm storage could not be read (e.g. no right on Secrets), so no record
+    is not "no release" and the storage rule stays silent.
 
     The cause is what the others follow from, in this order: the chart's source, the chart (a missing
     version), the workload (Pods that cannot pull their image, crash or lack config), else the failed
@@ -323,7 +327,7 @@ def helmrelease_findings(
     effects = [
         *ready,
         *stalled_findings(hr, records=records, images=images),
-        *storage_findings(hr, records, in_flight=retry.in_flight),
+        *(storage_findings(hr, records, in_flight=retry.in_flight) if storage_read else []),
         *([] if workload else deployment_findings(deployments)),
     ]
     charts = [*source_findings(source), *chart_findings(hr, chart, known_versions=known_versions)]

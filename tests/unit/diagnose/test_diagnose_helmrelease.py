@@ -458,3 +458,27 @@ def test_failure_cause_is_grammatical_german() -> None:
         dh._failure_cause("UpgradeFailed", "boom", "") == "Helm meldet einen Fehler beim Helm-Upgrade: boom"
     )
     assert dh._failure_cause("InstallFailed", "", "") == "Helm meldet einen Fehler bei der Helm-Installation."
+
+
+def test_unreadable_parts_are_named_never_empty() -> None:
+    """Secrets and pods refused (403): no "no release Secrets" warning, no "no pods"; each part names the
+    missing right (issue 12)."""
+    refused = "nicht lesbar (fehlendes Recht: {})"
+    state = HelmReleaseState(
+        hr=helmrelease(),
+        releases=Slot(error=refused.format("list secrets in kube-system")),
+        pods=Slot(error=refused.format("list pods in kube-system")),
+        deployments=Slot([deployment("kite")]),
+        now=NOW,
+    )
+    diagnosis = diagnose_helmrelease(state)
+    assert "Keine Helm-Release-Secrets gefunden" not in str(diagnosis)
+    unreadable = {f.title: f for f in diagnosis.findings if f.severity == INFO}
+    assert "list pods in kube-system" in unreadable["Pods nicht lesbar"].evidence
+    assert "list secrets in kube-system" in unreadable["Helm-Storage nicht lesbar"].evidence
+    pods_table = state.workload().parts[1]
+    assert "Keine Pods gefunden" not in str(pods_table)
+    assert "fehlendes Recht: list pods in kube-system" in str(pods_table)
+    # readable but empty storage is still a finding
+    readable = dataclasses.replace(state, releases=Slot([]))
+    assert "Keine Helm-Release-Secrets gefunden" in str(diagnose_helmrelease(readable))
