@@ -53,6 +53,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "diagnose_helmrelease": ("runbook_lib.diagnose", "diagnose_helmrelease"),
     "gather_certificates": ("runbook_lib.diagnose.certificates", "gather_certificates"),
     "diagnose_certificates": ("runbook_lib.diagnose", "diagnose_certificates"),
+    # best practices of the guide, checked (issue 16)
+    "audit": ("runbook_lib.audit", "audit"),
     # errors and settings
     "RunbookError": ("runbook_lib.errors", "RunbookError"),
     "UsageError": ("runbook_lib.errors", "UsageError"),
@@ -92,6 +94,7 @@ sys.modules[__name__].__class__ = _Facade
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily
+    from runbook_lib.audit import audit as audit
     from runbook_lib.check import check as flux_check  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.check import cluster_info as cluster_info
     from runbook_lib.cluster import Cluster as Cluster

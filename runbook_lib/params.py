@@ -319,6 +319,9 @@ CHECKS: dict[str, Callable[[str, str], object]] = {
     "timeout": _duration,
     "since": _duration,
     "follow": _duration,
+    "suspended_for": _duration,
+    "min_interval": _duration,
+    "max_interval": _duration,
 }
 
 
