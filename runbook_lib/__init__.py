@@ -43,6 +43,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # changes in Git
     "plan_change": ("runbook_lib.gitops", "plan_change"),
     "apply_change": ("runbook_lib.gitops", "apply_change"),
+    "preview_change": ("runbook_lib.gitops.cluster_preview", "preview_change"),
     "plan_rollback": ("runbook_lib.gitops", "plan_rollback"),
     "apply_rollback": ("runbook_lib.gitops", "apply_rollback"),
     "stop_if_dry_run": ("runbook_lib.dryrun", "stop_if_dry_run"),
@@ -113,6 +114,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.gitops import apply_rollback as apply_rollback
     from runbook_lib.gitops import plan_change as plan_change
     from runbook_lib.gitops import plan_rollback as plan_rollback
+    from runbook_lib.gitops.cluster_preview import preview_change as preview_change
     from runbook_lib.guard import confirm_target as confirm_target
     from runbook_lib.logs import plain_logs as plain_logs
     from runbook_lib.logs import read_logs as read_logs
