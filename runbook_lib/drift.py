@@ -263,6 +263,20 @@ def dry_run(
     return DryRunDiff(objects=tuple(results), notes=notes, fallback=fallback, title=title)
 
 
+def live_objects(cluster: Cluster, objects: Iterable[Mapping[str, Any]]) -> list[Obj]:
+    """The live version of each object that exists (for objects a change removes: what would be pruned)."""
+    resources = _Resources(cluster)
+    found = []
+    for obj in objects:
+        try:
+            live = api_get(cluster, resources.path(obj), ref_of(obj))
+        except NotFound:
+            continue
+        if live is not None:
+            found.append({"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), **live})
+    return found
+
+
 def _some_namespace(objects: list[Obj]) -> str:
     """A namespace the caller works in (the first object's), for the probe; else ``default``."""
     spaces = [str((o.get("metadata") or {}).get("namespace") or "") for o in objects]

@@ -168,17 +168,38 @@ def index_manifests(root: Path) -> dict[tuple[str, str, str], Manifest]:
         if file.stat().st_size > _MAX_MANIFEST:
             continue
         try:
-            docs = list(yaml.load_all(file.read_text(encoding="utf-8")))
-        except (YAMLError, UnicodeDecodeError, ValueError):
+            text = file.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
             continue
-        for doc in docs:
-            if not isinstance(doc, Mapping) or not isinstance(doc.get("metadata"), Mapping):
-                continue
-            meta = doc["metadata"]
-            key = (str(doc.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
-            line = getattr(getattr(doc, "lc", None), "line", 0) or 0
-            found.setdefault(key, Manifest(rel.as_posix(), line + 1))
+        for key, manifest in index_text(rel.as_posix(), text, yaml).items():
+            found.setdefault(key, manifest)
     return found
 
 
-__all__ = ["WORKLOAD_KINDS", "AuditInput", "RepoFacts", "gather", "index_manifests", "read_repo"]
+def index_text(file: str, text: str, yaml: YAML | None = None) -> dict[tuple[str, str, str], Manifest]:
+    """(kind, namespace, name) -> ``file`` and line of each object in one YAML text ({} if invalid)."""
+    yaml = yaml or YAML(typ="rt")
+    found: dict[tuple[str, str, str], Manifest] = {}
+    try:
+        docs = list(yaml.load_all(text))
+    except (YAMLError, ValueError):
+        return found
+    for doc in docs:
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("metadata"), Mapping):
+            continue
+        meta = doc["metadata"]
+        key = (str(doc.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+        line = getattr(getattr(doc, "lc", None), "line", 0) or 0
+        found.setdefault(key, Manifest(file, line + 1))
+    return found
+
+
+__all__ = [
+    "WORKLOAD_KINDS",
+    "AuditInput",
+    "RepoFacts",
+    "gather",
+    "index_manifests",
+    "index_text",
+    "read_repo",
+]

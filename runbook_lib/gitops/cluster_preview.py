@@ -68,12 +68,12 @@ def render_files(files: Mapping[str, str], flux: Iterable[FluxObject], read: Any
         for doc in docs:
             if str(doc.get("apiVersion", "")).startswith("kustomize.config.k8s.io/"):
                 continue  # the kustomize configuration itself is not applied
-            objects.append(_as_applied(doc, owner))
+            objects.append(as_applied(doc, owner))
         notes += _transformers(file, owner, read)
     return Rendered(tuple(objects), tuple(dict.fromkeys(notes)))
 
 
-def _as_applied(doc: dict[str, Any], owner: FluxObject) -> dict[str, Any]:
+def as_applied(doc: dict[str, Any], owner: FluxObject) -> dict[str, Any]:
     out = dict(doc)
     out.pop("status", None)
     meta = dict(out.get("metadata") or {})

@@ -84,6 +84,7 @@ def test_list_without_own_folder_has_no_folder_column(
         "audit",
         "change",
         "logs",
+        "preview",
         "rollback",
         "status",
         "sync",

@@ -82,6 +82,8 @@ SAMPLES = {
     "first": " -p name apps -p namespace flux-system",
     "ks.name": "apps",
     "ks.namespace": "flux-system",
+    "text": "test/kite-replikate",
+    "branch": "test/kite-replikate",
 }
 #: commands that stand for any runbook (a syntax line, not a hint)
 GENERIC = re.compile(r"runbook run (NAME|…|\{|--)")
