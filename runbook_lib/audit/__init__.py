@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
+from runbook_lib.audit.drift import DriftFacts, drift_findings, gather_drift
 from runbook_lib.audit.gather import AuditInput, gather
 from runbook_lib.audit.rules import (
     Thresholds,
@@ -40,6 +41,10 @@ MAX_COMMITS = 1000
 
 #: the parts of :func:`gather` that read workloads (their error slots)
 _WORKLOAD_PARTS = ("Deployments", "StatefulSets", "DaemonSets")
+
+
+_NO_REPO = "kein `repo_path` angegeben"
+_NO_DRIFT = "abgeschaltet (`drift = False`)"
 
 
 class AuditFailed(RunbookError):
@@ -134,7 +139,7 @@ class Audit(Rendered):
         )
 
 
-def interpret(data: AuditInput, limits: Thresholds) -> Audit:
+def interpret(data: AuditInput, limits: Thresholds, drift: DriftFacts | None = None) -> Audit:
     """The pure part: every rule over the gathered facts, grouped by best practice."""
     flux = data.flux_objects
     index = data.repo.manifests if data.repo else {}
@@ -182,11 +187,26 @@ def interpret(data: AuditInput, limits: Thresholds) -> Audit:
             CheckRow("Beschreibende Commit-Messages", "–", not_run="kein `repo_path` angegeben"),
             CheckRow("Immer committen und pushen", "–", not_run="kein `repo_path` angegeben"),
         ]
+    if drift is None:
+        rows.append(CheckRow("Kein Drift (Cluster = Git)", "–", not_run=_NO_DRIFT if data.repo else _NO_REPO))
+    else:
+        n_ks = plural(len(drift.diffs), "Kustomization", "Kustomizations")
+        objects = sum(len(r.objects) for _, _, r in drift.diffs.values())
+        rows.append(
+            CheckRow(
+                "Kein Drift (Cluster = Git)",
+                f"{n_ks}, {plural(objects, 'Objekt', 'Objekte')}",
+                tuple(drift_findings(drift)),
+                drift.not_run,
+            )
+        )
     findings = [f for r in rows for f in r.findings]
     checked = tuple(r.practice for r in rows if not r.not_run)
     note = ""
     if data.skipped:
         note = "Nicht lesbar (fehlende Rechte?): " + "; ".join(data.skipped)
+    if drift and drift.skipped:
+        note = (note + " " if note else "") + "Drift nicht geprüft: " + "; ".join(drift.skipped)
     return Audit(
         diagnosis=Diagnosis(title="Audit", findings=tuple(findings), checked=checked, note=note),
         checks=tuple(rows),
@@ -201,10 +221,12 @@ def audit(
     min_interval: str = "1m",
     max_interval: str = "24h",
     commits: int = DEFAULT_COMMITS,
+    drift: bool = True,
     now: datetime | None = None,
     client: Cluster | None = None,
 ) -> Audit:
-    """Check the cluster (and the checkout at ``repo_path``) against the guide's best practices."""
+    """Check the cluster (and the checkout at ``repo_path``) against the guide's best practices; with
+    ``drift`` and a checkout also whether the cluster still matches what Flux applied (dry run)."""
     limits = thresholds(suspended_for, min_interval, max_interval)
     if namespace is not None:
         check_namespace(namespace)
@@ -214,7 +236,11 @@ def audit(
         )
     cluster = client or default_cluster()
     data = gather(cluster, namespace=namespace, repo_path=repo_path, commits=commits, now=now)
-    return interpret(data, limits)
+    facts = None
+    if drift and repo_path:
+        kustomizations = [o for o in data.flux_objects if o.get("kind") == "Kustomization"]
+        facts = gather_drift(cluster, repo_path, kustomizations)
+    return interpret(data, limits, facts)
 
 
 def thresholds(suspended_for: str, min_interval: str, max_interval: str) -> Thresholds:
