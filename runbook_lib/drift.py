@@ -2,7 +2,7 @@
 object, like ``flux diff kustomization``.
 
 Each desired object is sent as server-side apply (``PATCH`` with ``application/apply-patch+yaml``, field
-manager ``kustomize-controller``, ``force=true``: what kustomize-controller sends, docs/flux-facts.md §12)
+manager ``kustomize-controller``, ``force=true``: what kustomize-controller sends, docs/flux-facts.md §13)
 with ``dryRun=All``. The answer is the object as the server would store it (defaults, admission,
 merging with other managers' fields); the diff against the live object ignores what changes on every
 write (``managedFields``, ``resourceVersion``, ``generation``, ``uid``, timestamps, ``status``) and masks
