@@ -229,13 +229,13 @@ def _probe(cluster: Cluster, namespace: str) -> str:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
     path = f"/api/v1/namespaces/{namespace}/configmaps"
     try:
-        api_send(cluster, "POST", path, "den Probelauf", body, query={"dryRun": "All"}, idempotent=True)
+        api_send(cluster, "POST", path, "dem Probelauf", body, query={"dryRun": "All"}, idempotent=True)
     except ClusterUnreachable:
         raise
     except RunbookError as exc:
         return f"der API-Server lehnt `dryRun=All` ab ({exc.message})"
-    if api_get(cluster, f"{path}/{name}", "den Probelauf") is not None:
-        api_send(cluster, "DELETE", f"{path}/{name}", "den Probelauf", None)
+    if api_get(cluster, f"{path}/{name}", "dem Probelauf") is not None:
+        api_send(cluster, "DELETE", f"{path}/{name}", "dem Probelauf", None)
         return "der API-Server hat `dryRun=All` ignoriert und geschrieben (Test-ConfigMap wieder gelöscht)"
     return ""
 

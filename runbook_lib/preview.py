@@ -188,10 +188,12 @@ def plan_preview(
         title=f"Was der Cluster nach dem Merge täte (server-side dry run gegen {base})",
     )
     checks = _checks(rendered.objects, commits, branch, kept)
-    reporter.success(
-        f"Vorschau: {plural(len(commits), 'Commit', 'Commits')} auf {branch}, "
+    effect = (
         f"{plural(len(result.changes), 'Objekt würde', 'Objekte würden')} sich ändern"
+        if result.supported
+        else "kein Probelauf auf dem Cluster möglich"
     )
+    reporter.success(f"Vorschau: {plural(len(commits), 'Commit', 'Commits')} auf {branch}, {effect}")
     return BranchPreview(
         repo_path=str(repo.working_tree_dir),
         remote=remote,
