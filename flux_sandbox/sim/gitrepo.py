@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 from runbook_lib.errors import GitError
 
@@ -131,6 +132,14 @@ class GitOpsRepo:
     remote: Path
     checkout: Path
 
+    @staticmethod
+    def local_remote(url: str) -> Path | None:
+        """The bare repository a sandbox GitRepository URL names, None for any other URL."""
+        parsed = urlsplit(url)
+        if parsed.scheme != "https" or parsed.hostname != "localhost" or parsed.port:
+            return None
+        return Path(unquote(parsed.path))
+
     @classmethod
     def at(cls, state_dir: Path | str) -> GitOpsRepo:
         state = Path(state_dir).resolve()
@@ -138,7 +147,11 @@ class GitOpsRepo:
 
     @property
     def url(self) -> str:
-        return self.remote.as_uri()
+        """The GitRepository URL of this repository: ``https://localhost/<path of remote.git>``. A
+        GitRepository's ``spec.url`` must match ``^(http|https|ssh)://.*$`` (its CRD), so the sandbox
+        cannot name the bare repository by a ``file://`` URL; the simulated source-controller reads
+        ``https://localhost/<path>`` as the local path (:func:`local_remote`)."""
+        return f"https://localhost{quote(str(self.remote))}"
 
     def ensure(self) -> bool:
         """Create what is missing; return True when ``remote.git`` was created now."""

@@ -1,13 +1,17 @@
 """The resource types the sandbox API server serves, as data.
 
 Core and apps types are listed here; every Flux and cert-manager custom resource comes from
-:mod:`runbook_lib.kinds`, with the printer columns of its CRD (docs/flux-facts.md §1 and §10).
+:mod:`runbook_lib.kinds` and, where the claimed release has its CRD (:mod:`flux_sandbox.sim.schema`),
+takes the CRD's served versions, short names, categories and printer columns (docs/flux-facts.md §1,
+§10 and §14). Kinds the release serves that the library does not know (ExternalArtifact) are served
+too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flux_sandbox.sim.schema import Crd, crds
 from runbook_lib.kinds import ALL_KINDS, FluxKind
 
 
@@ -153,6 +157,16 @@ CORE_TYPES: tuple[ResourceType, ...] = (
         categories=("all",),
     ),
     ResourceType(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        True,
+        ("rs",),
+        (AGE,),
+        categories=("all",),
+    ),
+    ResourceType(
         "apiextensions.k8s.io",
         "v1",
         "CustomResourceDefinition",
@@ -164,52 +178,37 @@ CORE_TYPES: tuple[ResourceType, ...] = (
     ),
 )
 
-_SOURCE_URL = Column("URL", "string", ".spec.url")
-
 
 def _columns(kind: FluxKind) -> tuple[Column, ...]:
-    if kind.kind == "HelmChart":
-        return (
-            Column("Chart", "string", ".spec.chart"),
-            Column("Version", "string", ".spec.version"),
-            Column("Source Kind", "string", ".spec.sourceRef.kind"),
-            Column("Source Name", "string", ".spec.sourceRef.name"),
-            AGE,
-            READY,
-            STATUS,
-        )
-    if kind.kind == "Bucket":
-        return (Column("Endpoint", "string", ".spec.endpoint"), AGE, READY, STATUS)
-    if kind.is_source:
-        return (_SOURCE_URL, AGE, READY, STATUS)
-    if kind.kind == "Certificate":
-        return (
-            READY,
-            Column("Secret", "string", ".spec.secretName"),
-            Column("Issuer", "string", ".spec.issuerRef.name", 1),
-            STATUS,
-            AGE,
-        )
-    if kind.kind == "CertificateRequest":
-        return (
-            Column("Approved", "string", '.status.conditions[?(@.type=="Approved")].status'),
-            Column("Denied", "string", '.status.conditions[?(@.type=="Denied")].status'),
-            READY,
-            Column("Issuer", "string", ".spec.issuerRef.name"),
-            Column("Requester", "string", ".spec.username"),
-            STATUS,
-            AGE,
-        )
-    if kind.kind in ("Order", "Challenge"):
-        return (
-            Column("State", "string", ".status.state"),
-            Column("Reason", "string", ".status.reason", 1),
-            AGE,
-        )
+    """Printer columns of a kind without CRD data (the notification kinds: Age, Ready, Status)."""
+    del kind
     return (AGE, READY, STATUS)
 
 
+def _crd_columns(crd: Crd) -> tuple[Column, ...]:
+    return tuple(
+        Column(c["name"], c["type"], c["jsonPath"], c.get("priority", 0)) for c in crd.storage.columns
+    )
+
+
+def _from_crd(crd: Crd) -> ResourceType:
+    return ResourceType(
+        group=crd.group,
+        version=crd.storage.name,
+        kind=crd.kind,
+        plural=crd.plural,
+        namespaced=crd.namespaced,
+        short_names=crd.short_names,
+        columns=_crd_columns(crd),
+        categories=crd.categories,
+        extra_versions=crd.served[1:],
+    )
+
+
 def _from_kind(kind: FluxKind) -> ResourceType:
+    crd = crds().get((kind.group, kind.plural))
+    if crd is not None:
+        return _from_crd(crd)
     return ResourceType(
         group=kind.group,
         version=kind.version,
@@ -225,7 +224,12 @@ def _from_kind(kind: FluxKind) -> ResourceType:
     )
 
 
-CUSTOM_TYPES: tuple[ResourceType, ...] = tuple(_from_kind(k) for k in ALL_KINDS)
+def _unknown_to_library() -> tuple[ResourceType, ...]:
+    known = {(k.group, k.plural) for k in ALL_KINDS}
+    return tuple(_from_crd(c) for key, c in sorted(crds().items()) if key not in known)
+
+
+CUSTOM_TYPES: tuple[ResourceType, ...] = tuple(_from_kind(k) for k in ALL_KINDS) + _unknown_to_library()
 ALL_TYPES: tuple[ResourceType, ...] = CORE_TYPES + CUSTOM_TYPES
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import json
 import secrets
 import threading
 import time
@@ -24,36 +25,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flux_sandbox.sim.admission import admit, check_applied_fields
+from flux_sandbox.sim.apply import ApplyError
+from flux_sandbox.sim.apply import apply as server_side_apply
+from flux_sandbox.sim.errors import StoreError, not_found, qualified
 from flux_sandbox.sim.patch import PatchError, json_patch, merge_patch
 from flux_sandbox.sim.resources import ALL_TYPES, ResourceType
 from flux_sandbox.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
 
+__all__ = ["WATCH_WINDOW", "Change", "Obj", "Store", "StoreError", "not_found", "now_rfc3339"]
+
 Obj = dict[str, Any]
-
-
-class StoreError(Exception):
-    """An API error: HTTP code, Status reason and message (the wire texts stay as Kubernetes words them)."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.details = details or {}
-
-
-def _qualified(rt: ResourceType) -> str:
-    """``plural.group`` as the API server names a resource in messages (``pods`` for the core group)."""
-    return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
-
-
-def not_found(rt: ResourceType, name: str) -> StoreError:
-    return StoreError(
-        404,
-        "NotFound",
-        f'{_qualified(rt)} "{name}" not found',
-        {"name": name, "group": rt.group, "kind": rt.plural},
-    )
+#: seconds of changes a watch can replay: the real watch cache's eventFreshDuration (75 s)
+WATCH_WINDOW = 75.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +50,23 @@ class Change:
     at: float = 0.0
 
 
+def _clone(rt: ResourceType, obj: Obj) -> Obj:
+    """A private copy of ``obj``. CRDs (large schemas, plain JSON) go through JSON, several times
+    faster than ``deepcopy``; this keeps the sandbox's start at about 2 s."""
+    if rt.kind == "CustomResourceDefinition":
+        loaded: Obj = json.loads(json.dumps(obj))
+        return loaded
+    return copy.deepcopy(obj)
+
+
+def _tidy(meta: Obj) -> Obj:
+    """Drop empty label and annotation maps, as ObjectMeta's ``omitempty`` does on a real server."""
+    for key in ("labels", "annotations"):
+        if key in meta and not meta[key]:
+            del meta[key]
+    return meta
+
+
 def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -73,14 +74,25 @@ def now_rfc3339() -> str:
 class Store:
     """Thread-safe in-memory object store with watches and pod logs."""
 
-    def __init__(self, types: Iterable[ResourceType] = ALL_TYPES, *, history: int = 20000) -> None:
+    def __init__(
+        self,
+        types: Iterable[ResourceType] = ALL_TYPES,
+        *,
+        history: int = 20000,
+        watch_window: float = WATCH_WINDOW,
+    ) -> None:
         self.types: dict[tuple[str, str], ResourceType] = {rt.key: rt for rt in types}
         self._objects: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {k: {} for k in self.types}
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._rv = 1
         self._history: deque[Change] = deque(maxlen=history)
+        #: seconds an API watch can replay changes for (see :meth:`watch_floor`)
+        self.watch_window = watch_window
         self._logs: dict[tuple[str, str, str], list[tuple[float, str]]] = {}
+        #: (group, plural) -> resourceVersion at which its CRD was created: the type's watch cache
+        #: starts there, older resourceVersions are too old for it (as on a real API server)
+        self._type_start: dict[tuple[str, str], int] = {}
         self.closed = False
 
     # -- types ------------------------------------------------------------------------------------
@@ -133,8 +145,19 @@ class Store:
 
     # -- CRUD -------------------------------------------------------------------------------------
 
-    def create(self, rt: ResourceType, obj: Obj, namespace: str | None = None) -> Obj:
-        obj = copy.deepcopy(obj)
+    def create(
+        self,
+        rt: ResourceType,
+        obj: Obj,
+        namespace: str | None = None,
+        *,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+        warnings: builtins.list[str] | None = None,
+    ) -> Obj:
+        """Store a new object. ``dry_run``: validate and default it, answer what would be stored,
+        store nothing (no resourceVersion, no watch event). ``warnings`` collects the pruned fields."""
+        obj = _clone(rt, obj)
         meta = obj.setdefault("metadata", {})
         ns = (meta.get("namespace") or namespace or "") if rt.namespaced else ""
         if namespace and meta.get("namespace") and meta["namespace"] != namespace:
@@ -155,9 +178,10 @@ class Store:
                 raise StoreError(
                     409,
                     "AlreadyExists",
-                    f'{_qualified(rt)} "{meta["name"]}" already exists',
+                    f'{qualified(rt)} "{meta["name"]}" already exists',
                     {"name": meta["name"], "group": rt.group, "kind": rt.plural},
                 )
+            _tidy(meta)
             if rt.namespaced:
                 meta["namespace"] = ns
             else:
@@ -168,12 +192,24 @@ class Store:
             meta["creationTimestamp"] = now_rfc3339()
             if rt.generation:
                 meta["generation"] = 1
-            meta["resourceVersion"] = str(self._next_rv())
+            if meta.get("resourceVersion"):
+                raise StoreError(
+                    500, "InternalError", "resourceVersion should not be set on objects to be created"
+                )
             if rt.kind == "Namespace":
                 obj.setdefault("status", {"phase": "Active"})
+            obj = admit(rt, obj, field_validation, warnings, "create")
+            if dry_run:
+                return obj
+            meta = obj["metadata"]
+            meta["resourceVersion"] = str(self._next_rv())
+            if rt.kind == "CustomResourceDefinition":
+                spec = obj.get("spec") or {}
+                plural = (spec.get("names") or {}).get("plural", "")
+                self._type_start[(spec.get("group", ""), plural)] = self._rv
             bucket[(ns, meta["name"])] = obj
             self._record(rt, "ADDED", obj)
-            return copy.deepcopy(obj)
+            return _clone(rt, obj)
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
@@ -204,7 +240,7 @@ class Store:
         """Matching objects (read-only references) sorted by namespace and name, and the list's rv."""
         try:
             lsel = parse_label_selector(label_selector)
-            fsel = parse_field_selector(field_selector)
+            fsel = parse_field_selector(field_selector, rt.kind)
         except SelectorError as exc:
             raise StoreError(400, "BadRequest", str(exc)) from exc
         with self._lock:
@@ -215,7 +251,16 @@ class Store:
             ]
             return items, self._rv
 
-    def replace(self, rt: ResourceType, obj: Obj, *, subresource: str | None = None) -> Obj:
+    def replace(
+        self,
+        rt: ResourceType,
+        obj: Obj,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+        warnings: builtins.list[str] | None = None,
+    ) -> Obj:
         meta = obj.get("metadata") or {}
         with self._lock:
             key = (meta.get("namespace", "") if rt.namespaced else "", meta.get("name", ""))
@@ -227,11 +272,13 @@ class Store:
                 raise StoreError(
                     409,
                     "Conflict",
-                    f'Operation cannot be fulfilled on {_qualified(rt)} "{key[1]}": the object has been '
+                    f'Operation cannot be fulfilled on {qualified(rt)} "{key[1]}": the object has been '
                     "modified; please apply your changes to the latest version and try again",
                     {"name": key[1], "group": rt.group, "kind": rt.plural},
                 )
-            return self._write(rt, key, old, copy.deepcopy(obj), subresource)
+            return self._write(
+                rt, key, old, copy.deepcopy(obj), subresource, dry_run, field_validation, warnings, "update"
+            )
 
     def patch(
         self,
@@ -242,6 +289,9 @@ class Store:
         patch_type: str = "merge",
         *,
         subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+        warnings: builtins.list[str] | None = None,
     ) -> Obj:
         with self._lock:
             key = (namespace or "" if rt.namespaced else "", name)
@@ -257,15 +307,68 @@ class Store:
                 raise StoreError(
                     409,
                     "Conflict",
-                    f"Operation cannot be fulfilled on {_qualified(rt)} "
+                    f"Operation cannot be fulfilled on {qualified(rt)} "
                     f'"{name}": the object has been modified; please apply your changes to the '
                     "latest version and try again",
                     {"name": name, "group": rt.group, "kind": rt.plural},
                 )
-            return self._write(rt, key, old, new, subresource)
+            return self._write(rt, key, old, new, subresource, dry_run, field_validation, warnings, "patch")
+
+    def apply(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        config: Obj,
+        manager: str,
+        *,
+        force: bool = False,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+        warnings: builtins.list[str] | None = None,
+    ) -> tuple[Obj, bool]:
+        """Server-side apply of ``config`` by ``manager`` (:mod:`flux_sandbox.sim.apply`); returns the
+        object and whether it was created."""
+        check_applied_fields(rt, config, namespace, name)
+        with self._lock:
+            key = (namespace or "" if rt.namespaced else "", name)
+            old = self._objects[rt.key].get(key)
+            try:
+                new = server_side_apply(old, config, manager, force=force)
+            except ApplyError as exc:
+                raise StoreError(exc.code, exc.reason, exc.message, exc.details) from exc
+            options = {"dry_run": dry_run, "field_validation": field_validation, "warnings": warnings}
+            if old is None:
+                if subresource:
+                    raise not_found(rt, name)
+                new.setdefault("metadata", {}).pop("resourceVersion", None)
+                return self.create(rt, new, namespace=namespace, **options), True  # type: ignore[arg-type]
+            want_rv = (config.get("metadata") or {}).get("resourceVersion")
+            if want_rv and want_rv != old["metadata"]["resourceVersion"]:
+                raise StoreError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on {qualified(rt)} "{name}": the object has been '
+                    "modified; please apply your changes to the latest version and try again",
+                    {"name": name, "group": rt.group, "kind": rt.plural},
+                )
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            return self._write(
+                rt, key, old, new, subresource, dry_run, field_validation, warnings, "patch"
+            ), False
 
     def _write(
-        self, rt: ResourceType, key: tuple[str, str], old: Obj, new: Obj, subresource: str | None
+        self,
+        rt: ResourceType,
+        key: tuple[str, str],
+        old: Obj,
+        new: Obj,
+        subresource: str | None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+        warnings: builtins.list[str] | None = None,
+        verb: str = "update",
     ) -> Obj:
         if subresource == "status":
             merged = dict(old)
@@ -281,24 +384,54 @@ class Store:
             for fixed in ("uid", "creationTimestamp", "namespace", "name"):
                 if fixed in old["metadata"]:
                     meta[fixed] = old["metadata"][fixed]
-            new["metadata"] = meta
+            new["metadata"] = _tidy(meta)
             new["apiVersion"], new["kind"] = rt.api_version, rt.kind
             if rt.status_subresource:
                 if "status" in old:
                     new["status"] = old["status"]
                 else:
                     new.pop("status", None)
-            if rt.generation:
-                before = {k: v for k, v in old.items() if k not in ("metadata", "status")}
-                after = {k: v for k, v in new.items() if k not in ("metadata", "status")}
-                gen = old["metadata"].get("generation", 1)
-                meta["generation"] = gen + 1 if before != after else gen
-        if new == old:
-            return copy.deepcopy(old)
+        new = admit(rt, new, field_validation, warnings, verb)
+        if rt.generation and subresource != "status":
+            # after pruning and defaulting: generation counts changes of what is stored
+            before = {k: v for k, v in old.items() if k not in ("metadata", "status")}
+            after = {k: v for k, v in new.items() if k not in ("metadata", "status")}
+            gen = old["metadata"].get("generation", 1)
+            new["metadata"] = {**new["metadata"], "generation": gen + 1 if before != after else gen}
+        if new == old or dry_run:
+            return copy.deepcopy(
+                {
+                    **new,
+                    "metadata": {**new["metadata"], "resourceVersion": old["metadata"]["resourceVersion"]},
+                }
+            )
         new["metadata"] = {**new["metadata"], "resourceVersion": str(self._next_rv())}
         self._objects[rt.key][key] = new
         self._record(rt, "MODIFIED", new)
         return copy.deepcopy(new)
+
+    def terminate(self, rt: ResourceType, namespace: str | None, name: str, grace: int) -> Obj:
+        """Graceful deletion: set ``deletionTimestamp`` (now + ``grace``) and
+        ``deletionGracePeriodSeconds``; the object stays (Terminating) until :meth:`delete`. An object
+        already terminating is answered as it is."""
+        with self._lock:
+            key = (namespace or "" if rt.namespaced else "", name)
+            old = self._objects[rt.key].get(key)
+            if old is None:
+                raise not_found(rt, name)
+            if old["metadata"].get("deletionTimestamp"):
+                return copy.deepcopy(old)
+            when = datetime.fromtimestamp(time.time() + grace, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta = {
+                **old["metadata"],
+                "deletionTimestamp": when,
+                "deletionGracePeriodSeconds": grace,
+                "resourceVersion": str(self._next_rv()),
+            }
+            new = {**old, "metadata": meta}
+            self._objects[rt.key][key] = new
+            self._record(rt, "MODIFIED", new)
+            return copy.deepcopy(new)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
@@ -333,6 +466,32 @@ class Store:
             found.reverse()
             return found
 
+    def watch_floor(self, rt: ResourceType) -> int:
+        """The oldest resourceVersion an API watch on ``rt`` may start from (older: 410 Expired).
+
+        The real API server serves watches from a per-type watch cache: it starts at the type's
+        creation (for a custom resource: when its CRD was created, so ``resourceVersion=1`` is too old
+        at once) and drops events once they are older than ``eventFreshDuration`` (75 s) and the
+        buffer is full (docs/flux-facts.md §14). Here: the type's start and the newest change of the
+        type older than :attr:`watch_window`."""
+        with self._lock:
+            floor = self._type_start.get(rt.key, 0)
+            if self._history and len(self._history) == self._history.maxlen:
+                floor = max(floor, self._history[0].rv - 1)
+            cutoff = time.perf_counter() - self.watch_window
+            for change in self._history:
+                if change.at >= cutoff:
+                    break
+                if change.rtype.key == rt.key:
+                    floor = max(floor, change.rv)
+            return floor
+
+    def check_watch_start(self, rt: ResourceType, rv: int) -> None:
+        """Raise the real server's 410 ``Expired`` when a watch from ``rv`` cannot be served."""
+        floor = self.watch_floor(rt)
+        if rv < floor:
+            raise StoreError(410, "Expired", f"too old resource version: {rv} ({floor})")
+
     def wait_for_changes(self, rv: int, timeout: float) -> builtins.list[Change]:
         """Block until there are changes after ``rv`` (or the timeout passes, or the store closes)."""
         deadline = time.monotonic() + timeout
@@ -359,7 +518,7 @@ class Store:
         first as ADDED events, as the API server does."""
         try:
             lsel = parse_label_selector(label_selector)
-            fsel = parse_field_selector(field_selector)
+            fsel = parse_field_selector(field_selector, rt.kind)
         except SelectorError as exc:
             raise StoreError(400, "BadRequest", str(exc)) from exc
         if resource_version in (None, "", "0"):
@@ -372,7 +531,7 @@ class Store:
                 start = int(resource_version)
             except ValueError as exc:
                 raise StoreError(400, "BadRequest", f"invalid resourceVersion {resource_version!r}") from exc
-            self.changes_since(start)  # raises 410 when too old
+            self.check_watch_start(rt, start)  # raises 410 when too old
             initial = []
         yield from (("ADDED", o) for o in initial)
         deadline = time.monotonic() + timeout

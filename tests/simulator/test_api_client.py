@@ -32,7 +32,10 @@ def helmrelease(name: str, labels: dict[str, str] | None = None) -> dict[str, An
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
         "metadata": {"name": name, "namespace": "flux-system", "labels": labels or {}},
-        "spec": {"interval": "5m", "chart": {"spec": {"chart": name}}},
+        "spec": {
+            "interval": "5m",
+            "chart": {"spec": {"chart": name, "sourceRef": {"kind": "HelmRepository", "name": "charts"}}},
+        },
     }
 
 
@@ -144,11 +147,16 @@ def test_list_pages_with_limit_and_continue(api_client: client.ApiClient) -> Non
 
 def test_merge_json_and_strategic_patch(api_client: client.ApiClient) -> None:
     custom = client.CustomObjectsApi(api_client)
-    custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite"))
-    merged = custom.patch_namespaced_custom_object(
-        *HR[:2], "flux-system", HR[2], "kite", {"spec": {"suspend": True, "interval": None}}
+    custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite", {"team": "a"}))
+    custom.patch_namespaced_custom_object(
+        *HR[:2], "flux-system", HR[2], "kite", {"spec": {"suspend": True, "timeout": "3m"}}
     )
-    assert merged["spec"] == {"suspend": True, "chart": {"spec": {"chart": "kite"}}}
+    merged = custom.patch_namespaced_custom_object(
+        *HR[:2], "flux-system", HR[2], "kite", {"spec": {"timeout": None}}
+    )
+    assert merged["spec"]["suspend"] is True and "timeout" not in merged["spec"]
+    # the CRD's defaults are applied, as a real API server does
+    assert merged["spec"]["chart"]["spec"]["reconcileStrategy"] == "ChartVersion"
     ops = [
         {"op": "replace", "path": "/spec/suspend", "value": False},
         {"op": "add", "path": "/metadata/labels/tier", "value": "web"},
@@ -156,7 +164,10 @@ def test_merge_json_and_strategic_patch(api_client: client.ApiClient) -> None:
     patched = custom.patch_namespaced_custom_object(
         *HR[:2], "flux-system", HR[2], "kite", ops, _content_type="application/json-patch+json"
     )
-    assert patched["spec"]["suspend"] is False and patched["metadata"]["labels"] == {"tier": "web"}
+    assert patched["spec"]["suspend"] is False and patched["metadata"]["labels"] == {
+        "team": "a",
+        "tier": "web",
+    }
     core = client.CoreV1Api(api_client)
     core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c")))
     cm = core.patch_namespaced_config_map("c", "default", {"metadata": {"annotations": {"a": "b"}}})
@@ -166,7 +177,7 @@ def test_merge_json_and_strategic_patch(api_client: client.ApiClient) -> None:
 def test_unsupported_patch_types_answer_415(api_client: client.ApiClient) -> None:
     custom = client.CustomObjectsApi(api_client)
     custom.create_namespaced_custom_object(*HR[:2], "flux-system", HR[2], helmrelease("kite"))
-    for content_type in ("application/strategic-merge-patch+json", "application/apply-patch+yaml"):
+    for content_type in ("application/strategic-merge-patch+json",):
         exc, body = api_exception(
             custom.patch_namespaced_custom_object,
             *HR[:2],
@@ -177,6 +188,7 @@ def test_unsupported_patch_types_answer_415(api_client: client.ApiClient) -> Non
             _content_type=content_type,
         )
         assert exc.status == 415 and body["reason"] == "UnsupportedMediaType"
+        assert body["message"].endswith("application/json-patch+json, application/apply-patch+yaml")
     spec = custom.get_namespaced_custom_object(*HR[:2], "flux-system", HR[2], "kite")["spec"]
     assert "suspend" not in spec
 
@@ -244,17 +256,21 @@ def test_delete_answers_object_or_status_like_the_real_registries(api_client: cl
     assert core.list_namespaced_config_map("default").items == []
 
 
-def test_extra_versions_and_cluster_scope(api_client: client.ApiClient, bare_api: BareApi) -> None:
+def test_served_versions_and_cluster_scope(api_client: client.ApiClient, bare_api: BareApi) -> None:
+    """Flux v2.9 serves OCIRepository only as v1: v1beta2 is an unknown path (plain-text 404)."""
     custom = client.CustomObjectsApi(api_client)
-    body = {"metadata": {"name": "podinfo"}, "spec": {"url": "oci://ghcr.io/stefanprodan/manifests/podinfo"}}
+    body = {
+        "metadata": {"name": "podinfo"},
+        "spec": {"url": "oci://ghcr.io/stefanprodan/manifests/podinfo", "interval": "5m"},
+    }
     created = custom.create_namespaced_custom_object(
         "source.toolkit.fluxcd.io", "v1", "flux-system", "ocirepositories", body
     )
-    old = custom.get_namespaced_custom_object(
-        "source.toolkit.fluxcd.io", "v1beta2", "flux-system", "ocirepositories", "podinfo"
-    )
-    assert old["apiVersion"] == "source.toolkit.fluxcd.io/v1beta2"
-    assert old["metadata"]["uid"] == created["metadata"]["uid"]
+    assert created["apiVersion"] == "source.toolkit.fluxcd.io/v1"
+    path = "/apis/source.toolkit.fluxcd.io/v1beta2/namespaces/flux-system/ocirepositories/podinfo"
+    status, headers, data = bare_api.request(path)
+    assert (status, data) == (404, b"404 page not found\n")
+    assert headers["Content-Type"].startswith("text/plain")
     issuer = custom.create_cluster_custom_object(
         "cert-manager.io", "v1", "clusterissuers", {"metadata": {"name": "letsencrypt"}, "spec": {}}
     )
@@ -269,7 +285,7 @@ def test_extra_versions_and_cluster_scope(api_client: client.ApiClient, bare_api
 def test_discovery_documents(bare_api: BareApi) -> None:
     groups = json.loads(bare_api.request("/apis")[2])
     source = next(g for g in groups["groups"] if g["name"] == "source.toolkit.fluxcd.io")
-    assert [v["version"] for v in source["versions"]] == ["v1", "v1beta2"]
+    assert [v["version"] for v in source["versions"]] == ["v1"]
     assert source["preferredVersion"]["version"] == "v1"
     helm = json.loads(bare_api.request("/apis/helm.toolkit.fluxcd.io/v2")[2])
     by_name = {r["name"]: r for r in helm["resources"]}
@@ -277,8 +293,10 @@ def test_discovery_documents(bare_api: BareApi) -> None:
     assert by_name["helmreleases/status"]["verbs"] == ["get", "patch", "update"]
     core = {r["name"] for r in json.loads(bare_api.request("/api/v1")[2])["resources"]}
     assert {"pods", "pods/log", "events", "namespaces"} <= core
-    beta = json.loads(bare_api.request("/apis/source.toolkit.fluxcd.io/v1beta2")[2])
-    assert [r["name"] for r in beta["resources"]] == ["ocirepositories", "ocirepositories/status"]
+    source_v1 = json.loads(bare_api.request("/apis/source.toolkit.fluxcd.io/v1")[2])
+    # Flux v2.9: OCIRepository only as v1, and the new kind ExternalArtifact
+    assert {"ocirepositories", "externalartifacts"} <= {r["name"] for r in source_v1["resources"]}
+    assert bare_api.request("/apis/source.toolkit.fluxcd.io/v1beta2")[:3:2] == (404, b"404 page not found\n")
     accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
     status, headers, raw = bare_api.request("/apis", headers={"Accept": accept})
     assert status == 200 and "as=APIGroupDiscoveryList" in headers["Content-Type"]

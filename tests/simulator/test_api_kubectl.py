@@ -48,19 +48,24 @@ def _seed(store: Store) -> None:
         hr,
         {
             "metadata": {"name": "kite", "namespace": "flux-system"},
-            "spec": {"interval": "5m", "chart": {"spec": {"chart": "kite"}}},
+            "spec": {
+                "interval": "5m",
+                "chart": {"spec": {"chart": "kite", "sourceRef": {"kind": "HelmRepository", "name": "kite"}}},
+            },
         },
     )
     ok = {"status": {"conditions": [_condition("True", "Helm install succeeded")]}}
     store.patch(hr, "flux-system", "kite", ok, subresource="status")
-    store.create(ks, {"metadata": {"name": "apps", "namespace": "flux-system"}, "spec": {"path": "./apps"}})
+    source_ref = {"kind": "GitRepository", "name": "flux-system"}
+    ks_spec = {"path": "./apps", "interval": "10m", "prune": True, "sourceRef": source_ref}
+    store.create(ks, {"metadata": {"name": "apps", "namespace": "flux-system"}, "spec": ks_spec})
     failed = {"status": {"conditions": [_condition("False", "kustomize build failed")]}}
     store.patch(ks, "flux-system", "apps", failed, subresource="status")
     store.create(
         by_kind("GitRepository"),
         {
             "metadata": {"name": "flux-system", "namespace": "flux-system"},
-            "spec": {"url": "ssh://git@example.com/fleet.git"},
+            "spec": {"url": "ssh://git@example.com/fleet.git", "interval": "1m"},
         },
     )
     pod = "helm-controller-5d8c"
@@ -192,6 +197,7 @@ def test_get_events_with_field_selector(kubectl: Kubectl) -> None:
     rows = _lines(out)
     # as on a real cluster: LAST SEEN TYPE REASON OBJECT MESSAGE, the event's name only with -o wide
     assert rows[0][:2] == ["LAST", "SEEN"] and len(rows) == 2 and "Failed" in rows[1]
+    assert "kustomization/kite" in rows[1]  # OBJECT is <kind>/<name>
     wide = _lines(
         kubectl(
             "get",
@@ -204,7 +210,7 @@ def test_get_events_with_field_selector(kubectl: Kubectl) -> None:
             "involvedObject.kind=Kustomization",
         )
     )
-    assert wide[1][0] == "apps.1"
+    assert wide[0][-1] == "NAME" and wide[1][-1] == "apps.1"  # Name is the last column
 
 
 def test_create_apply_and_delete_from_files(kubectl: Kubectl, bare_api: BareApi) -> None:

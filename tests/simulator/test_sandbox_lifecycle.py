@@ -62,7 +62,7 @@ def test_kubeconfig_context_and_repository_layout(sandbox: Sandbox) -> None:
     assert cfg["clusters"][0]["cluster"]["server"] == sandbox.url
     assert (sandbox.remote / "HEAD").exists() and (sandbox.checkout / ".git").exists()
     sync = (sandbox.checkout / "clusters/orbstack/flux-system/gotk-sync.yaml").read_text()
-    assert f"url: {sandbox.remote.as_uri()}" in sync
+    assert f"url: {sandbox.repo.url}" in sync
     assert git("rev-parse", "HEAD", cwd=sandbox.checkout).strip() == sandbox.repo.head()
     assert len(git("log", "--oneline", cwd=sandbox.remote).splitlines()) >= 3
 

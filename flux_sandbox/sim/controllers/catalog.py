@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from flux_sandbox.sim import schema
 from flux_sandbox.sim.controllers.workload import deployment
 
 Obj = dict[str, Any]
@@ -63,14 +64,11 @@ REGISTRY: MappingProxyType[str, frozenset[str]] = MappingProxyType(
             f"quay.io/jetstack/cert-manager-{c}": frozenset({"v1.19.1", "v1.20.0", "v1.21.1"})
             for c in ("controller", "webhook", "cainjector")
         },
+        # the controller images of the Flux release the simulator claims (docs/flux-facts.md §14)
         **{
-            f"ghcr.io/fluxcd/{c}": frozenset({"v1.7.0", "v1.7.1", "v1.4.0"})
-            for c in (
-                "source-controller",
-                "kustomize-controller",
-                "helm-controller",
-                "notification-controller",
-            )
+            f"ghcr.io/fluxcd/{c}": frozenset({v})
+            for c, v in schema.data()["components"].items()
+            if c.endswith("-controller")
         },
     }
 )

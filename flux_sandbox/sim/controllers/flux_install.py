@@ -1,7 +1,7 @@
 """What ``flux install``/``flux bootstrap`` and the cert-manager chart leave in a cluster before any sync.
 
 Namespaces, the controller Deployments with Flux's labels and one Running Pod each (container
-``manager``, image ``ghcr.io/fluxcd/<ctrl>:<ver>``), the CRDs of every kind in :mod:`runbook_lib.kinds`
+``manager``, image ``ghcr.io/fluxcd/<ctrl>:<ver>``), the CRDs of every custom type the sandbox serves
 (Flux's labelled ``app.kubernetes.io/part-of=flux``), and the bootstrap objects: Secret, GitRepository
 and Kustomization ``flux-system`` as ``gotk-sync.yaml`` defines them.
 """
@@ -15,22 +15,22 @@ from typing import Any
 
 import yaml
 
+from flux_sandbox.sim import schema
 from flux_sandbox.sim.controllers import catalog
 from flux_sandbox.sim.controllers.recording import zap_ts
 from flux_sandbox.sim.controllers.workload import deployment, rollout
 from flux_sandbox.sim.gitrepo import GitOpsRepo
-from flux_sandbox.sim.resources import by_kind
+from flux_sandbox.sim.resources import CUSTOM_TYPES, ResourceType, by_kind
 from flux_sandbox.sim.store import Store, StoreError
-from runbook_lib.kinds import ALL_KINDS, FluxKind
+from runbook_lib.kinds import ALL_KINDS
 
 Obj = dict[str, Any]
-FLUX_VERSION = "v2.7.0"
-#: controller -> image tag (flux2 v2.7.0's go.mod, docs/flux-facts.md §1)
+#: the Flux release the simulator claims: the real engine's (docs/flux-facts.md §1 and §14)
+FLUX_VERSION = schema.flux_version()
+#: controller -> image tag (the flux2 module's pins of that release, docs/flux-facts.md §1)
 CONTROLLERS = {
-    "source-controller": "v1.7.0",
-    "kustomize-controller": "v1.7.0",
-    "helm-controller": "v1.4.0",
-    "notification-controller": "v1.7.1",
+    name: schema.component_version(name)
+    for name in ("source-controller", "kustomize-controller", "helm-controller", "notification-controller")
 }
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "flux-system", "cert-manager")
 BOOTSTRAP_LABELS = {
@@ -94,63 +94,76 @@ def controller_deployment(ctrl: str, version: str) -> Obj:
     )
 
 
-def crd(kind: FluxKind) -> Obj:
-    rt = by_kind(kind.kind)
-    if kind.is_flux:
-        labels = {
-            **flux_labels(kind.controller),
-            "app.kubernetes.io/version": FLUX_VERSION,
-            **BOOTSTRAP_LABELS,
-        }
+def crd(rt: ResourceType) -> Obj:
+    """The CRD of a custom type: from the claimed release's CRD data where there is one (schema
+    without descriptions), else a schemaless CRD with the type's printer columns."""
+    data = schema.crds().get(rt.key)
+    if rt.group.endswith("toolkit.fluxcd.io"):
+        ctrl = next((k.controller for k in ALL_KINDS if k.group == rt.group), "source-controller")
+        labels = {**flux_labels(ctrl), "app.kubernetes.io/version": FLUX_VERSION, **BOOTSTRAP_LABELS}
     else:
         labels = {
             "app.kubernetes.io/name": "cert-manager",
             "app.kubernetes.io/instance": "cert-manager",
-            "app.kubernetes.io/version": "v1.21.1",
+            "app.kubernetes.io/version": schema.component_version("cert-manager"),
             "helm.toolkit.fluxcd.io/name": "cert-manager",
             "helm.toolkit.fluxcd.io/namespace": "cert-manager",
         }
-    columns = [
-        {
-            "name": c.name,
-            "type": c.type,
-            "jsonPath": c.json_path,
-            **({"priority": c.priority} if c.priority else {}),
-        }
-        for c in rt.columns
-    ]
-    versions = [
-        {
-            "name": v,
-            "served": True,
-            "storage": v == kind.version,
-            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-            "subresources": {"status": {}},
-            "additionalPrinterColumns": columns,
-            **({"deprecated": True} if v != kind.version else {}),
-        }
-        for v in kind.versions
-    ]
+    if data is not None:
+        versions = [
+            {
+                "name": v.name,
+                "served": v.served,
+                "storage": v.storage,
+                "schema": {"openAPIV3Schema": v.schema},
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": list(v.columns),
+            }
+            for v in data.versions
+        ]
+    else:
+        columns = [
+            {
+                "name": c.name,
+                "type": c.type,
+                "jsonPath": c.json_path,
+                **({"priority": c.priority} if c.priority else {}),
+            }
+            for c in rt.columns
+        ]
+        versions = [
+            {
+                "name": v,
+                "served": True,
+                "storage": v == rt.version,
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": columns,
+            }
+            for v in (rt.version, *rt.extra_versions)
+        ]
     names = {
-        "plural": kind.plural,
-        "singular": kind.kind.lower(),
-        "kind": kind.kind,
-        "listKind": f"{kind.kind}List",
+        "plural": rt.plural,
+        "singular": rt.singular,
+        "kind": rt.kind,
+        "listKind": f"{rt.kind}List",
         "shortNames": list(rt.short_names),
         "categories": list(rt.categories),
     }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{kind.plural}.{kind.group}", "labels": labels},
+        "metadata": {"name": f"{rt.plural}.{rt.group}", "labels": labels},
         "spec": {
-            "group": kind.group,
+            "group": rt.group,
             "names": names,
-            "scope": "Namespaced" if kind.namespaced else "Cluster",
+            "scope": "Namespaced" if rt.namespaced else "Cluster",
             "versions": versions,
         },
         "status": {
-            "storedVersions": [kind.version],
+            "storedVersions": [rt.version],
             "acceptedNames": names,
             "conditions": [
                 {
@@ -201,8 +214,8 @@ def install(store: Store) -> None:
                 "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
             },
         )
-    for kind in ALL_KINDS:
-        _create(store, crd(kind))
+    for rt in CUSTOM_TYPES:
+        _create(store, crd(rt))
     for ctrl, version in CONTROLLERS.items():
         deploy = _create(store, controller_deployment(ctrl, version))
         rollout(store, deploy, catalog.image_available)

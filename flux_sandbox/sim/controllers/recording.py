@@ -102,9 +102,8 @@ class EventRecorder:
                 "reportingInstance": self.instance,
                 "firstTimestamp": now,
                 "lastTimestamp": now,
-                "eventTime": now_micro(),
+                "eventTime": None,  # client-go's core/v1 recorder sets no eventTime and no action
                 "count": 1,
-                "action": reason,
             }
             try:
                 self.store.create(self._rt, body)

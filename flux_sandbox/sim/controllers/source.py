@@ -12,7 +12,6 @@ import copy
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from flux_sandbox.sim.controllers import catalog
 from flux_sandbox.sim.controllers.base import (
@@ -147,9 +146,8 @@ class SourceController(Controller):
         branch = (spec.get("ref") or {}).get("branch") or "master"
         self._start(rc, status, "reconciliation in progress")
         self._check_auth(rc, url)
-        parsed = urlparse(url)
-        repo = GitOpsRepo(Path(unquote(parsed.path)), Path("/nonexistent"))
-        if parsed.scheme != "file" or not (repo.remote / "HEAD").exists():
+        repo = GitOpsRepo(GitOpsRepo.local_remote(url) or Path("/nonexistent"), Path("/nonexistent"))
+        if not (repo.remote / "HEAD").exists():
             raise SourceError(
                 "GitOperationFailed",
                 f"failed to checkout and determine revision: unable to clone '{url}': repository not found",

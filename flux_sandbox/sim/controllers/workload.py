@@ -1,8 +1,11 @@
-"""Deployments and their Pods, as kube-controller-manager and the kubelet would leave them.
+"""Deployments, their ReplicaSets and Pods, as kube-controller-manager and the kubelet leave them.
 
-There is no ReplicaSet type in the sandbox; Pods carry the ``pod-template-hash`` label of the template
-they were made from, so a changed template rolls out new Pods. An image the simulated registry lacks
-leaves the new Pod in ``ImagePullBackOff`` and the old one running, like a stuck rolling update.
+Each template gets a ReplicaSet ``<deployment>-<pod-template-hash>`` owned by the Deployment; its Pods
+are owned by the ReplicaSet (ownerReferences with uids, ``controller`` and ``blockOwnerDeletion``), so
+a changed template rolls out new Pods under a new ReplicaSet and scales the old one to 0. An image the
+simulated registry lacks leaves the new Pod in ``ImagePullBackOff`` and the old one running, like a
+stuck rolling update. The Pods' ServiceAccount exists (the chart or ``flux install`` created it; a
+real API server refuses a Pod whose ServiceAccount is missing).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from flux_sandbox.sim.store import Store, StoreError
 
 Obj = dict[str, Any]
 DEPLOY = by_kind("Deployment")
+REPLICASET = by_kind("ReplicaSet")
 POD = by_kind("Pod")
+SERVICE_ACCOUNT = by_kind("ServiceAccount")
 NODE = "orbstack"
 
 
@@ -67,7 +72,99 @@ class Rollout:
     problem: str = ""
 
 
-def _pod(deploy: Obj, phash: str, image_ok: Callable[[str], bool]) -> Obj:
+def _owner(obj: Obj) -> Obj:
+    """The controller ownerReference to ``obj`` (a stored object, so it has a uid)."""
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _replicaset(store: Store, deploy: Obj, phash: str) -> Obj:
+    """The stored ReplicaSet of the Deployment's current template, created when missing."""
+    meta = deploy["metadata"]
+    name = f"{meta['name']}-{phash}"
+    found = store.find(REPLICASET, meta["namespace"], name)
+    if found is not None:
+        return found
+    template = deploy["spec"]["template"]
+    labels = {**template["metadata"].get("labels", {}), "pod-template-hash": phash}
+    revision = 1 + max(
+        (
+            int((rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
+            for rs in _replicasets(store, deploy)
+        ),
+        default=0,
+    )
+    rs = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": labels,
+            "annotations": {
+                "deployment.kubernetes.io/desired-replicas": str(deploy["spec"].get("replicas", 1)),
+                "deployment.kubernetes.io/max-replicas": str(int(deploy["spec"].get("replicas", 1)) + 1),
+                "deployment.kubernetes.io/revision": str(revision),
+            },
+            "ownerReferences": [_owner(deploy)],
+        },
+        "spec": {
+            "replicas": int(deploy["spec"].get("replicas", 1)),
+            "selector": {
+                "matchLabels": {**deploy["spec"]["selector"]["matchLabels"], "pod-template-hash": phash}
+            },
+            "template": {**template, "metadata": {**template["metadata"], "labels": labels}},
+        },
+    }
+    try:
+        return store.create(REPLICASET, rs)
+    except StoreError as exc:
+        if exc.code != 409:
+            raise
+        return store.get(REPLICASET, meta["namespace"], name)
+
+
+def _replicasets(store: Store, deploy: Obj) -> list[Obj]:
+    items, _ = store.list(REPLICASET, deploy["metadata"]["namespace"])
+    uid = deploy["metadata"].get("uid")
+    return [
+        rs for rs in items if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or ())
+    ]
+
+
+def _scale(store: Store, rs: Obj, replicas: int, ready: int) -> None:
+    """Write the ReplicaSet's desired replicas and its status (what the ReplicaSet controller does)."""
+    meta = rs["metadata"]
+    live = store.find(REPLICASET, meta["namespace"], meta["name"])
+    if live is None:
+        return
+    if live["spec"].get("replicas") != replicas:
+        store.patch(REPLICASET, meta["namespace"], meta["name"], {"spec": {"replicas": replicas}})
+        live = store.get(REPLICASET, meta["namespace"], meta["name"])
+    status: Obj = {"replicas": replicas, "observedGeneration": live["metadata"].get("generation", 1)}
+    if replicas:  # zero counts are left out, as the API server's omitempty does
+        status["fullyLabeledReplicas"] = replicas
+    if ready:
+        status.update(readyReplicas=ready, availableReplicas=ready)
+    if live.get("status") != status:
+        live["status"] = status
+        live["metadata"].pop("resourceVersion", None)
+        store.replace(REPLICASET, live, subresource="status")
+
+
+def _ensure_service_account(store: Store, namespace: str, name: str) -> None:
+    if store.find(SERVICE_ACCOUNT, namespace, name) is None:
+        with contextlib.suppress(StoreError):  # 409: made meanwhile
+            store.create(SERVICE_ACCOUNT, {"metadata": {"name": name, "namespace": namespace}})
+
+
+def _pod(deploy: Obj, rs: Obj, phash: str, image_ok: Callable[[str], bool]) -> Obj:
     meta = deploy["metadata"]
     template = deploy["spec"]["template"]
     containers = template["spec"]["containers"]
@@ -117,16 +214,15 @@ def _pod(deploy: Obj, phash: str, image_ok: Callable[[str], bool]) -> Obj:
             "name": f"{meta['name']}-{phash}-{secrets.token_hex(3)[:5]}",
             "namespace": meta["namespace"],
             "labels": {**template["metadata"].get("labels", {}), "pod-template-hash": phash},
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "ReplicaSet",
-                    "name": f"{meta['name']}-{phash}",
-                    "controller": True,
-                }
-            ],
+            "generateName": f"{meta['name']}-{phash}-",
+            "ownerReferences": [_owner(rs)],
         },
-        "spec": {**template["spec"], "nodeName": NODE},
+        "spec": {
+            **template["spec"],
+            "serviceAccountName": template["spec"].get("serviceAccountName", "default"),
+            "serviceAccount": template["spec"].get("serviceAccountName", "default"),
+            "nodeName": NODE,
+        },
         "status": {
             "phase": "Pending" if bad else "Running",
             "conditions": conds,
@@ -172,11 +268,18 @@ def rollout(
     """Bring the Pods of the stored Deployment ``deploy`` in line with its template; write its status."""
     meta = deploy["metadata"]
     phash = template_hash(deploy)
+    if "uid" not in meta:  # a manifest, not the stored object: owners need the uid
+        deploy = store.get(DEPLOY, meta["namespace"], meta["name"])
+        meta = deploy["metadata"]
+    rs = _replicaset(store, deploy, phash)
+    _ensure_service_account(
+        store, meta["namespace"], deploy["spec"]["template"]["spec"].get("serviceAccountName", "default")
+    )
     pods, _ = store.list(POD, meta["namespace"], label_selector=_selector(deploy))
     current = [p for p in pods if p["metadata"]["labels"].get("pod-template-hash") == phash]
     want = int(deploy["spec"].get("replicas", 1))
     while len(current) < want:
-        pod = store.create(POD, _pod(deploy, phash, image_ok))
+        pod = store.create(POD, _pod(deploy, rs, phash, image_ok))
         _pod_events(kubelet, pod)
         current.append(pod)
     for extra in current[want:]:
@@ -194,6 +297,16 @@ def rollout(
             with contextlib.suppress(StoreError):
                 store.delete(POD, meta["namespace"], p["metadata"]["name"])
         old = []
+    _scale(store, rs, want, len(ready))
+    for other in _replicasets(store, deploy):
+        if other["metadata"]["name"] != rs["metadata"]["name"]:
+            left = [
+                p
+                for p in old
+                if p["metadata"]["labels"].get("pod-template-hash")
+                == other["metadata"]["name"].rsplit("-", 1)[-1]
+            ]
+            _scale(store, other, len(left), sum(1 for p in left if p["status"]["phase"] == "Running"))
     _write_status(store, deploy, len(current), len(ready), len(old))
     if len(ready) >= want:
         return Rollout(True)

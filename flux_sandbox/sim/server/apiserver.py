@@ -27,9 +27,10 @@ import yaml
 
 from flux_sandbox.sim.patch import strip_directives
 from flux_sandbox.sim.resources import ResourceType
-from flux_sandbox.sim.server import discovery, streams
+from flux_sandbox.sim.server import discovery, streams, writes
 from flux_sandbox.sim.server.tables import TableSpec, to_table, wanted_table_version
 from flux_sandbox.sim.server.wire import (
+    PathNotFound,
     Route,
     dumps,
     not_allowed,
@@ -55,6 +56,7 @@ _PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
 }
 _HEALTH = {"healthz", "readyz", "livez"}
+_APPLY = "application/apply-patch+yaml"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     #: the current response is a chunked stream (errors can no longer be sent as a Status)
     streaming = False
+    #: warnings of the current request, sent as ``Warning: 299 - "…"`` headers (pruned unknown fields)
+    warnings: list[str]
 
     def setup(self) -> None:
         super().setup()
@@ -89,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(body)))
+        for warning in getattr(self, "warnings", ()):
+            self.send_header("Warning", "299 - " + json.dumps(warning, ensure_ascii=False))
         self.end_headers()
         self.wfile.write(body)
 
@@ -159,6 +165,9 @@ class ApiServer:
         self._json: dict[str, tuple[tuple[str, str, str], bytes]] = {}
         self._tables = {rt.key: TableSpec.for_type(rt) for rt in store.types.values()}
         self._revision = uuid.uuid4().hex[:16]
+        self._timers: list[threading.Timer] = []
+        #: seconds per second of a Pod's grace period before it disappears (tests shorten it)
+        self.grace_scale = 1.0
 
     @property
     def url(self) -> str:
@@ -181,6 +190,8 @@ class ApiServer:
     def stop(self) -> None:
         """Stop serving and close every connection, streaming watches and log follows included."""
         self.stopping.set()
+        for timer in self._timers:
+            timer.cancel()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -226,6 +237,7 @@ class ApiServer:
         parts = [unquote(p) for p in split.path.split("/") if p]
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         h.streaming = False
+        h.warnings = []
         try:
             body = h.read_body()
             if not self._authorized(h, parts):
@@ -244,6 +256,8 @@ class ApiServer:
                 exc = StoreError(500, "InternalError", f"Internal error occurred: {exc}")
             if h.streaming:
                 h.close_connection = True
+            elif isinstance(exc, PathNotFound):
+                h.send_bytes(404, b"404 page not found\n", "text/plain; charset=utf-8")
             else:
                 h.send_status(exc.code, exc.reason, exc.message, exc.details)
 
@@ -282,7 +296,7 @@ class ApiServer:
             group, version = ("", parts[3]) if parts[2] == "api" else (parts[3], parts[-1])
             doc = discovery.openapi_group_version(types, group, version)
         if doc is None:
-            raise StoreError(404, "NotFound", "the server could not find the requested resource")
+            raise PathNotFound()
         h.send_bytes(200, dumps(doc))
 
     def _access_review(self, h: _Handler, body: bytes) -> None:
@@ -305,8 +319,7 @@ class ApiServer:
 
     def _resource(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         method = h.command
-        if query.get("dryRun"):
-            raise StoreError(400, "BadRequest", "dryRun is not supported by the sandbox API server")
+        writes.check_write_options(query)
         if method == "GET" and route.sub == "log":
             return streams.pod_logs(self, h, route, query)
         if method == "GET" and (route.watch or query.get("watch") in ("true", "1")):
@@ -372,6 +385,13 @@ class ApiServer:
                 table_version=table_version,
             )
             return h.send_bytes(code, dumps(table))
+        if query.get("dryRun") == "All":  # not stored: same uid and resourceVersion, other content
+            obj = (
+                obj
+                if obj.get("apiVersion") == route.api_version
+                else {**obj, "apiVersion": route.api_version}
+            )
+            return h.send_bytes(code, dumps(obj))
         h.send_bytes(code, self.encode(obj, route.api_version))
 
     def _create(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
@@ -382,7 +402,9 @@ class ApiServer:
                 "BadRequest",
                 f"the kind in the data ({obj['kind']}) does not match the expected kind ({route.rt.kind})",
             )
-        created = self.store.create(route.rt, obj, namespace=route.namespace)
+        created = self.store.create(
+            route.rt, obj, namespace=route.namespace, **writes.write_options(h.warnings, query)
+        )
         self._send_object(h, 201, route, created, query)
 
     def _replace(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
@@ -401,16 +423,20 @@ class ApiServer:
                 "BadRequest",
                 "the namespace of the provided object does not match the namespace sent on the request",
             )
-        replaced = self.store.replace(route.rt, obj, subresource=route.sub)
+        replaced = self.store.replace(
+            route.rt, obj, subresource=route.sub, **writes.write_options(h.warnings, query)
+        )
         self._send_object(h, 200, route, replaced, query)
 
     def _patch(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
         assert route.name is not None
         content_type = h.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type == _APPLY:
+            return self._apply(h, route, query, body)
         patch_type = _PATCH_TYPES.get(content_type)
         if patch_type is None or (patch_type == "strategic" and route.rt.custom):
             accepted = [t for t, kind in _PATCH_TYPES.items() if kind != "strategic" or not route.rt.custom]
-            raise unsupported(accepted)
+            raise unsupported([*accepted, _APPLY])
         try:
             patch = json.loads(body or b"null")
         except ValueError as exc:
@@ -418,13 +444,59 @@ class ApiServer:
         if patch_type == "strategic":
             patch, patch_type = strip_directives(patch), "merge"
         patched = self.store.patch(
-            route.rt, route.namespace, route.name, patch, patch_type, subresource=route.sub
+            route.rt,
+            route.namespace,
+            route.name,
+            patch,
+            patch_type,
+            subresource=route.sub,
+            **writes.write_options(h.warnings, query),
         )
         self._send_object(h, 200, route, patched, query)
 
-    def _delete(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
+    def _apply(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
+        """Server-side apply: create or update from the applied configuration (the body)."""
         assert route.name is not None
-        gone = self.store.delete(route.rt, route.namespace, route.name)
+        config = writes.applied_config(route, body)
+        obj, created = self.store.apply(
+            route.rt,
+            route.namespace,
+            route.name,
+            config,
+            query.get("fieldManager", ""),
+            force=query.get("force") in ("true", "1"),
+            subresource=route.sub,
+            **writes.write_options(h.warnings, query),
+        )
+        self._send_object(h, 201 if created else 200, route, obj, query)
+
+    def _remove_later(self, route: Route, pod: Obj, grace: int) -> None:
+        """What the kubelet does after the grace period: confirm the deletion (the Pod disappears)."""
+        uid = pod["metadata"].get("uid")
+
+        def remove() -> None:
+            live = self.store.peek(route.rt, route.namespace, route.name or "")
+            if live is not None and live["metadata"].get("uid") == uid and not self.store.closed:
+                with contextlib.suppress(StoreError):
+                    self.store.delete(route.rt, route.namespace, route.name or "")
+
+        timer = threading.Timer(grace * self.grace_scale, remove)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _delete(self, h: _Handler, route: Route, query: dict[str, str], body: bytes) -> None:
+        assert route.name is not None
+        if query.get("dryRun") == "All":
+            gone = self.store.peek(route.rt, route.namespace, route.name)
+            if gone is None:
+                raise not_found(route.rt, route.name)
+        elif route.rt.kind == "Pod" and (grace := writes.grace_period(self.store, route, query, body)) > 0:
+            pod = self.store.terminate(route.rt, route.namespace, route.name, grace)
+            self._remove_later(route, pod, grace)
+            return self._send_object(h, 200, route, pod, query)
+        else:
+            gone = self.store.delete(route.rt, route.namespace, route.name)
         if route.rt.custom or route.rt.kind in _DELETE_RETURNS_OBJECT:
             return self._send_object(h, 200, route, gone, query)
         details = {
@@ -433,14 +505,14 @@ class ApiServer:
             "kind": route.rt.plural,
             "uid": gone["metadata"].get("uid"),
         }
-        body = {
+        success = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Success",
             "details": {k: v for k, v in details.items() if v},
         }
-        h.send_bytes(200, dumps(body))
+        h.send_bytes(200, dumps(success))
 
     def _delete_collection(self, h: _Handler, route: Route, query: dict[str, str], _body: bytes) -> None:
         items, _rv = self.store.list(
@@ -452,6 +524,9 @@ class ApiServer:
         gone = []
         for obj in list(items):
             meta = obj["metadata"]
+            if query.get("dryRun") == "All":
+                gone.append(obj)
+                continue
             with contextlib.suppress(StoreError):
                 gone.append(self.store.delete(route.rt, meta.get("namespace"), meta["name"]))
         head = dumps(

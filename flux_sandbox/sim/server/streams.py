@@ -81,7 +81,11 @@ def _selectors(route: Route, query: dict[str, str]) -> tuple[Any, Any, str | Non
     if route.name:
         fields = ",".join(f for f in (fields, f"metadata.name={route.name}") if f)
     try:
-        return parse_label_selector(query.get("labelSelector")), parse_field_selector(fields), fields or None
+        return (
+            parse_label_selector(query.get("labelSelector")),
+            parse_field_selector(fields, route.rt.kind),
+            fields or None,
+        )
     except SelectorError as exc:
         raise StoreError(400, "BadRequest", str(exc)) from exc
 
@@ -115,7 +119,7 @@ def watch(api: Server, h: Connection, route: Route, query: dict[str, str]) -> No
     encoder = _WatchEncoder(api, route, query, h.headers.get("Accept", ""))
     h.start_chunked("application/json")
     try:
-        store.changes_since(rv)
+        store.check_watch_start(rt, rv)
     except StoreError as exc:
         h.write_chunk(_error_event(exc))
         return h.end_chunked()
@@ -201,16 +205,69 @@ def _container(pod: Obj, name: str, wanted: str | None) -> str:
     return wanted
 
 
-def _since(query: dict[str, str]) -> float | None:
-    seconds = _positive(query, "sinceSeconds")
-    if seconds is not None:
-        return time.time() - seconds
-    if query.get("sinceTime"):
+def _int_param(query: dict[str, str], key: str) -> int | None:
+    """An integer query parameter as Go's strconv.ParseInt reads it (400 otherwise)."""
+    if not query.get(key):
+        return None
+    try:
+        return int(query[key])
+    except ValueError:
+        raise StoreError(
+            400, "BadRequest", f'strconv.ParseInt: parsing "{query[key]}": invalid syntax'
+        ) from None
+
+
+def _log_options(name: str, query: dict[str, str]) -> tuple[float | None, int | None, int | None]:
+    """``sinceSeconds``/``sinceTime``, ``tailLines``, ``limitBytes`` validated as the real server does
+    (422 ``PodLogOptions … is invalid``); returns (since timestamp, tail, limit)."""
+    since_seconds = _int_param(query, "sinceSeconds")
+    tail = _int_param(query, "tailLines")
+    limit = _int_param(query, "limitBytes")
+    causes: list[tuple[str, str, str]] = []
+    if query.get("sinceTime") and since_seconds is not None:
+        causes.append(
+            (
+                "[]",
+                "FieldValueForbidden",
+                "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified",
+            )
+        )
+    if tail is not None and tail < 0:
+        causes.append(
+            ("tailLines", "FieldValueInvalid", f"Invalid value: {tail}: must be greater than or equal to 0")
+        )
+    if limit is not None and limit < 1:
+        causes.append(("limitBytes", "FieldValueInvalid", f"Invalid value: {limit}: must be greater than 0"))
+    if since_seconds is not None and since_seconds < 1:
+        causes.append(
+            ("sinceSeconds", "FieldValueInvalid", f"Invalid value: {since_seconds}: must be greater than 0")
+        )
+    if causes:
+        texts = [f"{field}: {message}" for field, _reason, message in causes]
+        joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+        raise StoreError(
+            422,
+            "Invalid",
+            f'PodLogOptions "{name}" is invalid: {joined}',
+            {
+                "name": name,
+                "kind": "PodLogOptions",
+                "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes],
+            },
+        )
+    since = None
+    if since_seconds is not None:
+        since = time.time() - since_seconds
+    elif query.get("sinceTime"):
         try:
-            return datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00")).timestamp()
+            since = datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00")).timestamp()
         except ValueError as exc:
-            raise StoreError(400, "BadRequest", f"invalid sinceTime {query['sinceTime']!r}") from exc
-    return None
+            raise StoreError(
+                400,
+                "BadRequest",
+                f'parsing time "{query["sinceTime"]}" as "2006-01-02T15:04:05Z07:00": cannot parse',
+            ) from exc
+    return since, tail, limit
 
 
 def _render(lines: list[tuple[float, str]], timestamps: bool) -> bytes:
@@ -225,16 +282,13 @@ def pod_logs(api: Server, h: Connection, route: Route, query: dict[str, str]) ->
     pod = api.store.peek(route.rt, route.namespace, route.name)
     if pod is None:
         raise not_found(route.rt, route.name)
+    since, tail, budget = _log_options(route.name, query)
     container = _container(pod, route.name, query.get("container"))
     everything = api.store.log_lines(route.namespace, route.name, container)
-    since = _since(query)
     lines = [entry for entry in everything if since is None or entry[0] >= since]
-    tail = _positive(query, "tailLines")
     if tail is not None:
-        lines = lines[len(lines) - int(tail) :] if int(tail) > 0 else []
+        lines = lines[len(lines) - tail :] if tail > 0 else []
     timestamps = query.get("timestamps") in ("true", "1")
-    limit = _positive(query, "limitBytes")
-    budget = int(limit) if limit is not None else None
     data = _render(lines, timestamps)[:budget]
     if query.get("follow") not in ("true", "1"):
         return h.send_bytes(200, data, "text/plain")

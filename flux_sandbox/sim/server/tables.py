@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flux_sandbox.sim.resources import ResourceType
+from flux_sandbox.sim.server.printers import PRINTERS, Printer
 
 Obj = dict[str, Any]
 PathFn = Callable[[Any], list[Any]]
@@ -157,9 +158,24 @@ class TableSpec:
 
     definitions: tuple[Obj, ...]
     columns: tuple[tuple[str, PathFn], ...]
+    #: a built-in type's printer (its cells are computed, as the real server's printers do)
+    printer: Printer | None = None
 
     @classmethod
     def for_type(cls, rt: ResourceType) -> TableSpec:
+        printer = PRINTERS.get(rt.kind) if not rt.custom else None
+        if printer is not None:
+            builtin = tuple(
+                {
+                    "name": n,
+                    "type": t,
+                    "format": "name" if n == "Name" else "",
+                    "description": "",
+                    "priority": p,
+                }
+                for n, t, p in printer.columns
+            )
+            return cls(builtin, (), printer)
         defs: list[Obj] = [
             {
                 "name": "Name",
@@ -187,6 +203,8 @@ class TableSpec:
         return cls(tuple(defs), tuple(cols))
 
     def cells(self, obj: Obj, now: float) -> list[Any]:
+        if self.printer is not None:
+            return self.printer.cells(obj, lambda value: _age(value, now))
         row: list[Any] = [obj["metadata"].get("name", "")]
         for col_type, path in self.columns:
             found = path(obj)

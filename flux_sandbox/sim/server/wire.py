@@ -49,17 +49,21 @@ def dumps(obj: Any) -> bytes:
 
 
 def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> Obj:
-    """A Failure ``Status`` as the API server sends it (empty detail fields left out)."""
-    return {
+    """A Failure ``Status`` as the API server sends it (empty detail fields, and empty details, left
+    out)."""
+    body: Obj = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Failure",
         "message": message,
         "reason": reason,
-        "details": {k: v for k, v in (details or {}).items() if v not in ("", None)},
-        "code": code,
     }
+    kept = {k: v for k, v in (details or {}).items() if v not in ("", None)}
+    if kept:  # the real server leaves an empty details object out
+        body["details"] = kept
+    body["code"] = code
+    return body
 
 
 def not_allowed() -> StoreError:
@@ -75,6 +79,14 @@ def unsupported(accepted: list[str]) -> StoreError:
         "the body of the request was in an unknown format - "
         f"accepted media types include: {', '.join(accepted)}",
     )
+
+
+class PathNotFound(StoreError):
+    """A path the server does not serve at all (unknown group, version or resource, or a non-resource
+    path): the real server answers the Go mux's plain-text ``404 page not found``, not a Status."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "NotFound", "404 page not found")
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,7 @@ def parse_route(types: dict[tuple[str, str], ResourceType], parts: list[str]) ->
     if len(rest) >= 3 and rest[0] == "namespaces" and (group, rest[2]) in types:
         namespace, rest = rest[1], rest[2:]
     rt = types.get((group, rest[0])) if rest else None
-    missing = StoreError(404, "NotFound", "the server could not find the requested resource")
+    missing = PathNotFound()
     if rt is None or version not in discovery.served_versions(rt) or len(rest) > 3:
         raise missing
     name = rest[1] if len(rest) > 1 else None
