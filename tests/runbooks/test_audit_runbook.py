@@ -56,7 +56,10 @@ def test_healthy_sandbox_warns_about_the_repositorys_workload_without_limits(
     # the sandbox's cert-manager HelmRelease has no upgrade remediation; kite has one
     assert "Keine Upgrade-Remediation (HelmRelease cert-manager/cert-manager)" in out
     assert "HelmRelease kube-system/kite" not in out
-    assert "Beschreibende Commit-Messages  4 Commits auf main  ✔ in Ordnung" in out
+    commits = next(line for line in out.splitlines() if line.startswith("Beschreibende Commit-Messages"))
+    assert commits.split()[2:] == ["4", "Commits", "auf", "main", "✔", "in", "Ordnung"]
+    drift = next(line for line in out.splitlines() if line.startswith("Kein Drift"))
+    assert drift.endswith("✔ in Ordnung")
     report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     outcomes = sorted(f["outcome"] for f in report["findings"])
     assert outcomes == ["warning", "warning"]
@@ -107,3 +110,39 @@ def test_a_bad_threshold_is_refused_before_the_first_cell(sandbox: Any, tmp_path
     assert proc.returncode == 2
     assert "Ungültige Dauer 'fünf'" in proc.stderr + proc.stdout
     assert not (tmp_path / "audit.ipynb").exists()
+
+
+def test_drift_made_by_hand_is_found_by_the_dry_run(make_sandbox: Any, tmp_path: Path) -> None:
+    sb = make_sandbox()
+    api = config.new_client_from_config(config_file=str(sb.kubeconfig))
+    client.AppsV1Api(api).patch_namespaced_deployment("whoami", "default", {"spec": {"replicas": 3}})
+    proc = run_audit(sb, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "⚠ Warnung: Drift: im Cluster geändert (Deployment default/whoami)" in out
+    assert "-  replicas: 3\n                    +  replicas: 1" in out
+    assert "flux diff kustomization apps -n flux-system --path ./clusters/orbstack/apps" in out
+    drift_row = next(line for line in out.splitlines() if line.startswith("Kein Drift"))
+    assert drift_row.endswith("⚠ 1 Warnung")
+
+
+def test_change_runbook_shows_the_dry_run_on_the_simulated_engine(sandbox: Any, tmp_path: Path) -> None:
+    args = [
+        "run",
+        "change",
+        "-p",
+        "repo_path",
+        str(sandbox.checkout),
+        "--kubeconfig",
+        str(sandbox.kubeconfig),
+    ]
+    proc = subprocess.run(
+        [*RUNBOOK, *args, "--output", str(tmp_path / "change.ipynb")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "~  HelmRelease kube-system/kite  geändert" in proc.stdout
+    assert "-    replicaCount: 1\n+    replicaCount: 2" in proc.stdout
