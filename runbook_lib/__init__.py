@@ -44,6 +44,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # changes in Git
     "plan_change": ("runbook_lib.gitops", "plan_change"),
     "apply_change": ("runbook_lib.gitops", "apply_change"),
+    "preview_change": ("runbook_lib.gitops.cluster_preview", "preview_change"),
+    "plan_preview": ("runbook_lib.preview", "plan_preview"),
+    "stop_if_test_branch": ("runbook_lib.gitops.branch", "stop_if_test_branch"),
+    "merge_preview": ("runbook_lib.preview", "merge_preview"),
+    "stop_before_merge": ("runbook_lib.preview", "stop_before_merge"),
     "plan_rollback": ("runbook_lib.gitops", "plan_rollback"),
     "apply_rollback": ("runbook_lib.gitops", "apply_rollback"),
     "stop_if_dry_run": ("runbook_lib.dryrun", "stop_if_dry_run"),
@@ -61,6 +66,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # Flux live for a while, and who would be told
     "watch": ("runbook_lib.watch", "watch_flux"),
     "notifications": ("runbook_lib.notify", "notifications"),
+    # best practices of the guide, checked (issue 16)
+    "audit": ("runbook_lib.audit", "audit"),
     # errors and settings
     "RunbookError": ("runbook_lib.errors", "RunbookError"),
     "UsageError": ("runbook_lib.errors", "UsageError"),
@@ -144,6 +151,7 @@ _kubernetes_lazily()
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time the names load lazily
     from runbook_lib.access import check_rights as check_rights
+    from runbook_lib.audit import audit as audit
     from runbook_lib.check import check as flux_check  # noqa: F401 (re-exported under its flux verb)
     from runbook_lib.check import cluster_info as cluster_info
     from runbook_lib.cluster import Cluster as Cluster
@@ -163,10 +171,15 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time the names l
     from runbook_lib.gitops import apply_rollback as apply_rollback
     from runbook_lib.gitops import plan_change as plan_change
     from runbook_lib.gitops import plan_rollback as plan_rollback
+    from runbook_lib.gitops.branch import stop_if_test_branch as stop_if_test_branch
+    from runbook_lib.gitops.cluster_preview import preview_change as preview_change
     from runbook_lib.guard import confirm_target as confirm_target
     from runbook_lib.logs import plain_logs as plain_logs
     from runbook_lib.logs import read_logs as read_logs
     from runbook_lib.notify import notifications as notifications
+    from runbook_lib.preview import merge_preview as merge_preview
+    from runbook_lib.preview import plan_preview as plan_preview
+    from runbook_lib.preview import stop_before_merge as stop_before_merge
     from runbook_lib.reconcile import reconcile as reconcile
     from runbook_lib.reconcile import request_reconcile as request_reconcile
     from runbook_lib.reconcile import resume as resume

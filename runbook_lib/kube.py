@@ -359,6 +359,41 @@ def api_stream(
     return _attempts(cluster, what, read_stream, read=True)
 
 
+def api_send(
+    cluster: Cluster,
+    method: str,
+    path: str,
+    what: str,
+    body: Any,
+    *,
+    query: Mapping[str, str | None] | None = None,
+    content_type: str = "application/json",
+    idempotent: bool = False,
+) -> Any:
+    """Send ``body`` (JSON) with ``method`` to an API path and decode the answer; failures become project
+    errors like every other call here. Retried like a write unless ``idempotent`` (a dry run is: it
+    changes nothing, so it may be sent again)."""
+    api = cluster.api_client
+    params = [(k, v) for k, v in (query or {}).items() if v]
+    req = api.param_serialize(
+        method,
+        path,
+        query_params=params,
+        auth_settings=["BearerToken"],
+        header_params={"Accept": "application/json", "Content-Type": content_type},
+        body=body,
+    )
+
+    def call() -> bytes:
+        resp = api.call_api(*req, _request_timeout=settings().request_timeout)
+        data = resp.read()
+        if not 200 <= resp.status <= 299:
+            raise ApiException(http_resp=resp.response)
+        return bytes(data)
+
+    return _decode(cluster, what, _attempts(cluster, what, call, read=idempotent))
+
+
 def list_objects(
     cluster: Cluster,
     kind: FluxKind,

@@ -327,6 +327,9 @@ CHECKS: dict[str, Callable[[str, str], object]] = {
     "follow": _duration,
     "duration": _duration,
     "field": _field,
+    "suspended_for": _duration,
+    "min_interval": _duration,
+    "max_interval": _duration,
 }
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flux_sandbox.sim.gitrepo import push_test_branch
+
 from ._shared import BRANCH, HELMRELEASE, GitOpsRepo, edit_yaml, git, history, template_files
 
 GOTK_SYNC = "clusters/orbstack/flux-system/gotk-sync.yaml"
@@ -146,3 +148,4 @@ class RealGitOpsRepo(GitOpsRepo):
                 git("add", "--all", cwd=work)
                 git("commit", "--quiet", "--no-verify", "-m", message, cwd=work)
             git("push", "--quiet", str(self.remote), f"{BRANCH}:{BRANCH}", cwd=work)
+            push_test_branch(work, self.remote)

@@ -86,6 +86,21 @@ def _kustomization(*resources_: str) -> str:
     return "\n".join(lines + [f"  - {r}" for r in resources_]) + "\n"
 
 
+#: the test branch every simulated sandbox's repository has, one commit ahead of main
+TEST_BRANCH = "test/kite-replikate"
+TEST_BRANCH_MESSAGE = "Kite: zwei Replikate testen, bevor sie nach main kommen"
+
+
+def push_test_branch(work: Path, remote: Path) -> None:
+    """Commit the test branch's change on top of ``work``'s main and push it as :data:`TEST_BRANCH`."""
+    kite = work / HELMRELEASE
+    kite.write_text(
+        kite.read_text(encoding="utf-8").replace("replicaCount: 1", "replicaCount: 2"), encoding="utf-8"
+    )
+    git("commit", "--quiet", "--no-verify", "-am", TEST_BRANCH_MESSAGE, cwd=work)
+    git("push", "--quiet", str(remote), f"{BRANCH}:refs/heads/{TEST_BRANCH}", cwd=work)
+
+
 def history(files: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
     """The commits of a fresh repository, oldest first: (message, complete tree)."""
     root = "clusters/orbstack/"
@@ -171,6 +186,7 @@ class GitOpsRepo:
                 git("add", "--all", cwd=work)
                 git("commit", "--quiet", "--no-verify", "-m", message, cwd=work)
             git("push", "--quiet", str(self.remote), f"{BRANCH}:{BRANCH}", cwd=work)
+            push_test_branch(work, self.remote)
 
     # -- reading (what source-controller does) -----------------------------------------------------
 

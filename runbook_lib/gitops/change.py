@@ -19,6 +19,7 @@ import git
 from runbook_lib.errors import GitError, UsageError
 from runbook_lib.gitops import render
 from runbook_lib.gitops.affected import AffectedObject, find_affected
+from runbook_lib.gitops.branch import check_branch_name, commit_on_branch, push_new_branch_command
 from runbook_lib.gitops.edit import YamlEdit, edit_yaml
 from runbook_lib.gitops.interrupt import on_interrupt, recover_commit
 from runbook_lib.gitops.message import check_message
@@ -48,6 +49,8 @@ class ChangePlan(Rendered):
     affected: tuple[AffectedObject, ...]
     commands: tuple[Command, ...]
     warnings: tuple[str, ...] = ()
+    #: a test branch to commit to instead of the checked-out branch ("Branches für Tests")
+    new_branch: str | None = None
 
     @property
     def diff(self) -> str:
@@ -55,9 +58,12 @@ class ChangePlan(Rendered):
 
     def _summary(self) -> list[str]:
         c = self.checkout
+        target = f"{c.branch} → {c.upstream}"
+        if self.new_branch:
+            target = f"neuer Branch {self.new_branch} → {c.remote}/{self.new_branch} (von {c.branch})"
         return [
             f"Datei: {self.file}",
-            f"Branch: {c.branch} → {c.upstream} ({c.remote_url}), Stand {c.head[:7]}",
+            f"Branch: {target} ({c.remote_url}), Stand {c.head[:7]}",
             f"Commit-Message: {self.message}",
             f"Autor: {self.author}",
         ]
@@ -103,7 +109,12 @@ class ChangeResult(Rendered):
 
     def _lines(self) -> list[str]:
         c = self.plan.checkout
-        if self.pushed:
+        if self.pushed and self.plan.new_branch:
+            head = (
+                f"✔ Commit {self.commit[:7]} „{self.plan.message}“ ist auf dem Test-Branch "
+                f"{c.remote}/{self.plan.new_branch} ({c.remote_url}); {c.upstream} ist unverändert."
+            )
+        elif self.pushed:
             head = f"✔ Commit {self.commit[:7]} „{self.plan.message}“ ist auf {c.upstream} ({c.remote_url})."
         else:
             head = f"✗ Commit {self.commit[:7]} „{self.plan.message}“ ist lokal vorhanden, nicht gepusht."
@@ -158,9 +169,14 @@ def plan_change(
     message: str,
     branch: str | None = None,
     remote: str = "origin",
+    new_branch: str | None = None,
     reporter: Reporter | None = None,
 ) -> ChangePlan:
-    """Check the checkout, edit ``file`` in memory and describe the commit and push (writes nothing)."""
+    """Check the checkout, edit ``file`` in memory and describe the commit and push (writes nothing).
+
+    With ``new_branch`` the commit goes to that new branch (created from the checked-out branch and
+    pushed as a new remote branch) instead: Flux does not see it until it is merged (runbook `preview`).
+    """
     reporter = default_reporter(reporter)
     message = check_message(message)
     repo = open_repo(repo_path)
@@ -178,7 +194,19 @@ def plan_change(
     warnings: tuple[str, ...] = ()
     if edit.reformatted:
         warnings = ("Beim Schreiben ändert sich auch die Formatierung anderer Zeilen; siehe Diff.",)
-    commands = (("git", "add", relative), ("git", "commit", "-m", message), checkout.push_command())
+    commands: tuple[Command, ...] = (
+        ("git", "add", relative),
+        ("git", "commit", "-m", message),
+        checkout.push_command(),
+    )
+    if new_branch:
+        new_branch = check_branch_name(repo, new_branch, remote=remote)
+        commands = (
+            ("git", "switch", "-c", new_branch),
+            *commands[:2],
+            push_new_branch_command(remote, new_branch),
+            ("git", "switch", checkout.branch),
+        )
     plan = ChangePlan(
         checkout=checkout,
         file=relative,
@@ -188,9 +216,11 @@ def plan_change(
         affected=find_affected(repo, [relative]),
         commands=commands,
         warnings=warnings,
+        new_branch=new_branch,
     )
     reporter.success(
-        f"Vorschau: {plural(len(edit.edits), 'Wert', 'Werte')} in {relative}, Commit auf {checkout.branch}"
+        f"Vorschau: {plural(len(edit.edits), 'Wert', 'Werte')} in {relative}, Commit auf "
+        f"{new_branch or checkout.branch}"
     )
     return plan
 
@@ -201,6 +231,8 @@ def apply_change(plan: ChangePlan, *, reporter: Reporter | None = None) -> Chang
     repo = open_repo(plan.checkout.path)
     require_unmoved(repo, plan.checkout)
     identity(repo)
+    if plan.new_branch:
+        return _apply_on_branch(repo, plan, plan.new_branch, reporter)
     # Ctrl+C from here on leaves a named state (gitops.interrupt), never a half-written file
     with on_interrupt(lambda: recover_commit(repo, plan.checkout, what="Commit")):
         commit = _commit(repo, plan, reporter)
@@ -215,6 +247,35 @@ def apply_change(plan: ChangePlan, *, reporter: Reporter | None = None) -> Chang
             result=result,
         )
         return replace(result, pushed=True, remote_head=_remote_head(repo, plan.checkout))
+
+
+def _apply_on_branch(repo: git.Repo, plan: ChangePlan, branch: str, reporter: Reporter) -> ChangeResult:
+    """Commit on the new test branch without touching the checkout, then push it as a new branch."""
+    check_branch_name(repo, branch, remote=plan.checkout.remote)
+    reporter.action(
+        f"committe auf den neuen Branch {branch} (der Checkout bleibt auf {plan.checkout.branch})"
+    )
+    commit = commit_on_branch(
+        repo,
+        base=plan.checkout.head,
+        file=plan.file,
+        text=plan.edit.updated,
+        message=plan.message,
+        branch=branch,
+    )
+    reporter.success(f"Commit {commit[:7]} „{plan.message}“ auf Branch {branch} erstellt")
+    result = ChangeResult(plan=plan, commit=commit, pushed=False, remote_head="")
+    target = replace(plan.checkout, branch=branch, remote_branch=branch, remote_head=plan.checkout.head)
+    push(
+        repo,
+        push_new_branch_command(plan.checkout.remote, branch),
+        checkout=target,
+        kept_commit=commit,
+        what="Commit",
+        reporter=reporter,
+        result=result,
+    )
+    return replace(result, pushed=True, remote_head=commit)
 
 
 def _commit(repo: git.Repo, plan: ChangePlan, reporter: Reporter) -> str:

@@ -81,9 +81,11 @@ def test_list_without_own_folder_has_no_folder_column(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["NAME", "TITEL", "ZUGRIFF"]
     assert [line.split()[0] for line in lines[1:]] == [
+        "audit",
         "change",
         "fleet",
         "logs",
+        "preview",
         "rollback",
         "status",
         "sync",

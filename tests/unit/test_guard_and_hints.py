@@ -86,6 +86,7 @@ SAMPLES = {
     "path": "clusters/orbstack/apps/kite/helmrelease.yaml",
     "change": """'{"spec.values.replicaCount": 2}'""",
     "text": "'kite: zwei Replikate für mehr Ausfallsicherheit'",
+    "branch": "test/kite-replikate",
 }
 #: commands that stand for any runbook (a syntax line, not a hint)
 GENERIC = re.compile(r"runbook run (NAME|…|\{|--)")

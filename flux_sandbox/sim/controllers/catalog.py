@@ -58,6 +58,8 @@ REPOSITORIES: tuple[HelmRepo, ...] = (
 REGISTRY: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "ghcr.io/zxh326/kite": frozenset({"v0.6.1", "v0.6.2", "v0.6.3"}),
+        # the plain Deployment apps/whoami of the GitOps repository
+        "traefik/whoami": frozenset({"v1.10.3", "v1.11.0"}),
         **{
             f"quay.io/jetstack/cert-manager-{c}": frozenset({"v1.19.1", "v1.20.0", "v1.21.1"})
             for c in ("controller", "webhook", "cainjector")

@@ -26,6 +26,8 @@ from flux_sandbox.sim.controllers.base import (
     parse_duration,
     set_condition,
 )
+from flux_sandbox.sim.controllers.catalog import image_available
+from flux_sandbox.sim.controllers.workload import rollout
 from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.store import Change, StoreError
 
@@ -342,6 +344,11 @@ class KustomizeController(Controller):
                 dmeta.pop("namespace", None)
             desired["apiVersion"] = rt.api_version
             action = self._apply(rt, desired)
+            if rt.kind == "Deployment" and action != "unchanged":
+                # kube-controller-manager and the kubelet: Pods and status for a plain Deployment
+                stored = self.store.find(rt, dmeta["namespace"], dmeta["name"])
+                if stored is not None:
+                    rollout(self.store, stored, image_available)
             ident = f"{desired['kind']}/{dmeta['namespace'] + '/' if rt.namespaced else ''}{dmeta['name']}"
             output[ident] = action
             if action != "unchanged":
