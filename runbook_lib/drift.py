@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from runbook_lib.cluster import Cluster
-from runbook_lib.errors import ClusterUnreachable, NotFound, RunbookError
+from runbook_lib.errors import ClusterUnreachable, Forbidden, NotFound, RunbookError
 from runbook_lib.kube import api_get, api_send
 from runbook_lib.masking import mask
 from runbook_lib.report import Rendered, color_style, html_table, plural, text_table
@@ -232,6 +232,8 @@ def _probe(cluster: Cluster, namespace: str) -> str:
         api_send(cluster, "POST", path, "dem Probelauf", body, query={"dryRun": "All"}, idempotent=True)
     except ClusterUnreachable:
         raise
+    except Forbidden as exc:  # a dry run needs the rights of the write it tries (docs/flux-facts.md §17)
+        return f"dafür fehlt ein Recht ({exc.message})"
     except RunbookError as exc:
         return f"der API-Server lehnt `dryRun=All` ab ({exc.message})"
     if api_get(cluster, f"{path}/{name}", "dem Probelauf") is not None:

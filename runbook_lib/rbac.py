@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from runbook_lib.rights import HELM_HISTORY, OPERATE, READ, ROLES, role_rules
+from runbook_lib.rights import HELM_HISTORY, OPERATE, READ, ROLES, RUNBOOK_RIGHTS, role_rules
 
 #: label on every shipped object, to find (and delete) them: ``kubectl get clusterroles -l …``
 PART_OF = {"app.kubernetes.io/part-of": "flux-runbooks"}
@@ -89,6 +89,13 @@ def _rules_text(role: str) -> str:
     return "; ".join(parts)
 
 
+def _runbooks(acting: bool) -> str:
+    """The shipped runbooks that need the operate role (``acting``) or only read rights, as a list."""
+    names = [n for n, rights in RUNBOOK_RIGHTS.items() if any(r.role == OPERATE for r in rights) == acting]
+    quoted = [f"`{n}`" for n in names]
+    return ", ".join(quoted[:-1]) + f" und {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
+
+
 def readme_section() -> str:
     """The README's "Benötigte Rechte" paragraph (between its markers), wrapped like the README."""
     paragraphs = [
@@ -96,9 +103,9 @@ def readme_section() -> str:
         "Bindung am Ende jeder Datei anpassen). Jedes Runbook fragt vor dem ersten Schritt den API-Server, "
         "ob sie vorhanden sind, und nennt fehlende Rechte mit der Regel zum Ergänzen; `runbook show NAME` "
         "listet sie.",
-        f"- `{READ}` (ClusterRole): `status`, `logs` und die drei `troubleshoot-*`-Runbooks; nur lesen, "
-        f"keine Secrets. Regeln: {_rules_text(READ)}.",
-        f"- `{OPERATE}` (ClusterRole): alles aus `{READ}`, dazu für `sync`, `change`, `rollback` und "
+        f"- `{READ}` (ClusterRole): {_runbooks(acting=False)}; nur lesen, keine Secrets. Regeln: "
+        f"{_rules_text(READ)}.",
+        f"- `{OPERATE}` (ClusterRole): alles aus `{READ}`, dazu für {_runbooks(acting=True)} sowie "
         "suspend/resume `patch` und `watch` auf die Flux-Objekte.",
         f"- `{HELM_HISTORY}` (optional, nur per RoleBinding je Release-Namespace): `get`/`list` auf "
         "Secrets für die Helm-Historie. RBAC kann nicht nach dem Typ `helm.sh/release.v1` filtern: die "

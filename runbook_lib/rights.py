@@ -286,6 +286,58 @@ RUNBOOK_RIGHTS: dict[str, tuple[Right, ...]] = {
             purpose="gibt es das Secret des Zertifikats?",
         ),
     ),
+    # issue 16: the runbooks beyond the guide
+    "trace": (
+        _CRDS,
+        *_flux(("get", "list"), ALL, "verwaltende Flux-Objekte, Quellen und Revisionen finden"),
+        Right(
+            ("get",),
+            ("replicasets", "deployments"),
+            "apps",
+            NS,
+            optional=True,
+            purpose="Besitzer-Kette (ownerReferences) des Objekts",
+        ),
+        Right(
+            ("list",),
+            ("secrets",),
+            "",
+            NS,
+            optional=True,
+            role=HELM_HISTORY,
+            purpose="Standardwerte des Charts (Release-Secret)",
+        ),
+    ),
+    "fleet": (
+        *_flux(("list",), ALL, "Flux-Objekte je Cluster (in jedem Kontext)"),
+        _CRDS,
+    ),
+    "watch": (
+        *_flux(("list", "watch"), NS, "Flux-Objekte beobachten"),
+        Right(("list", "watch"), ("events",), "", NS, purpose="Events der Flux-Objekte"),
+        Right(
+            ("list",),
+            ("alerts", "providers"),
+            _NOTIFICATION,
+            ALL,
+            optional=True,
+            purpose="Wer würde benachrichtigt? (Alerts und Provider)",
+        ),
+    ),
+    "audit": (
+        *_LIST_FLUX,
+        Right(
+            ("list",),
+            ("deployments", "statefulsets", "daemonsets"),
+            "apps",
+            NS,
+            purpose="Workloads: Limits, Requests und Images",
+        ),
+    ),
+    "preview": (
+        *_flux(("get", "list"), ALL, "Flux-Objekte, die der Branch berührt"),
+        *_ROLLOUT,
+    ),
 }
 
 

@@ -25,6 +25,11 @@ PARAMS = {
     "troubleshoot-sync": {"namespace": "flux-system"},
     "troubleshoot-helmrelease": {"namespace": "kube-system"},
     "troubleshoot-certificates": {"namespace": None},
+    "trace": {"namespace": "kube-system"},
+    "fleet": {},
+    "watch": {"namespace": None},
+    "audit": {"namespace": None},
+    "preview": {"dry_run": False},
 }
 
 

@@ -29,8 +29,18 @@ from runbook_lib.rights import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-READ_ONLY = ("status", "logs", "troubleshoot-sync", "troubleshoot-helmrelease", "troubleshoot-certificates")
-ACTING = ("sync", "change", "rollback")
+READ_ONLY = (
+    "status",
+    "logs",
+    "troubleshoot-sync",
+    "troubleshoot-helmrelease",
+    "troubleshoot-certificates",
+    "trace",
+    "fleet",
+    "watch",
+    "audit",
+)
+ACTING = ("sync", "change", "rollback", "preview")
 PARAMS = {"namespace": "kube-system", "flux_namespace": "flux-system", "dry_run": False}
 
 
@@ -61,7 +71,7 @@ def test_operate_role_grants_the_acting_runbooks_and_read_does_not(name: str) ->
 
 def test_read_role_never_writes_and_never_reads_secrets() -> None:
     for rule in role_rules(READ):
-        assert set(rule["verbs"]) <= {"get", "list"}
+        assert set(rule["verbs"]) <= {"get", "list", "watch"}  # the read verbs (watch: `watch`)
         assert "secrets" not in rule["resources"]
     assert not any("secrets" in rule["resources"] for rule in role_rules(OPERATE))
 
