@@ -166,6 +166,32 @@ CORE_TYPES: tuple[ResourceType, ...] = (
         (AGE,),
         categories=("all",),
     ),
+    # served like on every cluster, empty in the sandbox (audit and its page list them)
+    ResourceType(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        True,
+        ("sts",),
+        (Column("Ready", "string", ".status.readyReplicas"), AGE),
+        categories=("all",),
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        True,
+        ("ds",),
+        (
+            Column("Desired", "integer", ".status.desiredNumberScheduled"),
+            Column("Current", "integer", ".status.currentNumberScheduled"),
+            Column("Ready", "integer", ".status.numberReady"),
+            AGE,
+        ),
+        categories=("all",),
+    ),
     ResourceType(
         "apiextensions.k8s.io",
         "v1",

@@ -78,6 +78,8 @@ RUN_PAGES = (
     "runbooks/trace/",
     "runbooks/fleet/",
     "runbooks/watch/",
+    "runbooks/audit/",
+    "runbooks/preview/",
 )
 
 

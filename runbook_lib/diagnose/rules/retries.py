@@ -259,6 +259,8 @@ def remediation_findings(
     if latest is None:
         case, shown = "unknown", []
     elif latest.status == "deployed" and is_rollback(latest):
+        if is_true(hr, "Ready") and status(hr).get("observedGeneration") == meta(hr).get("generation"):
+            return []  # reconciled since at the current generation: Git now describes what runs (a fix back)
         case, shown = "rolled back", [latest]
     elif latest.status == "deployed":
         return []  # a later upgrade succeeded; the old condition says nothing about now
