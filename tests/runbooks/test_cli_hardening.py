@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from flux_sandbox.faults import FaultProxy
-from flux_sandbox.real.versions import FLUX_VERSION
 from flux_sandbox.sim import Sandbox, Timing
 from runbook_lib.cli import main
 from runbook_lib.cluster import connect
@@ -565,7 +564,7 @@ def test_a_preview_outside_the_sandbox_runs_and_shows_the_cluster(shared: Sandbo
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     nb = next((tmp_path / "runs").glob("change-*.ipynb")).read_text()
-    assert "Flux:" in nb and f"flux-{FLUX_VERSION}" in nb and "Nur Vorschau" in nb
+    assert "Flux:" in nb and re.search(r"flux-v\d+\.\d+\.\d+", nb) and "Nur Vorschau" in nb
     assert "-p expected_context prod-eu" in nb
 
 
