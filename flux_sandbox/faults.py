@@ -411,7 +411,10 @@ def serve(kubeconfig: str, state: str, *, context: str | None, port: int, faults
             f"{target} — export KUBECONFIG={target}",
             flush=True,
         )
-        stop.wait()
+        # with a timeout: a signal the kernel delivers to another thread sets `stop` from the
+        # main thread's next bytecode, which a wait without timeout (a lock) never reaches
+        while not stop.wait(0.5):
+            pass
         return 0
     finally:
         proxy.stop()

@@ -446,7 +446,10 @@ def serve(
             f"GitOps-Checkout {sandbox.checkout} — export KUBECONFIG={sandbox.kubeconfig}",
             flush=True,
         )
-        stop.wait()
+        # with a timeout: a signal the kernel delivers to another thread sets `stop` from the
+        # main thread's next bytecode, which a wait without timeout (a lock) never reaches
+        while not stop.wait(0.5):
+            pass
         return 0
     finally:
         sandbox.stop()
