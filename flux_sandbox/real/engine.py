@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import functools
 import json
 import os
@@ -31,10 +30,11 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
+from ..statedir import StateLock
 from . import build, install, roles
 from ._shared import SCENARIOS, UsageError
 from .charts import MISSING_IMAGES, cert_manager_chart, kite_charts, write_repository
@@ -110,7 +110,7 @@ class Engine:
         self.chart_server: StaticServer | None = None
         self.api: Any = None  # kubernetes.client.ApiClient
         self._dyn: Any = None
-        self._lock: IO[str] | None = None
+        self._lock: StateLock | None = None
         self._stop = threading.Event()
         self._log_thread: threading.Thread | None = None
         self.started_at = 0.0
@@ -163,24 +163,7 @@ class Engine:
         self.stop()
 
     def _acquire(self) -> None:
-        path = self.state_dir / "sandbox.pid"
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held open while running)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            pid = handle.read().strip() or "unbekannt"
-            handle.close()
-            raise EngineError(
-                f"Im Verzeichnis {self.state_dir} läuft bereits eine Sandbox (PID {pid}).",
-                f"Die laufende Sandbox verwenden (KUBECONFIG={self.kubeconfig}), sie mit Strg+C bzw. "
-                f"`kill {pid}` beenden, oder ein anderes Verzeichnis mit --state wählen.",
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._lock = handle
+        self._lock = StateLock.acquire(self.state_dir, self.kubeconfig, EngineError)
 
     def _step(self, what: str, action: Callable[[], Any]) -> Any:
         if self._stop.is_set():
@@ -241,11 +224,7 @@ class Engine:
                 self.api.close()
             self.api = None
         if self._lock is not None:
-            with contextlib.suppress(OSError):
-                self._lock.seek(0)
-                self._lock.truncate()
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            self._lock.release()
             self._lock = None
 
     # -- ports -----------------------------------------------------------------------------------

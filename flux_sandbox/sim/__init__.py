@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import shutil
@@ -26,7 +25,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 from flux_sandbox.sim.controllers import Controllers, Env, Timing, flux_install
 from flux_sandbox.sim.controllers import start as start_controllers
@@ -37,6 +35,7 @@ from flux_sandbox.sim.resources import by_kind
 from flux_sandbox.sim.scenarios import SCENARIOS, fingerprint, healthy, not_ready, settled
 from flux_sandbox.sim.server.apiserver import ApiServer, write_kubeconfig
 from flux_sandbox.sim.store import Store
+from flux_sandbox.statedir import StateLock
 from runbook_lib.errors import RunbookError, UsageError, os_reason
 
 __all__ = ["SCENARIOS", "Sandbox", "Timing", "serve"]
@@ -113,7 +112,7 @@ class Sandbox:
         self._store: Store | None = None
         self._controllers: Controllers | None = None
         self._api: ApiServer | None = None
-        self._lock: IO[str] | None = None
+        self._lock: StateLock | None = None
 
     # -- properties ----------------------------------------------------------------------------------
 
@@ -212,24 +211,7 @@ class Sandbox:
                     target.unlink(missing_ok=True)
 
     def _acquire(self) -> None:
-        path = self.state_dir / "sandbox.pid"
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held open while running)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            pid = handle.read().strip() or "unbekannt"
-            handle.close()
-            raise RunbookError(
-                f"Im Verzeichnis {self.state_dir} läuft bereits eine Sandbox (PID {pid}).",
-                f"Die laufende Sandbox verwenden (KUBECONFIG={self.kubeconfig}), sie mit Strg+C bzw. "
-                f"`kill {pid}` beenden, oder ein anderes Verzeichnis mit --state wählen.",
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._lock = handle
+        self._lock = StateLock.acquire(self.state_dir, self.kubeconfig, RunbookError)
 
     def _start(self) -> None:
         fresh = self.repo.ensure()
@@ -370,11 +352,7 @@ class Sandbox:
         if self._store is not None:
             self._store.close()
         if self._lock is not None:
-            with contextlib.suppress(OSError):
-                self._lock.seek(0)
-                self._lock.truncate()
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            self._lock.release()
             self._lock = None
 
     def __enter__(self) -> Sandbox:
