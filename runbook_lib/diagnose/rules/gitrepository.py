@@ -305,7 +305,9 @@ def log_findings(repo: Obj, log_lines: Sequence[LogLine]) -> list[Finding]:
     name, ns = meta(repo).get("name", ""), meta(repo).get("namespace", "")
     command = f"{_logs_cmd()}\nflux logs --kind=GitRepository --name={name} -n {ns}"
     evidence = f"{plural(len(errors), 'Fehlerzeile', 'Fehlerzeilen')}, zuletzt: {log_line_text(errors[-1])}"
-    if since and newest and newest <= since:
+    # a condition's lastTransitionTime has whole seconds, a log line fractions of one: an error in the same
+    # second as the transition to Ready came before it (every failed fetch sets Ready=False)
+    if since and newest and newest.replace(microsecond=0) <= since:
         return [
             Finding(
                 severity=INFO,

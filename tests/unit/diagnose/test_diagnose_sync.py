@@ -140,6 +140,18 @@ def test_old_log_errors_on_a_ready_repo_are_a_hint_newer_ones_a_warning() -> Non
     assert ds.log_findings(repo, [zap("fetched")]) == []
 
 
+def test_an_error_in_the_second_of_the_transition_to_ready_came_before_it() -> None:
+    """Conditions have whole seconds, log lines fractions: the fetch that failed at 11:59:00.6 ran before
+    the one that made the repo Ready at 11:59:00 (seen in the exercise: fix the token, sync at once)."""
+    repo = gitrepo(cond("Ready", "True", "Succeeded", "ok", minutes_ago=1))
+    assert repo["status"]["conditions"][0]["lastTransitionTime"] == "2026-11-26T11:59:00Z"
+    error = zap("Reconciler error", "error", error="auth")
+    same_second = dataclasses.replace(error, ts="2026-11-26T11:59:00.600Z")
+    next_second = dataclasses.replace(error, ts="2026-11-26T11:59:01.100Z")
+    assert [f.severity for f in ds.log_findings(repo, [same_second])] == [INFO]
+    assert [f.severity for f in ds.log_findings(repo, [next_second])] == [WARNING]
+
+
 def test_uses_source_matches_kind_name_and_namespace() -> None:
     repo = gitrepo()
     assert dk.uses_source(ks(), repo)
