@@ -11,6 +11,7 @@ rule to add); missing optional rights are listed, and the runbook goes on and ma
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -119,7 +120,10 @@ def check_rights(runbook: str, *, client: Cluster | None = None, **params: Any) 
     cluster = default_cluster(client)
     params.setdefault("flux_namespace", settings().flux_namespace)
     checks = list(dict.fromkeys(c for r in declared_rights(runbook) for c in r.checks(params)))
-    answers = tuple((c, can_i(cluster, c.verb, c.resource, c.group, c.namespace)) for c in checks)
+    # asked side by side: a dozen round trips one after the other are most of a status run (issue 15)
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(checks)))) as pool:
+        allowed = pool.map(lambda c: can_i(cluster, c.verb, c.resource, c.group, c.namespace), checks)
+        answers = tuple(zip(checks, allowed, strict=True))
     result = RightsCheck(runbook, answers)
     required = [c for c in result.missing if not c.optional]
     if required:

@@ -246,7 +246,7 @@ def filter_lines(
 
 #: a line that does not begin as a JSON object, after the API server's timestamp when ``stamped``
 #: (the same test as :func:`_split_stamp`, narrower: a line it does not recognise takes the slow path)
-_ODD_STAMPED = re.compile(rb"\n(?!\d{4}-\d\d-\d\dT[^ \n]{9,} \{)")
+_ODD_STAMPED = re.compile(rb"\n(?!\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z \{)")
 _ODD_PLAIN = re.compile(rb"\n(?!\{)")
 
 
@@ -278,11 +278,13 @@ def filter_chunks(
         if not needles or odd.search(block, 0, len(block) - 1) or odd.match(b"\n" + block[:40]):
             yield from filter_lines(block[:-1].split(b"\n"), flt, controller=controller, stamped=stamped)
             continue
-        first, pos = needles[0], block.find(needles[0])
+        first, pos, found = needles[0], block.find(needles[0]), []
         while pos >= 0:
             start, end = block.rfind(b"\n", 0, pos) + 1, block.find(b"\n", pos)
-            yield from filter_lines((block[start:end],), flt, controller=controller, stamped=stamped)
+            found.append(block[start:end])
             pos = block.find(first, end)
+        if found:
+            yield from filter_lines(found, flt, controller=controller, stamped=stamped)
     if rest and partial:
         yield from filter_lines((rest,), flt, controller=controller, stamped=stamped)
 
