@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from runbook_lib import kinds
@@ -122,6 +123,8 @@ def progress(obj: Obj, requested_at: str | None, previous: str | None = None) ->
     if generation is not None and observed is not None and observed != generation:
         return Progress("progressing", f"Generation {generation} noch nicht verarbeitet")
     if ready.get("status") == "True":
+        if _status_behind(obj, ready):
+            return Progress("progressing", "Status wird noch geschrieben")
         return Progress("ready", ready.get("message", ""))
     if ready.get("reason") in WAITING_REASONS:
         return Progress(
@@ -132,6 +135,21 @@ def progress(obj: Obj, requested_at: str | None, previous: str | None = None) ->
     if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
         return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
     return Progress("progressing", ready.get("message", ""))
+
+
+#: Ready messages that name the revision the controller has just finished with
+_READY_REVISION = re.compile(r"(?:Applied revision: |stored artifact for revision ')([^'\s]+)")
+
+
+def _status_behind(obj: Obj, ready: Mapping[str, Any]) -> bool:
+    """Ready=True names a revision the status does not show yet: the controller writes its conditions
+    one patch before the rest of the status (lastAppliedRevision, lastHandledReconcileAt; recorded on
+    the real engine, docs/flux-facts.md §18), and a watch sees the object in between (pure)."""
+    match = _READY_REVISION.match(str(ready.get("message") or ""))
+    kind = obj.get("kind")
+    if not match or not isinstance(kind, str):
+        return False
+    return rules_for(kind).revision(obj) != match.group(1)
 
 
 def blocked_by(waiting: Progress, source: Obj | None, source_name: str) -> Progress:

@@ -51,6 +51,23 @@ def test_handled_and_ready_at_current_generation_is_done():
     assert p.message.startswith("Applied revision")
 
 
+def test_ready_naming_a_revision_the_status_does_not_show_yet_is_still_progressing():
+    """The real kustomize-controller writes Ready one patch before lastAppliedRevision (flux-facts §18):
+    a watch that stopped there reported the old revision as the applied one."""
+    ks = obj(conditions=[ready("True", message="Applied revision: main@sha1:new")])
+    ks["kind"] = "Kustomization"
+    ks["status"]["lastAppliedRevision"] = "main@sha1:old"
+    assert progress(ks, REQ).state == "progressing"
+    ks["status"]["lastAppliedRevision"] = "main@sha1:new"
+    assert progress(ks, REQ).state == "ready"
+    repo = obj(conditions=[ready("True", "Succeeded", "stored artifact for revision 'main@sha1:new'")])
+    repo["kind"] = "GitRepository"
+    repo["status"]["artifact"] = {"revision": "main@sha1:old"}
+    assert progress(repo, REQ).state == "progressing"
+    repo["status"]["artifact"] = {"revision": "main@sha1:new"}
+    assert progress(repo, REQ).state == "ready"
+
+
 def test_ready_for_an_older_generation_is_still_progressing():
     p = progress(obj(generation=3, observed=2, conditions=[ready("True", gen=2)]), REQ)
     assert p.state == "progressing"
