@@ -138,6 +138,21 @@ def test_sanitize_replaces_sandbox_paths(tmp_path: Path) -> None:
     assert "$SANDBOX/kubeconfig" in clean and "<td>$SANDBOX/checkout</td>" in clean
 
 
+def test_site_parameters_of_the_notebook_are_passed_and_unknown_names_refused(tmp_path: Path) -> None:
+    handle = execute.SandboxHandle(kubeconfig=tmp_path / "kubeconfig", checkout=None, state_dir=tmp_path)
+    nb = notebook([("code", CELL, ["parameters"])])
+    nb["metadata"]["runbook"] = {"site_parameters": {"name": "podinfo"}}
+    rb = read_runbook(write(tmp_path, "beispiel", nb))
+    expected = {"kubeconfig": str(tmp_path / "kubeconfig"), "name": "podinfo"}
+    assert execute.parameters_for(rb, handle) == expected
+    nb["metadata"]["runbook"] = {"site_parameters": {"nme": "podinfo"}}
+    rb = read_runbook(write(tmp_path, "beispiel", nb))
+    with pytest.raises(execute.SiteBuildError, match="»nme«, das kein Parameter"):
+        execute.parameters_for(rb, handle)
+    watch = read_runbook(Path(__file__).parents[2] / "notebooks" / "watch.ipynb")
+    assert execute.parameters_for(watch, handle)["duration"] == "10s"
+
+
 def test_guarded_copy_keeps_markdown_away_from_nbconvert_and_restore_puts_it_back(tmp_path: Path) -> None:
     """mkdocs-jupyter 0.27 runs the page through BeautifulSoup: `&&` came out as `&amp;&amp;`, `<commit>`
     as an HTML element. The page is built from a copy with placeholders; restore() puts the Markdown

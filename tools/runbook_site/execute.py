@@ -1,7 +1,8 @@
 """Execute every runbook against the sandbox and write the rendered copies into docs/runbooks/.
 
 Each runbook runs with papermill against a sandbox in the scenario it is shown with (`healthy`
-unless `SITE_SCENARIOS` or the notebook's `metadata.runbook.site_scenario` say otherwise). The
+unless `SITE_SCENARIOS` or the notebook's `metadata.runbook.site_scenario` say otherwise), with the
+parameters of `metadata.runbook.site_parameters` if the notebook has them. The
 executed copy gets the generated "how to run" cell, and absolute sandbox paths are replaced by
 `$SANDBOX` so no host paths end up on the site.
 """
@@ -139,6 +140,15 @@ def parameters_for(runbook: Runbook, sb: SandboxHandle) -> dict[str, Any]:
     for name in CHECKOUT_PARAMS:
         if name in names and sb.checkout is not None:
             params[name] = str(sb.checkout)
+    # the notebook's metadata.runbook.site_parameters: values for the site's run only (the watch page
+    # watches 10 s, not the default 30 s, of which the build would otherwise wait 20 s for nothing new)
+    for name, value in (runbook.settings.get("site_parameters") or {}).items():
+        if name not in names:
+            raise SiteBuildError(
+                f"Runbook »{runbook.name}«: metadata.runbook.site_parameters nennt »{name}«, "
+                "das kein Parameter des Notebooks ist."
+            )
+        params[name] = value
     return params
 
 
