@@ -269,10 +269,13 @@ def _read_all(
 ) -> list[list[LogLine]]:
     def read(p: ControllerPod) -> list[LogLine]:
         resp = _open(cluster, p, since_seconds=since_seconds, tail=tail, follow_seconds=None)
-        chunks = kube.read_chunks(cluster, _what(p.namespace, p.pod), resp)
+        # a log up to now: whole blocks (a follow reads what arrives, kube.read_chunks' default)
+        chunks = kube.read_chunks(cluster, _what(p.namespace, p.pod), resp, whole=True)
         return list(filter_chunks(chunks, flt, controller=p.controller, stamped=True))
 
-    return [kube.again_if_cut(partial(read, p)) for p in pods]
+    # the controllers' logs side by side, as flux logs reads them: the API server sends each one slowly
+    with ThreadPoolExecutor(max_workers=max(1, len(pods))) as pool:
+        return list(pool.map(lambda p: kube.again_if_cut(partial(read, p)), pods))
 
 
 def _follow_all(
