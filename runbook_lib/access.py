@@ -11,7 +11,6 @@ rule to add); missing optional rights are listed, and the runbook goes on and ma
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.errors import Forbidden, UsageError
 from runbook_lib.folders import located, search_path
-from runbook_lib.kube import can_i
+from runbook_lib.kube import can_i, side_by_side
 from runbook_lib.report import Rendered, color_style, html_table, text_table
 from runbook_lib.rights import Check, Right, rights_of, rules_to_add, summarize
 from runbook_lib.settings import settings
@@ -120,10 +119,9 @@ def check_rights(runbook: str, *, client: Cluster | None = None, **params: Any) 
     cluster = default_cluster(client)
     params.setdefault("flux_namespace", settings().flux_namespace)
     checks = list(dict.fromkeys(c for r in declared_rights(runbook) for c in r.checks(params)))
-    # asked side by side: a dozen round trips one after the other are most of a status run (issue 15)
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(checks)))) as pool:
-        allowed = pool.map(lambda c: can_i(cluster, c.verb, c.resource, c.group, c.namespace), checks)
-        answers = tuple(zip(checks, allowed, strict=True))
+    # a dozen round trips one after the other were most of a status run
+    allowed = side_by_side(lambda c: can_i(cluster, c.verb, c.resource, c.group, c.namespace), checks)
+    answers = tuple(zip(checks, allowed, strict=True))
     result = RightsCheck(runbook, answers)
     required = [c for c in result.missing if not c.optional]
     if required:

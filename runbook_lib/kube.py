@@ -35,7 +35,8 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException
 from typing import Any
 
@@ -278,6 +279,16 @@ def again_if_cut[T](read: Callable[[], T]) -> T:
                 raise
             time.sleep(_delay(attempt, exc.__cause__ or exc))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def side_by_side[T, R](call: Callable[[T], R], items: Sequence[T], *, most: int = 8) -> list[R]:
+    """``[call(item) for item in items]`` with up to ``most`` requests in flight at once: the API server
+    works on one answer while the next request is sent (issue 15: the rights check, the kinds of
+    ``flux get all``, the controllers' logs). The first failure in ``items``' order is raised."""
+    if len(items) <= 1:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(most, len(items))) as pool:
+        return list(pool.map(call, items))
 
 
 def read_chunks(

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.kinds import GET_ALL_ORDER, FluxKind, by_kind, resolve
-from runbook_lib.kube import list_objects, object_not_found, where
+from runbook_lib.kube import list_objects, object_not_found, side_by_side, where
 from runbook_lib.objects import condition
 from runbook_lib.report import Rendered, Verdict, html_table
 
@@ -430,12 +429,8 @@ def overview(*, namespace: str | None = None, client: Cluster | None = None) -> 
     """
     cluster = default_cluster(client)
     tables, listed = [], {}
-    # the kinds are listed side by side: the API server encodes one list while the next is asked for
-    # (a third of a status run at 5,000 objects went into waiting for seven lists in a row, issue 15)
-    with ThreadPoolExecutor(max_workers=len(GET_ALL_ORDER)) as pool:
-        lists = list(
-            pool.map(lambda k: list_objects(cluster, by_kind(k), namespace=namespace), GET_ALL_ORDER)
-        )
+    # at 5,000 objects a third of a status run went into waiting for seven lists in a row
+    lists = side_by_side(lambda k: list_objects(cluster, by_kind(k), namespace=namespace), GET_ALL_ORDER)
     for kind_name, objs in zip(GET_ALL_ORDER, lists, strict=True):
         if objs is not None:
             tables.append(_table(by_kind(kind_name), objs, namespace, prefixed=True))

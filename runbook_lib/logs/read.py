@@ -273,9 +273,8 @@ def _read_all(
         chunks = kube.read_chunks(cluster, _what(p.namespace, p.pod), resp, whole=True)
         return list(filter_chunks(chunks, flt, controller=p.controller, stamped=True))
 
-    # the controllers' logs side by side, as flux logs reads them: the API server sends each one slowly
-    with ThreadPoolExecutor(max_workers=max(1, len(pods))) as pool:
-        return list(pool.map(lambda p: kube.again_if_cut(partial(read, p)), pods))
+    # as flux logs reads them: the API server sends each log slowly
+    return kube.side_by_side(lambda p: kube.again_if_cut(partial(read, p)), pods)
 
 
 def _follow_all(
