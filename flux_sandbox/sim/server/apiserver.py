@@ -130,6 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _HttpServer(ThreadingHTTPServer):
+    # clients send requests side by side (the rights check asks 8 at once), which can overflow the
+    # default listen backlog of 5: the kernel resends a dropped connect after 1 s, as long as the fault
+    # tests' whole request timeout. A real kube-apiserver listens with the system's somaxconn.
+    request_queue_size = 128
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
