@@ -22,7 +22,7 @@ from html import escape
 from runbook_lib import kinds, kube
 from runbook_lib.cluster import Cluster, default_cluster
 from runbook_lib.durations import parse_duration
-from runbook_lib.errors import Interrupted, ReconcileFailed, Suspended
+from runbook_lib.errors import Interrupted, NotFound, ReconcileFailed, Suspended
 from runbook_lib.guard import require_expected_context
 from runbook_lib.kinds import FluxKind, ObjectRef
 from runbook_lib.names import check_name, check_namespace
@@ -31,6 +31,7 @@ from runbook_lib.reconcile.rules import (
     REQUESTED_AT,
     RESET_AT,
     Obj,
+    dependency_behind,
     is_static,
     revision_of,
     rfc3339nano,
@@ -56,6 +57,8 @@ class Step:
     message: str
     seconds: float
     reason: str = ""
+    #: reconciled first because the target depends on it (spec.dependsOn)
+    dependency: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class ReconcileResult(Rendered):
     def _rows(self) -> list[list[str]]:
         return [
             [
-                s.ref,
+                f"{s.ref} (Abhängigkeit)" if s.dependency else s.ref,
                 s.revision_before or "-",
                 s.revision_after or "-",
                 _STATE_DE.get(s.state, s.state),
@@ -194,7 +197,14 @@ def _annotate(
 
 
 def _reconcile_one(
-    api: FluxApi, ref: ObjectRef, *, force: bool, reset: bool, deadline: float, rep: Reporter
+    api: FluxApi,
+    ref: ObjectRef,
+    *,
+    force: bool,
+    reset: bool,
+    deadline: float,
+    rep: Reporter,
+    dependency: bool = False,
 ) -> Step:
     begin = time.monotonic()
     obj = api.get(ref)
@@ -210,10 +220,12 @@ def _reconcile_one(
     after = revision_of(ref.kind, obj)
     if state.state == "failed":
         rep.failure(f"{ref}: {state.message}")
-        return Step(str(ref), requested_at, before, after, "failed", state.message, seconds, state.reason)
+        return Step(
+            str(ref), requested_at, before, after, "failed", state.message, seconds, state.reason, dependency
+        )
     verb = "angewendete" if ref.kind.kind in ("Kustomization", "HelmRelease") else "geholte"
     rep.success(f"{verb} Revision {after}")
-    return Step(str(ref), requested_at, before, after, "ready", state.message, seconds)
+    return Step(str(ref), requested_at, before, after, "ready", state.message, seconds, "", dependency)
 
 
 def _chain(api: FluxApi, ref: ObjectRef) -> list[ObjectRef]:
@@ -233,6 +245,53 @@ def _chain(api: FluxApi, ref: ObjectRef) -> list[ObjectRef]:
         return [ref]
     upstream = _chain(api, link.ref) if link.with_source else [link.ref]
     return [*upstream, ref]
+
+
+def _dependencies_behind(api: FluxApi, target: ObjectRef) -> list[ObjectRef]:
+    """The Kustomizations ``target`` waits for at the current revision of its source, deepest first.
+
+    kustomize-controller applies a Kustomization only once every ``dependsOn`` that reads the same
+    source has applied the source's revision, and otherwise requeues it after ``--requeue-dependency``
+    (30 s by default): after a push, ``flux reconcile ks apps`` waits that long for a dependency that
+    was done after a fraction of a second. Reconciling those dependencies first, in order, makes the
+    target's own request the one that applies (docs/flux-facts.md §19).
+    """
+    if target.kind.kind != "Kustomization":
+        return []
+    obj = api.get(target)
+    if not (obj.get("spec") or {}).get("dependsOn"):
+        return []
+    link = source_ref(target.kind, obj)
+    if link is None:
+        return []
+    try:
+        source = api.get(link.ref)
+    except NotFound:
+        return []  # the target's own step reports the missing source
+    revision = str(((source.get("status") or {}).get("artifact") or {}).get("revision") or "")
+    if not revision:
+        return []
+    order: list[ObjectRef] = []
+    seen = {target}
+
+    def visit(ref: ObjectRef, current: Obj) -> None:
+        for entry in (current.get("spec") or {}).get("dependsOn") or []:
+            dep = ObjectRef(
+                kinds.KUSTOMIZATION, str(entry.get("name")), entry.get("namespace") or ref.namespace
+            )
+            if dep in seen or entry.get("readyExpr"):
+                continue
+            seen.add(dep)
+            try:
+                dep_obj = api.get(dep)
+            except NotFound:
+                continue  # kustomize-controller reports it on the target ("dependency ... not found")
+            if dependency_behind(dep_obj, link.ref, revision):
+                visit(dep, dep_obj)
+                order.append(dep)
+
+    visit(target, obj)
+    return order
 
 
 def reconcile(
@@ -265,14 +324,26 @@ def reconcile(
     started = datetime.now(UTC)
     target = _ref(fk, name, namespace)
     deadline = time.monotonic() + limit.total_seconds()
-    refs = _chain(api, target) if with_source else [target]
+    sources = (_chain(api, target) if with_source else [target])[:-1]
     steps: list[Step] = []
+
+    def step(ref: ObjectRef, *, dependency: bool = False) -> bool:
+        done = _reconcile_one(
+            api, ref, force=force, reset=reset, deadline=deadline, rep=rep, dependency=dependency
+        )
+        steps.append(done)
+        return done.state != "failed"
+
     try:
-        for ref in refs:
-            step = _reconcile_one(api, ref, force=force, reset=reset, deadline=deadline, rep=rep)
-            steps.append(step)
-            if step.state == "failed":
-                break
+        if all(step(ref) for ref in sources):
+            behind = _dependencies_behind(api, target)
+            for dep in behind:
+                rep.info(
+                    f"{target} hängt von {dep} ab (spec.dependsOn), und die hat die Revision der Quelle "
+                    f"noch nicht angewendet: erst {dep.name} abgleichen"
+                )
+            if all(step(dep, dependency=True) for dep in behind):
+                step(target)
     except KeyboardInterrupt:
         raise Interrupted(
             f"Abgebrochen mit Strg+C beim Abgleich von {target}: die Anfrage an Flux ist gestellt und wird "

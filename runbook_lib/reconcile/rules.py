@@ -223,6 +223,32 @@ def source_ref(kind: FluxKind, obj: Obj) -> Link | None:
     return None
 
 
+def dependency_behind(dependency: Obj, source: ObjectRef, revision: str) -> bool:
+    """Would kustomize-controller hold a Kustomization back for this ``dependency`` (pure)?
+
+    It checks every ``dependsOn`` entry before it applies: Ready at the current generation, and, when
+    the dependency reads the same source, ``lastAppliedRevision`` equal to the source's artifact
+    revision; otherwise it requeues after ``--requeue-dependency`` (30 s by default; docs/flux-facts.md
+    §19). A dependency with a ``readyExpr`` is judged by its CEL expression instead and is left alone here.
+    """
+    spec = dependency.get("spec") or {}
+    meta = dependency.get("metadata") or {}
+    status = dependency.get("status") or {}
+    if spec.get("suspend"):
+        return False
+    ref = spec.get("sourceRef") or {}
+    same = (
+        ref.get("kind") == source.kind.kind
+        and ref.get("name") == source.name
+        and (ref.get("namespace") or meta.get("namespace")) == source.namespace
+    )
+    if not same:
+        return False
+    ready = condition(dependency, "Ready")
+    current = status.get("observedGeneration") == meta.get("generation")
+    return not (status.get("lastAppliedRevision") == revision and ready.get("status") == "True" and current)
+
+
 #: the troubleshooting runbook for a failing object, by kind (the rest goes to troubleshoot-sync)
 _TROUBLESHOOT = {"HelmRelease": "troubleshoot-helmrelease", "HelmChart": "troubleshoot-helmrelease"}
 

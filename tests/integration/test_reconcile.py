@@ -54,15 +54,38 @@ def test_kustomization_with_source_fetches_the_new_commit_first(fresh):
     rep = RecordingReporter()
     result = reconcile("ks", "apps", with_source=True, timeout="30s", client=cluster, reporter=rep)
     assert result.ok
-    assert [s.ref for s in result.steps] == [
-        "GitRepository flux-system/flux-system",
-        "Kustomization flux-system/apps",
-    ]
+    refs = [s.ref for s in result.steps]
+    assert refs[0] == "GitRepository flux-system/flux-system"
+    assert refs[-1] == "Kustomization flux-system/apps"
+    # infrastructure (apps dependsOn it) comes in between when it had not applied the commit yet
+    assert refs[1:-1] in ([], ["Kustomization flux-system/infrastructure"])
+    assert [s.dependency for s in result.steps] == [ref.endswith("/infrastructure") for ref in refs]
     assert result.steps[0].revision_after == f"main@sha1:{sha}"
-    assert result.steps[1].revision_before != f"main@sha1:{sha}"
-    assert result.steps[1].revision_after == f"main@sha1:{sha}"
+    assert result.target.revision_before != f"main@sha1:{sha}"
+    assert all(s.revision_after == f"main@sha1:{sha}" for s in result.steps)
     levels = [level for level, _ in rep.lines]
     assert levels[:3] == ["action", "success", "waiting"]
+
+
+def test_a_dependency_behind_the_source_is_reconciled_first_instead_of_waiting_for_the_requeue(fresh):
+    """kustomize-controller holds apps back until infrastructure has applied the same revision and
+    only looks again after --requeue-dependency (30 s by default): the sync reconciles infrastructure
+    first and is done long before that (docs/flux-facts.md §19)."""
+    sb, cluster = fresh
+    kustomize = sb._controllers.get("kustomize-controller")
+    kustomize.timing = kustomize.timing.scaled(dependency_requeue=30.0, step=0.3)
+    sha = push_commit(Path(sb.checkout), "abhaengigkeit")
+    rep = RecordingReporter()
+    result = reconcile("ks", "apps", with_source=True, timeout="15s", client=cluster, reporter=rep)
+    assert result.ok, str(result)
+    assert [(s.ref, s.dependency) for s in result.steps] == [
+        ("GitRepository flux-system/flux-system", False),
+        ("Kustomization flux-system/infrastructure", True),
+        ("Kustomization flux-system/apps", False),
+    ]
+    assert all(s.revision_after == f"main@sha1:{sha}" for s in result.steps)
+    assert "Kustomization flux-system/infrastructure (Abhängigkeit)" in str(result)
+    assert any("spec.dependsOn" in text for level, text in rep.lines if level == "info")
 
 
 def test_a_new_commit_is_not_applied_without_the_source(fresh):

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from runbook_lib import kinds
-from runbook_lib.errors import UsageError
-from runbook_lib.reconcile.rules import progress, rfc3339nano, source_ref
+from runbook_lib.errors import NotFound, UsageError
+from runbook_lib.reconcile.actions import _dependencies_behind
+from runbook_lib.reconcile.rules import dependency_behind, progress, rfc3339nano, source_ref
 
 REQ = "2026-11-26T10:20:30.123456789+01:00"
 
@@ -224,3 +225,82 @@ def test_kind_aliases_resolve_and_an_ambiguous_word_is_a_usage_error_naming_the_
     assert "`-p kind hr`" in ambiguous.value.hint
     with pytest.raises(UsageError, match="Unbekannte Art 'helmrel'"):
         kinds.resolve("helmrel")
+
+
+# --- dependencies that hold a Kustomization back (docs/flux-facts.md §19) ---------------------------------
+
+REV = "main@sha1:" + "b" * 40
+GIT = kinds.ObjectRef(kinds.GIT_REPOSITORY, "flux-system", "flux-system")
+
+
+def ks(
+    name, *, applied=REV, ready_status="True", source="flux-system", depends=(), suspend=False, observed=2
+):
+    return {
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": "flux-system", "generation": 2},
+        "spec": {
+            "sourceRef": {"kind": "GitRepository", "name": source},
+            "dependsOn": [dict(d) for d in depends],
+            "suspend": suspend,
+        },
+        "status": {
+            "lastAppliedRevision": applied,
+            "observedGeneration": observed,
+            "conditions": [ready(ready_status, gen=2)],
+        },
+    }
+
+
+def test_a_dependency_at_the_sources_revision_and_ready_does_not_hold_back():
+    assert not dependency_behind(ks("infrastructure"), GIT, REV)
+
+
+@pytest.mark.parametrize(
+    "dependency",
+    [
+        ks("infrastructure", applied="main@sha1:" + "a" * 40),
+        ks("infrastructure", ready_status="False"),
+        ks("infrastructure", observed=1),
+    ],
+    ids=["older revision", "not ready", "generation not observed"],
+)
+def test_a_dependency_behind_or_not_ready_holds_back(dependency):
+    assert dependency_behind(dependency, GIT, REV)
+
+
+def test_a_dependency_of_another_source_or_suspended_is_left_alone():
+    assert not dependency_behind(ks("infrastructure", applied="old", source="other"), GIT, REV)
+    assert not dependency_behind(ks("infrastructure", applied="old", suspend=True), GIT, REV)
+
+
+class FakeApi:
+    def __init__(self, *objects):
+        self.objects = {(o["metadata"]["name"]): o for o in objects}
+        self.objects["flux-system"] = {"status": {"artifact": {"revision": REV}}}
+
+    def get(self, ref):
+        if ref.name not in self.objects:
+            raise NotFound("fehlt")
+        return self.objects[ref.name]
+
+
+def test_dependencies_behind_come_deepest_first_once_each():
+    api = FakeApi(
+        ks("apps", applied="old", depends=[{"name": "configs"}, {"name": "crds"}, {"name": "gone"}]),
+        ks("configs", applied="old", depends=[{"name": "crds"}, {"name": "other"}]),
+        ks("crds", applied="old"),
+        ks("other", applied="old", source="elsewhere"),
+    )
+    target = kinds.ObjectRef(kinds.KUSTOMIZATION, "apps", "flux-system")
+    behind = _dependencies_behind(api, target)
+    assert [ref.name for ref in behind] == ["crds", "configs"]
+
+
+def test_a_dependency_with_a_ready_expression_is_judged_by_flux_alone():
+    api = FakeApi(
+        ks("apps", applied="old", depends=[{"name": "crds", "readyExpr": "dep.status.x == 'y'"}]),
+        ks("crds", applied="old"),
+    )
+    target = kinds.ObjectRef(kinds.KUSTOMIZATION, "apps", "flux-system")
+    assert _dependencies_behind(api, target) == []

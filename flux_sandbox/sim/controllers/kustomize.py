@@ -208,9 +208,8 @@ class KustomizeController(Controller):
     def reconcile(self, rc: Reconcile) -> float | None:
         status = copy.deepcopy(rc.obj.get("status") or {})
         spec, ns = rc.obj["spec"], rc.obj["metadata"]["namespace"]
-        blocked = self._dependencies(spec, ns)
-        if blocked:
-            msg = f"dependency '{blocked}' is not ready"
+        msg = self._dependencies(spec, ns)
+        if msg:
             set_condition(status, "Ready", "False", "DependencyNotReady", msg, rc.gen)
             self.write_status(rc.obj, finalize_status(rc.obj, status))
             retry = f"Dependencies do not meet ready condition, retrying in {format_duration(30)}"
@@ -261,6 +260,11 @@ class KustomizeController(Controller):
         return ((source or {}).get("status") or {}).get("artifact", {}).get("revision")
 
     def _dependencies(self, spec: Obj, ns: str) -> str | None:
+        """Why a dependency holds this Kustomization back, as kustomize-controller words it, or None:
+        a dependency must be Ready at its generation and, when it reads the same source, have applied
+        the source's current artifact revision (docs/flux-facts.md §19)."""
+        ref = spec.get("sourceRef") or {}
+        source = (ref.get("kind"), ref.get("name"), ref.get("namespace") or ns)
         for dep in spec.get("dependsOn") or []:
             dep_ns = dep.get("namespace") or ns
             obj = self.store.find(by_kind("Kustomization"), dep_ns, dep["name"])
@@ -269,7 +273,12 @@ class KustomizeController(Controller):
                 or not is_ready(obj)
                 or obj["status"].get("observedGeneration") != obj["metadata"].get("generation")
             ):
-                return f"{dep_ns}/{dep['name']}"
+                return f"dependency '{dep_ns}/{dep['name']}' is not ready"
+            dep_ref = obj["spec"].get("sourceRef") or {}
+            if (dep_ref.get("kind"), dep_ref.get("name"), dep_ref.get("namespace") or dep_ns) == source and (
+                obj["status"].get("lastAppliedRevision") != self._source_revision(spec, ns)
+            ):
+                return f"dependency '{dep_ns}/{dep['name']}' revision is not up to date"
         return None
 
     def _fail(
