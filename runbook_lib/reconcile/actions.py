@@ -31,6 +31,7 @@ from runbook_lib.reconcile.rules import (
     REQUESTED_AT,
     RESET_AT,
     Obj,
+    applied,
     dependency_behind,
     is_static,
     revision_of,
@@ -38,7 +39,7 @@ from runbook_lib.reconcile.rules import (
     source_ref,
     troubleshoot_hint,
 )
-from runbook_lib.reconcile.wait import FluxApi, watch_until_done
+from runbook_lib.reconcile.wait import FluxApi, follow, watch_until_done
 from runbook_lib.report import Rendered, Reporter, color_style, default_reporter, html_table, text_table
 from runbook_lib.settings import settings
 
@@ -247,6 +248,30 @@ def _chain(api: FluxApi, ref: ObjectRef) -> list[ObjectRef]:
     return [*upstream, ref]
 
 
+def _await_dependency(
+    api: FluxApi, ref: ObjectRef, revision: str, *, deadline: float, rep: Reporter
+) -> Step | None:
+    """Follow a dependency that the source's new revision has already put in kustomize-controller's
+    queue, without a request of ours (a request while it applies would have it apply twice). None when
+    it waits for a dependency of its own: then only a request makes it look again before
+    ``--requeue-dependency`` (docs/flux-facts.md §19)."""
+    begin = time.monotonic()
+    obj = api.get(ref)
+    before = revision_of(ref.kind, obj)
+    rep.waiting(
+        f"warte, bis {ref.kind.kind} {ref.name} die neue Revision angewendet hat (Flux gleicht sie schon ab)"
+    )
+    obj, state = follow(api, ref, obj, deadline, lambda current: applied(current, revision))
+    if state.state == "blocked":
+        return None
+    seconds, after = time.monotonic() - begin, revision_of(ref.kind, obj)
+    if state.state == "failed":
+        rep.failure(f"{ref}: {state.message}")
+        return Step(str(ref), "", before, after, "failed", state.message, seconds, state.reason, True)
+    rep.success(f"angewendete Revision {after}")
+    return Step(str(ref), "", before, after, "ready", state.message, seconds, "", True)
+
+
 def _dependencies_behind(api: FluxApi, target: ObjectRef) -> list[ObjectRef]:
     """The Kustomizations ``target`` waits for at the current revision of its source, deepest first.
 
@@ -326,21 +351,29 @@ def reconcile(
     deadline = time.monotonic() + limit.total_seconds()
     sources = (_chain(api, target) if with_source else [target])[:-1]
     steps: list[Step] = []
+    fresh = ""
 
     def step(ref: ObjectRef, *, dependency: bool = False) -> bool:
-        done = _reconcile_one(
-            api, ref, force=force, reset=reset, deadline=deadline, rep=rep, dependency=dependency
-        )
+        done = None
+        if dependency and fresh:  # the source's change has queued it already
+            done = _await_dependency(api, ref, fresh, deadline=deadline, rep=rep)
+        if done is None:
+            done = _reconcile_one(
+                api, ref, force=force, reset=reset, deadline=deadline, rep=rep, dependency=dependency
+            )
         steps.append(done)
         return done.state != "failed"
 
     try:
         if all(step(ref) for ref in sources):
+            last = steps[-1] if steps else None
+            # a source step that brought a new revision: kustomize-controller queued its Kustomizations
+            fresh = last.revision_after if last and last.revision_after != last.revision_before else ""
             behind = _dependencies_behind(api, target)
             for dep in behind:
                 rep.info(
                     f"{target} hängt von {dep} ab (spec.dependsOn), und die hat die Revision der Quelle "
-                    f"noch nicht angewendet: erst {dep.name} abgleichen"
+                    f"noch nicht angewendet: zuerst {dep.name}"
                 )
             if all(step(dep, dependency=True) for dep in behind):
                 step(target)

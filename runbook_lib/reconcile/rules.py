@@ -56,7 +56,7 @@ def revision_of(kind: FluxKind, obj: Obj) -> str:
 class Progress:
     """Where an object stands with respect to one reconcile request."""
 
-    state: str  # "pending" (not handled yet), "progressing", "ready", "failed"
+    state: str  # "pending" (not handled yet), "progressing", "ready", "failed"; "blocked" (applied())
     message: str = ""
     reason: str = ""
 
@@ -135,6 +135,30 @@ def progress(obj: Obj, requested_at: str | None, previous: str | None = None) ->
     if ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
         return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
     return Progress("progressing", ready.get("message", ""))
+
+
+def applied(obj: Obj, revision: str) -> Progress:
+    """Where a Kustomization stands with respect to applying ``revision`` without a request of ours
+    (pure): the controller was asked by the source's change (docs/flux-facts.md §19).
+
+    "ready" once it applied ``revision`` and is Ready at its generation; "failed" once it attempted
+    ``revision`` and failed (or is Stalled); "blocked" while it waits for a dependency of its own (then
+    only a request makes it look again before ``--requeue-dependency``); otherwise "progressing".
+    """
+    status = obj.get("status") or {}
+    ready, stalled = condition(obj, "Ready"), condition(obj, "Stalled")
+    generation = (obj.get("metadata") or {}).get("generation")
+    current = generation is None or status.get("observedGeneration") == generation
+    if stalled.get("status") == "True":
+        return Progress("failed", stalled.get("message", ""), stalled.get("reason", "Stalled"))
+    if status.get("lastAppliedRevision") == revision and ready.get("status") == "True" and current:
+        return Progress("ready", ready.get("message", ""))
+    if ready.get("reason") in WAITING_REASONS:
+        return Progress("blocked", ready.get("message", ""), ready.get("reason", ""))
+    attempted = status.get("lastAttemptedRevision") == revision
+    if attempted and ready.get("status") == "False" and ready.get("reason") not in PROGRESS_REASONS:
+        return Progress("failed", ready.get("message", ""), ready.get("reason", ""))
+    return Progress("progressing", ready.get("message", "") or "wartet auf den Controller")
 
 
 #: Ready messages that name the revision the controller has just finished with

@@ -9,6 +9,7 @@ the request; :func:`timeout_error` says at the deadline whether the controller i
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import closing
 from typing import cast
 
@@ -141,11 +142,15 @@ def watch_until_done(
     a plain request that overwrote ours does not force).
     """
     previous = None if exact else str((start.get("status") or {}).get("lastHandledReconcileAt") or "")
+    return follow(api, ref, start, deadline, lambda obj: rules_progress(obj, requested_at, previous))
 
-    def progress(obj: Obj, requested_at: str | None) -> Progress:
-        return rules_progress(obj, requested_at, previous)
 
-    obj, state = start, progress(start, requested_at)
+def follow(
+    api: FluxApi, ref: ObjectRef, start: Obj, deadline: float, judge: Callable[[Obj], Progress]
+) -> tuple[Obj, Progress]:
+    """Watch the object from ``start``'s resourceVersion while ``judge`` says "pending" or
+    "progressing"; any other state ends the watch. A timeout raises :func:`timeout_error`."""
+    obj, state = start, judge(start)
     rv = start["metadata"].get("resourceVersion")
     while state.state in ("pending", "progressing"):
         remaining = deadline - time.monotonic()
@@ -173,10 +178,10 @@ def watch_until_done(
                         raise ReconcileFailed(f"{ref} wurde während des Abgleichs gelöscht.")
                     obj = event["object"]
                     rv = obj["metadata"].get("resourceVersion", rv)
-                    state = unless_blocked(api, ref, obj, progress(obj, requested_at))
+                    state = unless_blocked(api, ref, obj, judge(obj))
                     if state.state not in ("pending", "progressing") or time.monotonic() >= deadline:
                         break
         except kube.WatchExpired:
             obj = api.get(ref)  # history expired: start again from the current object
-            rv, state = obj["metadata"].get("resourceVersion"), progress(obj, requested_at)
+            rv, state = obj["metadata"].get("resourceVersion"), judge(obj)
     return obj, state

@@ -9,7 +9,7 @@ import pytest
 from runbook_lib import kinds
 from runbook_lib.errors import NotFound, UsageError
 from runbook_lib.reconcile.actions import _dependencies_behind
-from runbook_lib.reconcile.rules import dependency_behind, progress, rfc3339nano, source_ref
+from runbook_lib.reconcile.rules import applied, dependency_behind, progress, rfc3339nano, source_ref
 
 REQ = "2026-11-26T10:20:30.123456789+01:00"
 
@@ -304,3 +304,53 @@ def test_a_dependency_with_a_ready_expression_is_judged_by_flux_alone():
     )
     target = kinds.ObjectRef(kinds.KUSTOMIZATION, "apps", "flux-system")
     assert _dependencies_behind(api, target) == []
+
+
+@pytest.mark.parametrize(
+    ("dependency", "state"),
+    [
+        (ks("infrastructure"), "ready"),
+        (ks("infrastructure", applied="old"), "progressing"),  # queued by the source's change
+        (ks("infrastructure", observed=1), "progressing"),
+        (
+            {
+                **ks("infrastructure", applied="old"),
+                "status": {
+                    **ks("x")["status"],
+                    "lastAppliedRevision": "old",
+                    "conditions": [
+                        ready("False", reason="DependencyNotReady", message="dependency 'a/b' is not ready")
+                    ],
+                },
+            },
+            "blocked",
+        ),
+        (
+            {
+                **ks("infrastructure", applied="old"),
+                "status": {
+                    "lastAppliedRevision": "old",
+                    "lastAttemptedRevision": REV,
+                    "observedGeneration": 2,
+                    "conditions": [ready("False", reason="BuildFailed", message="kaputt")],
+                },
+            },
+            "failed",
+        ),
+        (
+            {
+                **ks("infrastructure", applied="old"),
+                "status": {
+                    "lastAppliedRevision": "old",
+                    "lastAttemptedRevision": "old",
+                    "observedGeneration": 2,
+                    "conditions": [ready("False", reason="BuildFailed", message="alt")],
+                },
+            },
+            "progressing",  # the failure is the old revision's; the new one is still coming
+        ),
+    ],
+    ids=["applied", "queued", "generation", "waits itself", "failed at the revision", "old failure"],
+)
+def test_applied_judges_a_dependency_without_a_request(dependency, state):
+    assert applied(dependency, REV).state == state
